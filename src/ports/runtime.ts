@@ -1,0 +1,21 @@
+import type { Address, InstanceSpec } from '../core/types.ts';
+
+export interface StartRequest {
+  readonly app: string;
+  readonly release: string;
+  /** For the external runtime: the addresses where the release already runs. */
+  readonly addresses?: readonly Address[];
+}
+
+/**
+ * What starts and stops instances. The external runtime only adopts addresses that already
+ * run; the process runtime (issue 3) starts detached processes.
+ *
+ * Lifecycle: one per daemon. Invariants: `start` returns only instances that exist; `stop` is
+ * idempotent and is called only after the instances' color is drained.
+ */
+export interface Runtime {
+  readonly kind: 'external' | 'process';
+  start(request: StartRequest): Promise<readonly InstanceSpec[]>;
+  stop(app: string, instances: readonly InstanceSpec[]): Promise<void>;
+}

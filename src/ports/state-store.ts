@@ -1,0 +1,66 @@
+import type { AppState, DaemonState } from '../core/types.ts';
+
+/** An app record that could not be decoded; only that app is affected (QUALITY.md B7). */
+export interface CorruptRecord {
+  readonly app: string;
+  readonly reason: string;
+}
+
+export interface LoadedState {
+  readonly state: DaemonState;
+  readonly corrupt: readonly CorruptRecord[];
+}
+
+/** A change to apply atomically: whole app records replaced or deleted. */
+export interface StateChange {
+  readonly put?: readonly AppState[];
+  readonly delete?: readonly string[];
+}
+
+/** A held lock; `release` is idempotent. The holder string is shown to anyone refused. */
+export interface Lease {
+  readonly name: string;
+  readonly holder: string;
+  readonly token: string;
+  release(): Promise<void>;
+  /** Extends the lease by its TTL; throws CUTOVER_ERR_APP_LOCKED if it was lost. */
+  renew(): Promise<void>;
+}
+
+/** One line of an app's timeline (deployments, flips, rollbacks, drains, audit of mutations). */
+export interface HistoryEvent {
+  readonly app: string;
+  readonly type: string;
+  /** ISO-8601. */
+  readonly at: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+export interface StoredHistoryEvent extends HistoryEvent {
+  readonly id: number;
+}
+
+/**
+ * Durable state of the daemon. One store per data directory.
+ *
+ * Lifecycle: created open by its factory, used until `close()`; a closed store rejects every call.
+ * Invariants:
+ * - `revision` only grows; each successful `compareAndSwap` increments it by exactly one.
+ * - A change is all-or-nothing and durable (fsynced / WAL) before the promise resolves; a crash
+ *   at any point leaves either the old or the new state, never a mix or a truncated file.
+ * - `compareAndSwap` with a stale revision changes nothing and throws CUTOVER_ERR_STATE_CONFLICT.
+ * - Locks are atomic compare-and-set with a TTL; an expired lock (dead holder) can be taken over.
+ * - Watchers are called after each committed change, in revision order, with the new state.
+ */
+export interface StateStore {
+  load(): Promise<LoadedState>;
+  /** Applies `change` if the stored revision is `expectedRevision`; returns the new revision. */
+  compareAndSwap(expectedRevision: number, change: StateChange): Promise<number>;
+  /** Calls `listener` after every committed change; returns an unsubscribe function. */
+  watch(listener: (state: DaemonState) => void): () => void;
+  /** Takes the named lock or throws CUTOVER_ERR_APP_LOCKED naming the current holder. */
+  acquireLock(name: string, holder: string, ttlMs: number): Promise<Lease>;
+  appendHistory(event: HistoryEvent): Promise<StoredHistoryEvent>;
+  listHistory(query: { app?: string; limit?: number }): Promise<readonly StoredHistoryEvent[]>;
+  close(): Promise<void>;
+}
