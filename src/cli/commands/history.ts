@@ -1,0 +1,45 @@
+// `cutover history [app] [--limit N]`: deployments, flips, rollbacks, drains and audited mutations.
+import type { Command } from 'commander';
+import type { HistoryEntry } from '../../client/api-types.ts';
+import type { CliContext } from '../cli-context.ts';
+import { formatTable } from '../format-table.ts';
+import { parsePositiveInteger } from '../parse-lists.ts';
+
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 10_000;
+
+export function registerHistoryCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('history')
+    .description('list the timeline: deployments, flips, rollbacks, drains, audited mutations')
+    .argument('[app]', 'only this app')
+    .option('--limit <n>', `how many events, newest first (default ${DEFAULT_LIMIT})`, (v) =>
+      parsePositiveInteger(v, '--limit', MAX_LIMIT),
+    )
+    .action(async (app: string | undefined, flags: { limit?: number }, command: Command) => {
+      const result = await ctx
+        .client(command)
+        .history({ ...(app === undefined ? {} : { app }), limit: flags.limit ?? DEFAULT_LIMIT });
+      ctx.print(command, result, () => formatHistory(result.events));
+    });
+}
+
+export function formatHistory(events: readonly HistoryEntry[]): string {
+  if (events.length === 0) return 'no history yet';
+  return formatTable(
+    ['id', 'at', 'app', 'event', 'details'],
+    events.map((event) => [
+      String(event.id),
+      event.at,
+      event.app,
+      event.type,
+      summarize(event.data),
+    ]),
+  );
+}
+
+function summarize(data: Readonly<Record<string, unknown>>): string {
+  return Object.entries(data)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ');
+}
