@@ -1,0 +1,203 @@
+// Protocol engine: a strict HTTP/1.1 message-head parser (RFC 9112 §2-§5), for the router's raw
+// socket fast path. It takes the bytes of one complete head (start line to the empty line) and
+// refuses anything a lenient parser would guess at: bare LF or CR, obs-fold, whitespace before
+// the colon, non-token field names, control characters in values, oversized or too many fields.
+// Refusing is the point: two parsers that disagree about a message are a smuggling vector.
+
+/** Why a head was refused; the router answers 400 (or 431 for the size limits) and closes. */
+export type HeadError =
+  | 'bad-start-line'
+  | 'bad-method'
+  | 'bad-target'
+  | 'bad-version'
+  | 'bad-status'
+  | 'bare-lf'
+  | 'bare-cr'
+  | 'obs-fold'
+  | 'bad-field-name'
+  | 'space-before-colon'
+  | 'bad-field-value'
+  | 'too-many-fields';
+
+export interface RequestHead {
+  readonly method: string;
+  readonly target: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  readonly versionMinor: 0 | 1;
+  /** Flat [name, value, name, value, ...] in arrival order, names as sent, values trimmed. */
+  readonly rawHeaders: string[];
+}
+
+export interface ResponseHead {
+  readonly status: number;
+  readonly reason: string;
+  readonly versionMinor: 0 | 1;
+  readonly rawHeaders: string[];
+}
+
+export type ParseResult<T> =
+  { readonly ok: true; readonly head: T } | { readonly ok: false; readonly error: HeadError };
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HTAB = 9;
+
+/** tchar of RFC 9110 §5.6.2, as a lookup table over byte values. */
+const TOKEN = new Uint8Array(256);
+for (const ch of "!#$%&'*+-.^_`|~") TOKEN[ch.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) TOKEN[c] = 1;
+for (let c = 65; c <= 90; c++) TOKEN[c] = 1;
+for (let c = 97; c <= 122; c++) TOKEN[c] = 1;
+
+/**
+ * Finds the end of a head: the index just past CRLF CRLF, or -1 when more bytes are needed.
+ * Searching for the two-byte LF sequences too lets a bare-LF head be refused instead of waited on.
+ */
+export function findHeadEnd(buffer: Buffer, from = 0): number {
+  const crlf = buffer.indexOf('\r\n\r\n', from, 'latin1');
+  const lflf = buffer.indexOf('\n\n', from, 'latin1');
+  if (lflf !== -1 && (crlf === -1 || lflf < crlf)) return lflf + 2;
+  return crlf === -1 ? -1 : crlf + 4;
+}
+
+/** Splits a head into lines, insisting on CRLF everywhere (RFC 9112 §2.2: no bare CR or LF). */
+function splitLines(head: string): string[] | HeadError {
+  const lines: string[] = [];
+  let start = 0;
+  for (let i = 0; i < head.length; i++) {
+    const c = head.charCodeAt(i);
+    if (c === CR) {
+      if (head.charCodeAt(i + 1) !== LF) return 'bare-cr';
+      lines.push(head.slice(start, i));
+      i++;
+      start = i + 1;
+    } else if (c === LF) {
+      return 'bare-lf';
+    }
+  }
+  if (start !== head.length) return 'bad-start-line';
+  // The head ends with an empty line; drop it.
+  if (lines.length === 0 || lines[lines.length - 1] !== '') return 'bad-start-line';
+  lines.pop();
+  return lines;
+}
+
+function parseFields(lines: readonly string[], maxFields: number): string[] | HeadError {
+  if (lines.length - 1 > maxFields) return 'too-many-fields';
+  const raw: string[] = [];
+  for (let l = 1; l < lines.length; l++) {
+    const line = lines[l] as string;
+    const first = line.charCodeAt(0);
+    // RFC 9112 §5.2: obs-fold is refused with 400 by a proxy that does not unfold it.
+    if (first === SP || first === HTAB) return 'obs-fold';
+    const colon = line.indexOf(':');
+    if (colon <= 0) return 'bad-field-name';
+    for (let i = 0; i < colon; i++) {
+      const c = line.charCodeAt(i);
+      if (c === SP || c === HTAB) return 'space-before-colon';
+      if (c > 255 || TOKEN[c] !== 1) return 'bad-field-name';
+    }
+    // RFC 9110 §5.5: field-value = *field-content; VCHAR, obs-text, SP and HTAB only.
+    let start = colon + 1;
+    let end = line.length;
+    while (start < end && (line.charCodeAt(start) === SP || line.charCodeAt(start) === HTAB)) {
+      start++;
+    }
+    while (end > start && (line.charCodeAt(end - 1) === SP || line.charCodeAt(end - 1) === HTAB)) {
+      end--;
+    }
+    for (let i = start; i < end; i++) {
+      const c = line.charCodeAt(i);
+      if ((c < 0x20 && c !== HTAB) || c === 0x7f || c > 0xff) return 'bad-field-value';
+    }
+    raw.push(line.slice(0, colon), line.slice(start, end));
+  }
+  return raw;
+}
+
+function parseVersion(text: string): 0 | 1 | undefined {
+  if (text === 'HTTP/1.1') return 1;
+  if (text === 'HTTP/1.0') return 0;
+  return undefined;
+}
+
+export interface HeadLimits {
+  readonly maxFields: number;
+}
+
+/** Parses a complete request head (RFC 9112 §3): `method SP request-target SP HTTP-version`. */
+export function parseRequestHead(bytes: Buffer, limits: HeadLimits): ParseResult<RequestHead> {
+  const lines = splitLines(bytes.toString('latin1'));
+  if (typeof lines === 'string') return { ok: false, error: lines };
+  const start = lines[0] as string;
+  const sp1 = start.indexOf(' ');
+  const sp2 = sp1 === -1 ? -1 : start.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp2 === -1 || start.indexOf(' ', sp2 + 1) !== -1) {
+    return { ok: false, error: 'bad-start-line' };
+  }
+  const method = start.slice(0, sp1);
+  for (let i = 0; i < method.length; i++) {
+    if (TOKEN[method.charCodeAt(i)] !== 1) return { ok: false, error: 'bad-method' };
+  }
+  const target = start.slice(sp1 + 1, sp2);
+  if (target.length === 0) return { ok: false, error: 'bad-target' };
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    // Visible US-ASCII only; anything else must arrive percent-encoded (RFC 3986 §2).
+    if (c <= 0x20 || c >= 0x7f) return { ok: false, error: 'bad-target' };
+  }
+  const versionMinor = parseVersion(start.slice(sp2 + 1));
+  if (versionMinor === undefined) return { ok: false, error: 'bad-version' };
+  const rawHeaders = parseFields(lines, limits.maxFields);
+  if (typeof rawHeaders === 'string') return { ok: false, error: rawHeaders };
+  return { ok: true, head: { method, target, versionMinor, rawHeaders } };
+}
+
+/** Parses a complete response head (RFC 9112 §4): `HTTP-version SP status-code SP [reason]`. */
+export function parseResponseHead(bytes: Buffer, limits: HeadLimits): ParseResult<ResponseHead> {
+  const lines = splitLines(bytes.toString('latin1'));
+  if (typeof lines === 'string') return { ok: false, error: lines };
+  const start = lines[0] as string;
+  const versionMinor = parseVersion(start.slice(0, 8));
+  if (versionMinor === undefined || start.charCodeAt(8) !== SP) {
+    return { ok: false, error: 'bad-version' };
+  }
+  const code = start.slice(9, 12);
+  if (!/^[1-9][0-9][0-9]$/.test(code) || (start.length > 12 && start.charCodeAt(12) !== SP)) {
+    return { ok: false, error: 'bad-status' };
+  }
+  const reason = start.slice(13);
+  for (let i = 0; i < reason.length; i++) {
+    const c = reason.charCodeAt(i);
+    if ((c < 0x20 && c !== HTAB) || c === 0x7f) return { ok: false, error: 'bad-status' };
+  }
+  const rawHeaders = parseFields(lines, limits.maxFields);
+  if (typeof rawHeaders === 'string') return { ok: false, error: rawHeaders };
+  return { ok: true, head: { status: Number(code), reason, versionMinor, rawHeaders } };
+}
+
+/** Re-serializes a head from validated parts; the router never forwards the client's bytes. */
+export function serializeRequestHead(
+  method: string,
+  target: string,
+  rawHeaders: readonly string[],
+): string {
+  let out = `${method} ${target} HTTP/1.1\r\n`;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    out += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
+  }
+  return out + '\r\n';
+}
+
+export function serializeResponseHead(
+  status: number,
+  reason: string,
+  rawHeaders: readonly string[],
+): string {
+  let out = `HTTP/1.1 ${status} ${reason}\r\n`;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    out += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
+  }
+  return out + '\r\n';
+}
