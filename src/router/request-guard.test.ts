@@ -32,8 +32,8 @@ function guard(
 }
 
 function ok(result: GuardResult): Extract<GuardResult, { ok: true }> {
-  assert.equal(result.ok, true, result.ok ? '' : result.reason);
-  return result as Extract<GuardResult, { ok: true }>;
+  if (!result.ok) assert.fail(`expected the request to pass, refused: ${result.reason}`);
+  return result;
 }
 
 function refused(result: GuardResult, status = 400): string {
