@@ -1,0 +1,36 @@
+// Runs an action every `intervalMs` for `durationMs` (a flip or a reload), never overlapping:
+// if one takes longer than the interval, the next starts right after it.
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface PeriodicReport {
+  readonly done: number;
+  readonly errors: number;
+  readonly firstError: string | null;
+  readonly durationsMs: readonly number[];
+}
+
+export async function runPeriodically(
+  intervalMs: number,
+  durationMs: number,
+  action: (index: number) => Promise<void>,
+): Promise<PeriodicReport> {
+  const start = performance.now();
+  const durationsMs: number[] = [];
+  let errors = 0;
+  let firstError: string | null = null;
+  for (let index = 0; ; index += 1) {
+    const due = start + index * intervalMs;
+    const now = performance.now();
+    if (due - start >= durationMs) break;
+    if (due > now) await sleep(due - now);
+    const began = performance.now();
+    try {
+      await action(index);
+      durationsMs.push(performance.now() - began);
+    } catch (error) {
+      errors += 1;
+      firstError ??= error instanceof Error ? error.message : String(error);
+    }
+  }
+  return { done: durationsMs.length, errors, firstError, durationsMs };
+}
