@@ -1,0 +1,49 @@
+// What the admin routes need from the rest of the daemon: the controller's API (store-controller
+// brief, section 4), the traffic snapshot for /metrics, and the audit log. Routes stay thin.
+import type {
+  DeployRequest,
+  DeployResponse,
+  FlipRequest,
+  FlipResponse,
+  HealthResponse,
+  HistoryResponse,
+  RollbackRequest,
+  StatusResponse,
+} from '../../client/api-types.ts';
+import type { TrafficSnapshot } from '../../ports/traffic-switch.ts';
+import type { AdminMetrics } from './admin-metrics.ts';
+
+export interface MutationOptions {
+  readonly ifMatch?: number;
+  /** Who asked, for the audit log and the lock holder. */
+  readonly actor: string;
+}
+
+/** The controller as the admin API sees it (the daemon injects the real Controller). */
+export interface AdminController {
+  status(app?: string): Promise<StatusResponse>;
+  deploy(app: string, req: DeployRequest, opts: MutationOptions): Promise<DeployResponse>;
+  flip(app: string, req: FlipRequest, opts: MutationOptions): Promise<FlipResponse>;
+  rollback(app: string, req: RollbackRequest, opts: MutationOptions): Promise<FlipResponse>;
+  history(query: { app?: string; limit?: number }): Promise<HistoryResponse>;
+  readonly revision: number;
+}
+
+/** One audit line: every mutation, whatever its outcome (QUALITY.md D5). Never a secret. */
+export interface AuditEntry {
+  readonly app: string;
+  readonly actor: string;
+  readonly route: string;
+  readonly status: number;
+  /** `ok` or the error code. */
+  readonly outcome: string;
+  readonly durationMs: number;
+}
+
+export interface AdminContext {
+  readonly controller: AdminController;
+  readonly describeTraffic: () => Promise<TrafficSnapshot>;
+  readonly audit: (entry: AuditEntry) => Promise<void>;
+  readonly metrics: AdminMetrics;
+  readonly health: () => HealthResponse;
+}
