@@ -1,8 +1,10 @@
-import type { Address, InstanceSpec } from '../core/types.ts';
+import type { Address, Color, InstanceSpec } from '../core/types.ts';
 
 export interface StartRequest {
   readonly app: string;
   readonly release: string;
+  /** The color the instances are for; it names them (`shop-blue-1`). */
+  readonly color?: Color;
   /** For the external runtime: the addresses where the release already runs. */
   readonly addresses?: readonly Address[];
 }
