@@ -167,6 +167,12 @@ export const ERROR_CODES = {
     description:
       'Data plane: the request was still running on a drained color when the drain timeout ended.',
   },
+  CUTOVER_ERR_DEMO_FAILED: {
+    status: 500,
+    exitCode: 1,
+    description:
+      'The demo could not run to its end (a process it started failed, or it was interrupted); it stopped everything it started.',
+  },
   CUTOVER_ERR_INTERNAL: {
     status: 500,
     exitCode: 1,
