@@ -22,6 +22,9 @@ export interface CliContext {
   client(command: Command): AdminClient;
   /** Prints the API's JSON with --json, else the human text. */
   print(command: Command, result: unknown, human: () => string): void;
+  /** For a command that printed its result but did not succeed (the demo counting failures). */
+  setExitCode(code: 0 | 1 | 2): void;
+  readonly exitCode: 0 | 1 | 2;
 }
 
 export function createCliContext(io: CliIo): CliContext {
@@ -34,8 +37,15 @@ export function createCliContext(io: CliIo): CliContext {
       json: opts.json === true,
     };
   };
+  let exitCode: 0 | 1 | 2 = 0;
   return {
     io,
+    setExitCode(code) {
+      exitCode = code;
+    },
+    get exitCode() {
+      return exitCode;
+    },
     globals,
     client(command) {
       const options = globals(command);

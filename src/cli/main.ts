@@ -3,8 +3,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CutoverError, isCutoverError } from '../core/errors.ts';
 import { createCliContext } from './cli-context.ts';
-import type { CliIo } from './cli-context.ts';
+import type { CliContext, CliIo } from './cli-context.ts';
 import { registerDaemonHelpEntry } from './commands/daemon.ts';
+import { registerDemoCommand } from './commands/demo.ts';
 import { registerDeployCommand } from './commands/deploy.ts';
 import { registerFlipCommand } from './commands/flip.ts';
 import { registerHistoryCommand } from './commands/history.ts';
@@ -18,8 +19,8 @@ const processIo: CliIo = {
   err: (text) => void process.stderr.write(text),
 };
 
-export function createProgram(io: CliIo): Command {
-  const ctx = createCliContext(io);
+export function createProgram(ctx: CliContext): Command {
+  const io = ctx.io;
   const program = new Command('cutover')
     .description(
       'Blue-green deployment for services on your own hosts: one atomic flip, zero dropped requests.',
@@ -57,6 +58,7 @@ export function createProgram(io: CliIo): Command {
   registerRollbackCommand(program, ctx);
   registerStatusCommand(program, ctx);
   registerHistoryCommand(program, ctx);
+  registerDemoCommand(program, ctx);
   registerDaemonHelpEntry(program);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
@@ -72,9 +74,10 @@ export function createProgram(io: CliIo): Command {
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   // Read from the raw argv: a usage error can happen before commander has parsed --json.
   const json = argv.includes('--json');
+  const ctx = createCliContext(io);
   try {
-    await createProgram(io).parseAsync(argv, { from: 'user' });
-    return 0;
+    await createProgram(ctx).parseAsync(argv, { from: 'user' });
+    return ctx.exitCode;
   } catch (error) {
     return reportError(toCliError(error), io, json);
   }

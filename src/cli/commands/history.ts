@@ -6,7 +6,8 @@ import { formatTable } from '../format-table.ts';
 import { parsePositiveInteger } from '../parse-lists.ts';
 
 const DEFAULT_LIMIT = 20;
-const MAX_LIMIT = 10_000;
+// The admin API caps one page of history at 1000 events.
+const MAX_LIMIT = 1_000;
 
 export function registerHistoryCommand(program: Command, ctx: CliContext): void {
   program
