@@ -1,0 +1,73 @@
+// Per (app, color) load: the counters `describe()` reports and the set of open exchanges a
+// drain waits for. One instance per (app, color) per router; never shared across workers.
+import type { Color } from '../core/types.ts';
+
+export type ListenerName = 'public' | 'preview';
+
+/** How a tracked request or WebSocket ended, as a drain counts it. */
+export type TrackedOutcome = 'completed' | 'aborted' | 'closed' | 'upgraded';
+
+/** One open request or WebSocket, as a drain sees it. */
+export interface Tracked {
+  readonly kind: 'request' | 'websocket';
+  readonly listener: ListenerName;
+  /** True for WebSockets and event streams: they get the drain's grace, then a polite close. */
+  readonly longLived: boolean;
+  /** Ends the exchange for a drain: 'grace' closes politely, 'deadline' ends it with 504 or a close. */
+  stop(reason: 'grace' | 'deadline'): void;
+}
+
+export interface ColorLoadListener {
+  started(tracked: Tracked): void;
+  ended(tracked: Tracked, outcome: TrackedOutcome): void;
+}
+
+export class ColorLoad {
+  readonly app: string;
+  readonly color: Color;
+  inflight = 0;
+  websockets = 0;
+  requests = 0;
+  failed = 0;
+  readonly open = new Set<Tracked>();
+  readonly listeners = new Set<ColorLoadListener>();
+
+  constructor(app: string, color: Color) {
+    this.app = app;
+    this.color = color;
+  }
+
+  /** Counts a request in flight; called in the same tick the color was chosen. */
+  begin(tracked: Tracked): void {
+    if (tracked.kind === 'request') {
+      this.inflight++;
+      this.requests++;
+    } else {
+      this.websockets++;
+    }
+    this.open.add(tracked);
+    for (const listener of this.listeners) listener.started(tracked);
+  }
+
+  /** Moves an upgraded request from the in-flight count to the WebSocket count. */
+  upgraded(request: Tracked, websocket: Tracked): void {
+    if (this.open.delete(request)) this.inflight--;
+    this.websockets++;
+    this.open.add(websocket);
+    for (const listener of this.listeners) {
+      listener.ended(request, 'upgraded');
+      listener.started(websocket);
+    }
+  }
+
+  end(tracked: Tracked, outcome: TrackedOutcome): void {
+    if (!this.open.delete(tracked)) return;
+    if (tracked.kind === 'request') this.inflight--;
+    else this.websockets--;
+    for (const listener of this.listeners) listener.ended(tracked, outcome);
+  }
+}
+
+export function loadKey(app: string, color: Color): string {
+  return `${app}\u0000${color}`;
+}

@@ -1,0 +1,103 @@
+// One data-plane listener (public or preview): a strictly configured node:http server that
+// hands every request and WebSocket handshake to a Router.
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ListenerName } from './color-load.ts';
+import { writeRawRouterError } from './error-response.ts';
+import { ROUTER_HTTP_LIMITS } from './request-guard.ts';
+import type { Router } from './router.ts';
+
+export interface ListenerLimits {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+  readonly maxHeaderCount: number;
+}
+
+export interface ListenerOptions {
+  readonly host: string;
+  /** 0 binds an ephemeral port. */
+  readonly port: number;
+  /** SO_REUSEPORT, so several worker threads can each accept on the same port (Linux). */
+  readonly reusePort?: boolean;
+  readonly limits?: Partial<ListenerLimits>;
+}
+
+export interface BoundListener {
+  readonly server: Server;
+  readonly address: { host: string; port: number };
+}
+
+/** Only a WebSocket handshake leaves the HTTP parser; every other Upgrade stays a request. */
+function isWebSocketHandshake(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  return req.method === 'GET' && typeof upgrade === 'string' && /\bwebsocket\b/i.test(upgrade);
+}
+
+export async function listenRouter(
+  router: Router,
+  name: ListenerName,
+  options: ListenerOptions,
+): Promise<BoundListener> {
+  const limits: ListenerLimits = { ...ROUTER_HTTP_LIMITS, ...options.limits };
+  const server = createServer({
+    // Strict HTTP/1.1 (DESIGN.md data plane notes): never the lenient parser.
+    insecureHTTPParser: false,
+    requireHostHeader: true,
+    joinDuplicateHeaders: false,
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, Math.max(50, limits.headersTimeoutMs / 4)),
+    noDelay: true,
+    shouldUpgradeCallback: isWebSocketHandshake,
+  });
+  // One more than the limit: node silently drops headers past it, the guard must see the excess
+  // to answer 431 instead of forwarding a truncated head.
+  server.maxHeadersCount = limits.maxHeaderCount + 1;
+  server.on('request', (req, res) => router.handleRequest(name, req, res));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    router.handleUpgrade(name, req, socket, head),
+  );
+  server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    if (error.code === 'HPE_HEADER_OVERFLOW') {
+      writeRawRouterError(
+        socket,
+        'CUTOVER_ERR_HTTP_HEADERS_TOO_LARGE',
+        'The request head is too large.',
+      );
+    } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      writeRawRouterError(
+        socket,
+        'CUTOVER_ERR_HTTP_TIMEOUT',
+        'The request head or body arrived too slowly.',
+      );
+    } else {
+      writeRawRouterError(
+        socket,
+        'CUTOVER_ERR_HTTP_BAD_REQUEST',
+        'The request is not valid HTTP/1.1 (RFC 9112).',
+      );
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(
+      { host: options.host, port: options.port, reusePort: options.reusePort === true },
+      () => {
+        server.off('error', reject);
+        resolve();
+      },
+    );
+  });
+  const bound = server.address();
+  if (bound === null || typeof bound === 'string') throw new Error(`${name} listener did not bind`);
+  return { server, address: { host: options.host, port: bound.port } };
+}

@@ -1,0 +1,273 @@
+// The router of one thread: holds the routing table, chooses the color of every request, counts
+// it, and hands it to an HTTP exchange or a WebSocket relay. Listeners call `handleRequest` and
+// `handleUpgrade`; the traffic switch calls `apply`, `drain`, `describe` and `close`.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { AppRoute, RoutingTable } from '../core/routing-table.ts';
+import { EMPTY_ROUTING_TABLE, findAppRoute } from '../core/routing-table.ts';
+import type { Address, Color } from '../core/types.ts';
+import type { ColorTraffic, DrainOptions, DrainReport } from '../ports/traffic-switch.ts';
+import { ColorLoad, loadKey } from './color-load.ts';
+import type { ListenerName } from './color-load.ts';
+import { DrainRun } from './drain-run.ts';
+import { sendRouterError, writeRawRouterError } from './error-response.ts';
+import { HttpExchange } from './http-exchange.ts';
+import { guardRequest } from './request-guard.ts';
+import type { GuardOptions, GuardResult } from './request-guard.ts';
+import { DEFAULT_UPSTREAM_POOL_OPTIONS, UpstreamPools } from './upstream-pools.ts';
+import type { UpstreamPoolOptions } from './upstream-pools.ts';
+import type { HandshakeAnswer } from './websocket-relay.ts';
+import { WEBSOCKET_MAX_PAYLOAD_BYTES, WebSocketRelay } from './websocket-relay.ts';
+
+export interface RouterOptions {
+  /** Peers whose X-Forwarded-* and Forwarded fields are kept (appended to). */
+  readonly trustedProxies?: readonly string[];
+  readonly upstream?: Partial<UpstreamPoolOptions>;
+}
+
+export type AppTraffic = Readonly<Record<string, Readonly<Record<Color, ColorTraffic>>>>;
+
+type Refusal = Extract<GuardResult, { ok: false }>;
+type Routed = { route: AppRoute; target: NonNullable<AppRoute['live']> };
+
+function peerOf(
+  socket: Duplex & { remoteAddress?: string; remotePort?: number; localPort?: number },
+) {
+  return {
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    localPort: socket.localPort ?? 0,
+  };
+}
+
+export class Router {
+  private table: RoutingTable = EMPTY_ROUTING_TABLE;
+  private readonly pools: UpstreamPools;
+  private readonly loads = new Map<string, ColorLoad>();
+  private readonly drains = new Set<DrainRun>();
+  private readonly guards: Readonly<Record<ListenerName, GuardOptions>>;
+  private readonly handshakeTimeoutMs: number;
+  private readonly answers = new WeakMap<IncomingMessage, HandshakeAnswer>();
+  private readonly websockets: WebSocketServer;
+  private closing = false;
+  private readonly isClosing = (): boolean => this.closing;
+
+  constructor(options: RouterOptions = {}) {
+    const upstream = { ...DEFAULT_UPSTREAM_POOL_OPTIONS, ...options.upstream };
+    this.pools = new UpstreamPools(upstream);
+    this.handshakeTimeoutMs = upstream.connectTimeoutMs + upstream.headersTimeoutMs;
+    const trustedProxies = options.trustedProxies ?? [];
+    this.guards = {
+      public: { trustedProxies, listener: 'public' },
+      preview: { trustedProxies, listener: 'preview' },
+    };
+    this.websockets = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: WEBSOCKET_MAX_PAYLOAD_BYTES,
+      clientTracking: false,
+      handleProtocols: (_protocols, request) => this.answers.get(request)?.protocol || false,
+    });
+    this.websockets.on('headers', (lines: string[], request: IncomingMessage) => {
+      const answer = this.answers.get(request);
+      if (answer !== undefined) lines.push(...answer.headerLines);
+    });
+  }
+
+  get generation(): number {
+    return this.table.generation;
+  }
+
+  /**
+   * Swaps the routing table (one assignment: the atomic flip). An older generation is ignored.
+   * Returns whether the table was taken.
+   */
+  apply(table: RoutingTable): boolean {
+    if (table.generation < this.table.generation) return false;
+    this.table = table;
+    for (const drain of this.drains) {
+      const route = table.apps.find((app) => app.app === drain.app);
+      if (route?.live?.color === drain.color) drain.cancel();
+    }
+    const routed = new Set<Address>();
+    for (const route of table.apps) {
+      for (const address of route.live?.upstreams ?? []) routed.add(address);
+      for (const address of route.idle?.upstreams ?? []) routed.add(address);
+    }
+    void this.pools.retain(routed);
+    return true;
+  }
+
+  drain(app: string, color: Color, options: DrainOptions): Promise<DrainReport> {
+    const run = new DrainRun(this.loadOf(app, color), options);
+    const live = this.table.apps.find((route) => route.app === app)?.live?.color;
+    this.drains.add(run);
+    void run.report.then(() => this.drains.delete(run));
+    if (live === color) run.cancel();
+    else run.start();
+    return run.report;
+  }
+
+  setUpstreamHealth(health: ReadonlyMap<Address, boolean>): void {
+    this.pools.setHealth(health);
+  }
+
+  /** Counters per app and color, for every app in the table and any still carrying traffic. */
+  traffic(): AppTraffic {
+    const apps: Record<string, Record<Color, ColorTraffic>> = {};
+    const empty = (): ColorTraffic => ({ inflight: 0, websockets: 0, requests: 0, failed: 0 });
+    for (const route of this.table.apps) apps[route.app] = { blue: empty(), green: empty() };
+    for (const load of this.loads.values()) {
+      apps[load.app] ??= { blue: empty(), green: empty() };
+      (apps[load.app] as Record<Color, ColorTraffic>)[load.color] = {
+        inflight: load.inflight,
+        websockets: load.websockets,
+        requests: load.requests,
+        failed: load.failed,
+      };
+    }
+    return apps;
+  }
+
+  /** Open requests and WebSockets of every app and color. */
+  openCount(): number {
+    let open = 0;
+    for (const load of this.loads.values()) open += load.open.size;
+    return open;
+  }
+
+  /** From now on every response carries `Connection: close`. */
+  beginClose(): void {
+    this.closing = true;
+  }
+
+  /** Ends what is still open (504 or close) and every upstream pool. */
+  async destroy(): Promise<void> {
+    this.closing = true;
+    for (const drain of this.drains) drain.cancel();
+    for (const load of this.loads.values()) {
+      for (const tracked of [...load.open]) tracked.stop('deadline');
+    }
+    this.websockets.close();
+    await this.pools.destroy();
+  }
+
+  handleRequest(listener: ListenerName, req: IncomingMessage, res: ServerResponse): void {
+    const guard = guardRequest(
+      {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        httpVersion: req.httpVersion,
+        rawHeaders: req.rawHeaders,
+      },
+      peerOf(req.socket),
+      this.guards[listener],
+    );
+    if (!guard.ok) {
+      sendRouterError(res, guard.code, guard.reason, { close: true, status: guard.status });
+      return;
+    }
+    // From here to `begin` nothing awaits: the table is read once and the request is counted
+    // against its color in the same tick (the atomic flip, DESIGN.md data plane notes).
+    const routed = this.route(listener, guard.host);
+    if ('ok' in routed) {
+      sendRouterError(res, routed.code, routed.reason, { close: this.closing });
+      return;
+    }
+    const load = this.loadOf(routed.route.app, routed.target.color);
+    const exchange = new HttpExchange(
+      { pools: this.pools, load, target: routed.target, listener, closing: this.isClosing },
+      req,
+      res,
+      guard.path,
+      guard.headers,
+    );
+    load.begin(exchange);
+    exchange.start();
+  }
+
+  handleUpgrade(listener: ListenerName, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    const guard = guardRequest(
+      {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        httpVersion: req.httpVersion,
+        rawHeaders: req.rawHeaders,
+      },
+      peerOf(req.socket),
+      this.guards[listener],
+    );
+    if (!guard.ok) {
+      writeRawRouterError(socket, guard.code, guard.reason, guard.status);
+      return;
+    }
+    if (guard.upgrade !== 'websocket') {
+      writeRawRouterError(
+        socket,
+        'CUTOVER_ERR_HTTP_BAD_REQUEST',
+        'Only WebSocket upgrades are proxied (RFC 6455); h2c and other protocols are refused.',
+      );
+      return;
+    }
+    const routed = this.route(listener, guard.host);
+    if ('ok' in routed) {
+      writeRawRouterError(socket, routed.code, routed.reason, routed.status);
+      return;
+    }
+    const load = this.loadOf(routed.route.app, routed.target.color);
+    const relay = new WebSocketRelay(
+      {
+        pools: this.pools,
+        load,
+        target: routed.target,
+        listener,
+        server: this.websockets,
+        answers: this.answers,
+        handshakeTimeoutMs: this.handshakeTimeoutMs,
+      },
+      req,
+      socket,
+      head,
+      guard.path,
+      guard.headers,
+    );
+    relay.start();
+  }
+
+  private route(listener: ListenerName, host: string): Routed | Refusal {
+    const route = findAppRoute(this.table, host);
+    if (route === undefined) {
+      return {
+        ok: false,
+        status: 421,
+        code: 'CUTOVER_ERR_ROUTE_UNKNOWN_HOST',
+        reason: 'No app is routed for this Host and there is no catch-all app.',
+      };
+    }
+    const target = listener === 'public' ? route.live : route.idle;
+    if (target === null) {
+      return {
+        ok: false,
+        status: 503,
+        code: 'CUTOVER_ERR_ROUTE_NO_LIVE',
+        reason:
+          listener === 'public'
+            ? `The app "${route.app}" has no live color yet; deploy a release first.`
+            : `The app "${route.app}" has no release in its idle color.`,
+      };
+    }
+    return { route, target };
+  }
+
+  private loadOf(app: string, color: Color): ColorLoad {
+    const key = loadKey(app, color);
+    let load = this.loads.get(key);
+    if (load === undefined) {
+      load = new ColorLoad(app, color);
+      this.loads.set(key, load);
+    }
+    return load;
+  }
+}
