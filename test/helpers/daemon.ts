@@ -195,8 +195,8 @@ export async function startTestDaemon(options: StartTestDaemonOptions = {}): Pro
   void exit.then(() => (exitedEarly = true));
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? READY_TIMEOUT_MS);
-  let info: TestDaemonInfo | null = null;
-  for (;;) {
+  let ready: TestDaemonInfo | undefined;
+  while (ready === undefined) {
     if (exitedEarly) {
       const { code, signal } = await exit;
       if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
@@ -214,14 +214,13 @@ export async function startTestDaemon(options: StartTestDaemonOptions = {}): Pro
     if (candidate !== null && candidate.pid === child.pid) {
       const health = await adminCall(candidate.admin.socket, 'GET', '/v1/health').catch(() => null);
       if (health?.status === 200) {
-        info = candidate;
+        ready = candidate;
         break;
       }
     }
     await delay(POLL_MS);
   }
 
-  const ready = info;
   const running = (): boolean => child.exitCode === null && child.signalCode === null;
   const daemon: TestDaemon = {
     dataDir,
