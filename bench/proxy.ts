@@ -3,14 +3,17 @@
 // each proxy with one worker, then each with all cores. Peers and cutover run alternating in
 // one run; ratios are medians of per-round pairs.
 //   node bench/proxy.ts            (npm run bench:proxy)
-// Env: BENCH_ROUNDS (default 3), BENCH_DURATION_S (default 5).
+// Env: BENCH_ROUNDS (default 3), BENCH_DURATION_S (default 5), BENCH_CUTOVER=builtin to measure
+// the built-in router alone instead of the whole daemon.
 import { availableParallelism } from 'node:os';
 import { runBenchmark } from './lib/cleanup.ts';
 import { ensureTools } from './lib/ensure-tools.ts';
 import { createTempDir } from './lib/temp-dir.ts';
 import { okServerBlock, proxyServerBlock, startNginx } from './lib/nginx-peer.ts';
 import { startHaproxy } from './lib/haproxy-peer.ts';
+import { fileURLToPath } from 'node:url';
 import { deployRelease, startCutoverDaemon } from './lib/cutover-daemon.ts';
+import { startChild } from './lib/child.ts';
 import { runWrk, type WrkResult } from './lib/wrk.ts';
 import { median, medianRatio, round } from './lib/stats.ts';
 import { printTable, writeResult, type Cell } from './lib/report.ts';
@@ -20,6 +23,24 @@ const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? '5');
 const WARMUP_S = 1;
 const GOAL_RPS_VS_NGINX = 0.6;
 const GOAL_P99_VS_NGINX = 2;
+const CUTOVER_MODE = process.env['BENCH_CUTOVER'] === 'builtin' ? 'builtin' : 'daemon';
+const BUILTIN_MAIN = fileURLToPath(new URL('./lib/builtin-router-main.ts', import.meta.url));
+
+/** Starts cutover for the benchmark and returns its public URL. */
+async function startCutover(dir: string, upstream: string, workers: number): Promise<string> {
+  if (CUTOVER_MODE === 'builtin') {
+    const child = startChild(`cutover router w${workers}`, process.execPath, [
+      BUILTIN_MAIN,
+      String(workers),
+      upstream,
+    ]);
+    const match = await child.waitForLine(/^listening (\d+)$/, 20_000);
+    return `http://127.0.0.1:${match[1]}/`;
+  }
+  const daemon = await startCutoverDaemon({ dir, name: `cutover-w${workers}`, workers });
+  await deployRelease(daemon, 'bench', 'v1', [upstream]);
+  return daemon.publicUrl;
+}
 
 type Target = 'direct' | 'nginx' | 'haproxy' | 'cutover';
 
@@ -62,9 +83,7 @@ async function measureSetup(
   const urls: Partial<Record<Target, string>> = { nginx: nginx.url, haproxy: haproxy.url };
   let cutoverError: string | null = null;
   try {
-    const daemon = await startCutoverDaemon({ dir, name: `cutover-w${workers}`, workers });
-    await deployRelease(daemon, 'bench', 'v1', [upstream]);
-    urls.cutover = daemon.publicUrl;
+    urls.cutover = await startCutover(dir, upstream, workers);
   } catch (error) {
     cutoverError = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
     process.stderr.write(`bench proxy: cutover unavailable for ${setup}: ${String(error)}\n`);
@@ -188,7 +207,7 @@ async function main(): Promise<void> {
     });
   }
   printTable(
-    `proxy: wrk -t2 -c50 -d${DURATION_S}s --latency, keep-alive, ${ROUNDS} alternating rounds (medians; ratios = median of pairs)`,
+    `proxy (cutover = ${CUTOVER_MODE}): wrk -t2 -c50 -d${DURATION_S}s --latency, keep-alive, ${ROUNDS} alternating rounds (medians; ratios = median of pairs)`,
     ['setup', 'target', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'rps ratio', 'p99 ratio'],
     rows,
   );
@@ -197,6 +216,7 @@ async function main(): Promise<void> {
   );
   await writeResult('proxy', {
     command: 'node bench/proxy.ts',
+    cutover: CUTOVER_MODE,
     rounds: ROUNDS,
     durationS: DURATION_S,
     wrk: { threads: 2, connections: 50 },
