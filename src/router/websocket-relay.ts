@@ -137,6 +137,8 @@ export class WebSocketRelay implements Tracked {
   private upstream: WebSocket | null = null;
   private client: WebSocket | null = null;
   private stoppedBy: 'grace' | 'deadline' | null = null;
+  /** The instance answered the handshake without 101; its answer is being relayed. */
+  private refused = false;
   private done = false;
 
   constructor(
@@ -220,11 +222,12 @@ export class WebSocketRelay implements Tracked {
     });
     upstream.on('open', () => this.opened(upstream, answer));
     upstream.on('unexpected-response', (_request, response: IncomingMessage) => {
+      this.refused = true;
+      response.on('close', () => upstream.terminate());
       this.relayRefusal(response);
-      upstream.terminate();
     });
     upstream.on('error', (error: Error & { code?: string }) => {
-      if (this.client !== null || this.done) return;
+      if (this.client !== null || this.done || this.refused) return;
       if (error.code === 'ECONNREFUSED' || error.code === 'EHOSTUNREACH') {
         this.context.pools.markRefused(address);
         const next = this.context.pools.pick(this.context.target, this.tried);

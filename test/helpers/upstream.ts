@@ -4,7 +4,8 @@
 //   GET  /                    200, body `<name>`
 //   GET  /slow?ms=N           waits N ms, then 200 `<name>`
 //   GET  /status?code=N       answers status N with body `<name>`
-//   GET  /bytes?n=N           N bytes of a deterministic pattern (see `patternBytes`), chunked
+//   GET  /bytes?n=N&ms=M      N bytes of a deterministic pattern (see `patternBytes`), chunked:
+//                             the first half at once, the second half M ms later (default 0)
 //   GET  /sse?intervalMs=N    text/event-stream, one `data: <name> <i>` event every N ms, forever
 //   ANY  /echo                200, JSON { name, method, url, headers (raw, flat), body }
 //   ANY  /hang                never answers (until the server closes)
@@ -93,7 +94,9 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
         const body = patternBytes(queryNumber(url, 'n', 1024));
         const half = Math.floor(body.length / 2);
         res.write(body.subarray(0, half));
-        res.end(body.subarray(half));
+        const ms = queryNumber(url, 'ms', 0);
+        if (ms <= 0) res.end(body.subarray(half));
+        else later(ms, () => res.end(body.subarray(half)));
         return;
       }
       case '/sse': {
