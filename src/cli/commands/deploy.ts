@@ -13,6 +13,7 @@ interface DeployFlags {
   readonly hosts?: string[];
   readonly healthPath?: string;
   readonly healthTimeout?: number;
+  readonly healthInterval?: number;
   readonly ifMatch?: number;
 }
 
@@ -31,6 +32,11 @@ export function registerDeployCommand(program: Command, ctx: CliContext): void {
       (v) => parseHostList(v, '--hosts'),
     )
     .option('--health-path <path>', 'HTTP path of the health check (2xx or 3xx passes)')
+    .option(
+      '--health-interval <duration>',
+      'time between health checks of one instance, e.g. 1s',
+      (v) => parseDuration(v, '--health-interval'),
+    )
     .option('--health-timeout <duration>', 'how long every instance has to pass, e.g. 30s', (v) =>
       parseDuration(v, '--health-timeout'),
     )
@@ -44,7 +50,14 @@ export function registerDeployCommand(program: Command, ctx: CliContext): void {
         release,
         instances: flags.instances,
         ...(flags.hosts === undefined ? {} : { hosts: flags.hosts }),
-        ...(flags.healthPath === undefined ? {} : { health: { path: flags.healthPath } }),
+        ...(flags.healthPath === undefined && flags.healthInterval === undefined
+          ? {}
+          : {
+              health: {
+                ...(flags.healthPath === undefined ? {} : { path: flags.healthPath }),
+                ...(flags.healthInterval === undefined ? {} : { intervalMs: flags.healthInterval }),
+              },
+            }),
         ...(flags.healthTimeout === undefined ? {} : { healthTimeoutMs: flags.healthTimeout }),
       };
       const options = flags.ifMatch === undefined ? {} : { ifMatch: flags.ifMatch };
