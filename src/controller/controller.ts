@@ -1,0 +1,572 @@
+// The controller: drives deploy, flip and rollback for every app. Each change is persisted
+// (compare-and-swap) before the routing table built from it is applied, so a crash never
+// leaves routing ahead of the stored state (DESIGN.md pipeline; QUALITY.md A8, E1).
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type {
+  AppStatus,
+  DeployRequest,
+  DeployResponse,
+  DrainSummary,
+  FlipRequest,
+  FlipResponse,
+  HistoryResponse,
+  RollbackRequest,
+  StatusResponse,
+} from '../client/api-types.ts';
+import {
+  assertHostsFree,
+  emptyApp,
+  flipApp,
+  flipTargetOf,
+  normalizeHosts,
+  placeRelease,
+  resolveHealthSpec,
+  rollbackTargetOf,
+  validateAddresses,
+  validateAppName,
+  validateHealthTimeout,
+  validateReleaseId,
+  withFlipDuration,
+} from '../core/app-state.ts';
+import { CutoverError, isCutoverError } from '../core/errors.ts';
+import { buildRoutingTable, idleColorOf } from '../core/routing-table.ts';
+import type { AppState, Color, DaemonState, FlipRecord } from '../core/types.ts';
+import { COLORS } from '../core/types.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Runtime } from '../ports/runtime.ts';
+import type { CorruptRecord, StateChange, StateStore } from '../ports/state-store.ts';
+import type { TrafficSwitch } from '../ports/traffic-switch.ts';
+import type { HealthChecker } from '../probes/health-checker.ts';
+import { holdAppLock } from './app-lock.ts';
+import { toAppStatus } from './app-status.ts';
+
+export const DRAIN_TIMEOUT_MS = 30_000;
+export const WEBSOCKET_GRACE_MS = 10_000;
+export const HEALTH_TIMEOUT_MS = 30_000;
+/** Extra time a flip gives instances whose health is not known yet (e.g. after a restart). */
+export const FLIP_HEALTH_MARGIN_MS = 1_000;
+
+export interface ControllerDeps {
+  store: StateStore;
+  traffic: TrafficSwitch;
+  runtime: Runtime;
+  clock: Clock;
+  health: HealthChecker;
+  logger: Logger;
+  drain?: { timeoutMs: number; websocketGraceMs: number };
+}
+
+export interface MutationOptions {
+  ifMatch?: number;
+  /** Who asked: recorded in the history and named in a lock refusal. */
+  actor: string;
+}
+
+function errorCode(error: unknown): string {
+  return isCutoverError(error) ? error.code : 'CUTOVER_ERR_INTERNAL';
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class Controller {
+  readonly #deps: ControllerDeps;
+  readonly #drain: { timeoutMs: number; websocketGraceMs: number };
+  #state: DaemonState = { revision: 0, apps: {} };
+  #corrupt: readonly CorruptRecord[] = [];
+  /** Serializes read-modify-write on the cached state: one compare-and-swap at a time. */
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #watches = new Map<string, () => void>();
+  #offHealth: (() => void) | null = null;
+
+  constructor(deps: ControllerDeps) {
+    this.#deps = deps;
+    this.#drain = deps.drain ?? {
+      timeoutMs: DRAIN_TIMEOUT_MS,
+      websocketGraceMs: WEBSOCKET_GRACE_MS,
+    };
+  }
+
+  get revision(): number {
+    return this.#state.revision;
+  }
+
+  /** Apps whose stored record could not be read; they are not routed (QUALITY.md B7). */
+  get corrupt(): readonly CorruptRecord[] {
+    return this.#corrupt;
+  }
+
+  async start(): Promise<void> {
+    const loaded = await this.#deps.store.load();
+    this.#state = loaded.state;
+    this.#corrupt = loaded.corrupt;
+    for (const record of loaded.corrupt) {
+      this.#deps.logger.error(
+        { app: record.app, reason: record.reason },
+        'the stored record of this app is corrupt; it is not routed, every other app is',
+      );
+    }
+    const { health, traffic } = this.#deps;
+    this.#offHealth = health.onChange(() => traffic.setUpstreamHealth(health.snapshot()));
+    this.#syncWatches();
+    await this.#applyTable(this.#state);
+    this.#deps.logger.info(
+      { revision: this.#state.revision, apps: Object.keys(this.#state.apps).length },
+      'controller started; routing the stored state',
+    );
+  }
+
+  stop(): Promise<void> {
+    this.#offHealth?.();
+    this.#offHealth = null;
+    for (const unwatch of this.#watches.values()) unwatch();
+    this.#watches.clear();
+    return Promise.resolve();
+  }
+
+  async status(app?: string): Promise<StatusResponse> {
+    const traffic = await this.#deps.traffic.describe();
+    const apps =
+      app === undefined
+        ? Object.values(this.#state.apps).sort((a, b) => a.name.localeCompare(b.name))
+        : [this.#requireApp(app)];
+    const isHealthy = (address: string): boolean =>
+      this.#deps.health.stateOf(address).state === 'up';
+    return {
+      revision: this.#state.revision,
+      generation: traffic.generation,
+      apps: apps.map((each): AppStatus => toAppStatus(each, traffic, isHealthy)),
+    };
+  }
+
+  async history(query: { app?: string; limit?: number }): Promise<HistoryResponse> {
+    if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 1)) {
+      throw new CutoverError(
+        'CUTOVER_ERR_USAGE',
+        `Invalid history limit ${query.limit}: expected a whole number of at least 1.`,
+      );
+    }
+    const events = await this.#deps.store.listHistory(query);
+    return { events: events.map((event) => ({ ...event })) };
+  }
+
+  async deploy(app: string, req: DeployRequest, opts: MutationOptions): Promise<DeployResponse> {
+    const startedMs = this.#deps.clock.monotonicMs();
+    this.#checkIfMatch(opts);
+    validateAppName(app);
+    validateReleaseId(req.release);
+    const addresses = validateAddresses(req.instances);
+    const requestedHosts = req.hosts === undefined ? undefined : normalizeHosts(req.hosts);
+    const healthSpec = resolveHealthSpec(req.health);
+    const healthTimeoutMs = validateHealthTimeout(req.healthTimeoutMs ?? HEALTH_TIMEOUT_MS);
+    const hostsOf = (state: DaemonState): readonly string[] =>
+      requestedHosts ?? state.apps[app]?.hosts ?? [];
+    assertHostsFree(this.#state.apps, app, hostsOf(this.#state));
+
+    const deployId = randomUUID().slice(0, 8);
+    const lock = await holdAppLock(
+      this.#deps,
+      app,
+      `${opts.actor} (deploy ${req.release}, ${deployId})`,
+    );
+    try {
+      const before = this.#state.apps[app];
+      const color = idleColorOf(before ?? emptyApp(app, []));
+      const base = { actor: opts.actor, deployId, release: req.release, color };
+      await this.#record(app, 'deploy-started', { ...base, instances: addresses });
+      let placedCommitted = false;
+      try {
+        const instances = await this.#deps.runtime.start({
+          app,
+          release: req.release,
+          color,
+          addresses,
+        });
+        const placedAt = new Date(this.#deps.clock.nowMs()).toISOString();
+        const placed = await this.#commit((state) => {
+          const hosts = hostsOf(state);
+          assertHostsFree(state.apps, app, hosts);
+          const current = state.apps[app] ?? emptyApp(app, hosts);
+          const release = { id: req.release, instances, health: healthSpec, placedAt };
+          return { put: [placeRelease(current, color, release, hosts)] };
+        });
+        placedCommitted = true;
+        this.#syncWatches();
+        // The idle color now serves the preview listener.
+        await this.#applyTable(placed);
+      } catch (error) {
+        if (placedCommitted) await this.#restoreQuietly(app, before);
+        await this.#record(app, 'deploy-failed', {
+          ...base,
+          step: 'place',
+          code: errorCode(error),
+          error: errorMessage(error),
+        });
+        throw error;
+      }
+
+      const healthStartedMs = this.#deps.clock.monotonicMs();
+      try {
+        await this.#deps.health.waitHealthy(addresses, healthSpec, healthTimeoutMs);
+      } catch (error) {
+        // A failed deploy leaves the app as it was before it (the previous standby included).
+        await this.#restoreQuietly(app, before);
+        await this.#record(app, 'deploy-failed', {
+          ...base,
+          step: 'health',
+          code: errorCode(error),
+          error: errorMessage(error),
+        });
+        throw error;
+      }
+      const healthMs = this.#deps.clock.monotonicMs() - healthStartedMs;
+      await this.#record(app, 'deploy-healthy', { ...base, healthMs });
+
+      const flip = await this.#flipTo(app, color, 'deploy', opts.actor, startedMs, false);
+      return { app, release: req.release, color, healthMs, flip };
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async flip(app: string, req: FlipRequest, opts: MutationOptions): Promise<FlipResponse> {
+    const startedMs = this.#deps.clock.monotonicMs();
+    this.#checkIfMatch(opts);
+    validateAppName(app);
+    if (req.to !== undefined && !COLORS.includes(req.to)) {
+      throw new CutoverError(
+        'CUTOVER_ERR_USAGE',
+        `Invalid color "${String(req.to)}": expected blue or green.`,
+        { field: 'to' },
+      );
+    }
+    this.#requireApp(app);
+    const lock = await holdAppLock(this.#deps, app, `${opts.actor} (flip)`);
+    try {
+      const current = this.#requireApp(app);
+      const to = flipTargetOf(current, req.to);
+      await this.#assertFlippable(current, to);
+      return await this.#flipTo(app, to, 'flip', opts.actor, startedMs, req.waitDrain === true);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async rollback(app: string, req: RollbackRequest, opts: MutationOptions): Promise<FlipResponse> {
+    const startedMs = this.#deps.clock.monotonicMs();
+    this.#checkIfMatch(opts);
+    validateAppName(app);
+    rollbackTargetOf(this.#requireApp(app));
+    const lock = await holdAppLock(this.#deps, app, `${opts.actor} (rollback)`);
+    try {
+      const current = this.#requireApp(app);
+      const to = rollbackTargetOf(current);
+      await this.#assertFlippable(current, to);
+      return await this.#flipTo(app, to, 'rollback', opts.actor, startedMs, req.waitDrain === true);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /**
+   * The flip itself: persist first, then apply. If persisting fails nothing changed and the
+   * old color keeps serving (QUALITY.md A8); if the router refuses the table, the stored state
+   * is put back so it never claims a flip that does not serve.
+   */
+  async #flipTo(
+    app: string,
+    to: Color,
+    kind: FlipRecord['kind'],
+    actor: string,
+    startedMs: number,
+    waitDrain: boolean,
+  ): Promise<FlipResponse> {
+    const previous = this.#requireApp(app);
+    const from = previous.live;
+    const at = new Date(this.#deps.clock.nowMs()).toISOString();
+    let generation = 0;
+    let flipped: DaemonState;
+    try {
+      flipped = await this.#commit((state) => {
+        const current = state.apps[app] ?? previous;
+        generation = state.revision + 1;
+        return { put: [flipApp(current, { to, kind, generation, at, durationMs: 0 })] };
+      });
+    } catch (error) {
+      throw await this.#flipFailed(app, from, to, actor, 'persist', error);
+    }
+    try {
+      await this.#deps.traffic.apply(buildRoutingTable(flipped));
+    } catch (error) {
+      await this.#restoreQuietly(app, previous);
+      throw await this.#flipFailed(app, from, to, actor, 'apply', error);
+    }
+    const durationMs = this.#deps.clock.monotonicMs() - startedMs;
+    const release = flipped.apps[app]?.environments[to].release?.id ?? '';
+    // The duration is known only once the table is applied; record it on the flip.
+    await this.#commit((state) => {
+      const current = state.apps[app];
+      return current === undefined
+        ? {}
+        : { put: [withFlipDuration(current, generation, durationMs)] };
+    }).catch((error: unknown) => {
+      this.#deps.logger.warn({ err: error, app }, 'could not record the flip duration');
+    });
+    this.#deps.logger.info({ app, from, to, release, kind, generation, durationMs }, 'flipped');
+    await this.#record(app, kind === 'rollback' ? 'rolled-back' : 'flipped', {
+      actor,
+      kind,
+      from,
+      to,
+      release,
+      generation,
+      durationMs,
+    });
+    const response: FlipResponse = { app, from, to, release, generation, durationMs };
+    if (from === null) return response;
+    const drained = this.#drainColor(app, from, actor);
+    if (!waitDrain) {
+      drained.catch(() => undefined);
+      return response;
+    }
+    return { ...response, drain: await drained };
+  }
+
+  async #drainColor(app: string, color: Color, actor: string): Promise<DrainSummary> {
+    try {
+      const report = await this.#deps.traffic.drain(app, color, this.#drain);
+      const summary: DrainSummary = {
+        completed: report.completed,
+        aborted: report.aborted,
+        websocketsClosed: report.websocketsClosed,
+        durationMs: report.durationMs,
+        cancelled: report.cancelled,
+      };
+      await this.#record(app, 'drained', { actor, color, ...summary });
+      return summary;
+    } catch (error) {
+      this.#deps.logger.error({ err: error, app, color }, 'drain failed');
+      await this.#record(app, 'drain-failed', { actor, color, error: errorMessage(error) });
+      throw error;
+    }
+  }
+
+  async #flipFailed(
+    app: string,
+    from: Color | null,
+    to: Color,
+    actor: string,
+    step: 'persist' | 'apply',
+    error: unknown,
+  ): Promise<CutoverError> {
+    await this.#record(app, 'flip-failed', {
+      actor,
+      from,
+      to,
+      step,
+      code: errorCode(error),
+      error: errorMessage(error),
+    });
+    // Refusals a user can act on pass through; a store or router failure is a failed flip.
+    const passThrough = [
+      'CUTOVER_ERR_FLIP_NO_TARGET',
+      'CUTOVER_ERR_USAGE',
+      'CUTOVER_ERR_APP_NOT_FOUND',
+    ];
+    if (step === 'persist' && isCutoverError(error) && passThrough.includes(error.code)) {
+      return error;
+    }
+    const serving =
+      from === null ? 'nothing was live before and nothing is now' : `${from} still serves`;
+    return new CutoverError(
+      'CUTOVER_ERR_FLIP_FAILED',
+      `Could not ${step === 'persist' ? 'save' : 'apply'} the flip of app "${app}" to ${to}: ${errorMessage(error)}. ${serving}.`,
+      { app, from, to, step, cause: errorCode(error) },
+    );
+  }
+
+  /** The target color must hold a release whose instances pass their health checks. */
+  async #assertFlippable(app: AppState, to: Color): Promise<void> {
+    const release = app.environments[to].release;
+    if (release === null) {
+      throw new CutoverError(
+        'CUTOVER_ERR_FLIP_NO_TARGET',
+        `Cannot flip app "${app.name}" to ${to}: that color holds no release. Deploy one first.`,
+        { app: app.name, to },
+      );
+    }
+    if (app.live === to) {
+      throw new CutoverError(
+        'CUTOVER_ERR_USAGE',
+        `App "${app.name}" is already live on ${to}; nothing to flip.`,
+        { app: app.name, to },
+      );
+    }
+    const { health } = this.#deps;
+    const addresses = release.instances.map((instance) => instance.address);
+    const down = addresses.filter((address) => health.stateOf(address).state === 'down');
+    const unknown = addresses.filter((address) => health.stateOf(address).state === 'unknown');
+    let failing = down.map((address) => ({
+      address,
+      lastError: health.stateOf(address).lastError ?? 'down',
+    }));
+    if (failing.length === 0 && unknown.length > 0) {
+      // Not judged yet (a fresh daemon): give them one rise's worth of checks.
+      const spec = release.health;
+      const waitMs = spec.rise * spec.intervalMs + spec.timeoutMs + FLIP_HEALTH_MARGIN_MS;
+      try {
+        await health.waitHealthy(unknown, spec, waitMs);
+      } catch (error) {
+        const details = isCutoverError(error) ? error.details?.failing : undefined;
+        failing = Array.isArray(details)
+          ? (details as { address: string; lastError: string }[])
+          : unknown.map((address) => ({ address, lastError: errorMessage(error) }));
+      }
+    }
+    if (failing.length > 0) {
+      throw new CutoverError(
+        'CUTOVER_ERR_FLIP_UNHEALTHY',
+        `Refused to flip app "${app.name}" to ${to} (release ${release.id}): ${failing
+          .map((f) => `${f.address} (${f.lastError})`)
+          .join(', ')} failing the health check. Live traffic is unchanged.`,
+        { app: app.name, to, failing },
+      );
+    }
+  }
+
+  #checkIfMatch(opts: MutationOptions): void {
+    if (opts.ifMatch !== undefined && opts.ifMatch !== this.#state.revision) {
+      throw new CutoverError(
+        'CUTOVER_ERR_STATE_CONFLICT',
+        `The state is at revision ${this.#state.revision}, not ${opts.ifMatch} (If-Match): read the status again and retry.`,
+        { expected: opts.ifMatch, actual: this.#state.revision },
+      );
+    }
+  }
+
+  #requireApp(app: string): AppState {
+    const state = Object.hasOwn(this.#state.apps, app) ? this.#state.apps[app] : undefined;
+    if (state === undefined) {
+      const corrupt = this.#corrupt.find((record) => record.app === app);
+      if (corrupt !== undefined) {
+        throw new CutoverError(
+          'CUTOVER_ERR_STATE_CORRUPT',
+          `The stored record of app "${app}" is corrupt (${corrupt.reason}); it is not routed. Other apps are unaffected.`,
+          { app },
+        );
+      }
+      throw new CutoverError(
+        'CUTOVER_ERR_APP_NOT_FOUND',
+        `No app named "${app}": deploy it first (cutover deploy <release> --app ${app} --instances host:port).`,
+        { app },
+      );
+    }
+    return state;
+  }
+
+  /** Puts the app back as it was (or removes it if it did not exist) and routes that. */
+  async #restore(app: string, before: AppState | undefined): Promise<void> {
+    const restored = await this.#commit(() =>
+      before === undefined ? { delete: [app] } : { put: [before] },
+    );
+    this.#syncWatches();
+    await this.#applyTable(restored);
+  }
+
+  /** Restores after a failure; the original error is the one to report, so this only logs. */
+  async #restoreQuietly(app: string, before: AppState | undefined): Promise<void> {
+    try {
+      await this.#restore(app, before);
+    } catch (error) {
+      this.#deps.logger.error({ err: error, app }, 'could not put back the state after a failure');
+    }
+  }
+
+  /** Read-modify-write of the cached state, one at a time; a conflict reloads and retries once. */
+  #commit(build: (state: DaemonState) => StateChange): Promise<DaemonState> {
+    const run = async (): Promise<DaemonState> => {
+      for (let attempt = 0; ; attempt += 1) {
+        const state = this.#state;
+        const change = build(state);
+        try {
+          const revision = await this.#deps.store.compareAndSwap(state.revision, change);
+          const apps: Record<string, AppState> = { ...state.apps };
+          for (const name of change.delete ?? []) delete apps[name];
+          for (const app of change.put ?? []) apps[app.name] = app;
+          this.#state = { revision, apps };
+          return this.#state;
+        } catch (error) {
+          if (
+            attempt > 0 ||
+            !isCutoverError(error) ||
+            error.code !== 'CUTOVER_ERR_STATE_CONFLICT'
+          ) {
+            throw error;
+          }
+          // Someone else wrote the store (another process): start again from what is stored.
+          const loaded = await this.#deps.store.load();
+          this.#state = loaded.state;
+          this.#corrupt = loaded.corrupt;
+        }
+      }
+    };
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async #applyTable(state: DaemonState): Promise<void> {
+    // Always the newest state: an older table would be ignored by the switch anyway.
+    const newest = state.revision >= this.#state.revision ? state : this.#state;
+    await this.#deps.traffic.apply(buildRoutingTable(newest));
+  }
+
+  /** Watches the instances of every color that holds a release, and only those. */
+  #syncWatches(): void {
+    const wanted = new Map<string, { addresses: string[]; app: AppState; color: Color }>();
+    for (const app of Object.values(this.#state.apps)) {
+      for (const color of COLORS) {
+        const release = app.environments[color].release;
+        if (release === null) continue;
+        const addresses = release.instances.map((instance) => instance.address);
+        wanted.set(
+          `${app.name}|${color}|${release.id}|${release.placedAt}|${addresses.join(',')}`,
+          {
+            addresses,
+            app,
+            color,
+          },
+        );
+      }
+    }
+    for (const [key, unwatch] of this.#watches) {
+      if (!wanted.has(key)) {
+        unwatch();
+        this.#watches.delete(key);
+      }
+    }
+    for (const [key, { addresses, app, color }] of wanted) {
+      if (this.#watches.has(key)) continue;
+      const release = app.environments[color].release;
+      if (release !== null)
+        this.#watches.set(key, this.#deps.health.watch(addresses, release.health));
+    }
+    this.#deps.traffic.setUpstreamHealth(this.#deps.health.snapshot());
+  }
+
+  async #record(app: string, type: string, data: Record<string, unknown>): Promise<void> {
+    try {
+      await this.#deps.store.appendHistory({
+        app,
+        type,
+        at: new Date(this.#deps.clock.nowMs()).toISOString(),
+        data,
+      });
+    } catch (error) {
+      // The mutation itself stands; losing its history line must not undo it.
+      this.#deps.logger.error({ err: error, app, type }, 'could not append to the history');
+    }
+  }
+}
