@@ -62,9 +62,12 @@ function forwardedValue(value: string): string {
   return isToken(value) ? value : `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"`;
 }
 
-/** `for=` of RFC 7239 §6: an IPv6 address goes in brackets, and so in quotes. */
+/**
+ * `for=` of RFC 7239 §6: an IPv6 address goes in brackets, and so in quotes. The address is a
+ * socket's normalized peer address, so a colon means IPv6 (cheaper than isIPv6 per request).
+ */
 function forwardedNode(address: string): string {
-  return forwardedValue(isIPv6(address) ? `[${address}]` : address);
+  return forwardedValue(address.includes(':') ? `[${address}]` : address);
 }
 
 export interface ForwardingContext {

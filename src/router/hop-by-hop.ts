@@ -29,11 +29,22 @@ export const HOP_BY_HOP_FIELDS: ReadonlySet<string> = new Set([
  */
 export const END_TO_END_FIELDS: ReadonlySet<string> = new Set(['host', 'content-length']);
 
+/** The names of a flat raw header list, lower-cased once and shared by every pass over it. */
+export function lowerCaseNames(rawHeaders: readonly string[]): string[] {
+  const names: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2)
+    names.push((rawHeaders[i] ?? '').toLowerCase());
+  return names;
+}
+
 /** The lower-case field names listed by every Connection header of a flat raw header list. */
-export function connectionOptions(rawHeaders: readonly string[]): Set<string> {
+export function connectionOptions(
+  rawHeaders: readonly string[],
+  names: readonly string[] = lowerCaseNames(rawHeaders),
+): Set<string> {
   const options = new Set<string>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() !== 'connection') continue;
+    if (names[i >> 1] !== 'connection') continue;
     for (const member of listMembers(rawHeaders[i + 1] ?? '')) options.add(member);
   }
   return options;
@@ -42,18 +53,23 @@ export function connectionOptions(rawHeaders: readonly string[]): Set<string> {
 /**
  * Copies a flat raw header list without hop-by-hop fields, without the fields named in
  * Connection (except END_TO_END_FIELDS, which stay), and without any field whose name is not
- * a token or whose value holds a control character. Never throws.
+ * a token or whose value holds a control character. Never throws. `validated` skips the
+ * character checks for a list the caller has already checked (the request guard).
  */
-export function stripHopByHop(rawHeaders: readonly string[]): string[] {
-  const named = connectionOptions(rawHeaders);
+export function stripHopByHop(
+  rawHeaders: readonly string[],
+  names: readonly string[] = lowerCaseNames(rawHeaders),
+  named: ReadonlySet<string> = connectionOptions(rawHeaders, names),
+  validated = false,
+): string[] {
   const kept: string[] = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
     const value = rawHeaders[i + 1] ?? '';
-    const lower = name.toLowerCase();
+    const lower = names[i >> 1] ?? '';
     if (HOP_BY_HOP_FIELDS.has(lower)) continue;
     if (named.has(lower) && !END_TO_END_FIELDS.has(lower)) continue;
-    if (!isToken(name) || !isSafeFieldValue(value)) continue;
+    if (!validated && (!isToken(name) || !isSafeFieldValue(value))) continue;
     kept.push(name, value);
   }
   return kept;

@@ -25,7 +25,12 @@ import {
   sameAuthority,
   type Authority,
 } from './host-header.ts';
-import { END_TO_END_FIELDS, connectionOptions, stripHopByHop } from './hop-by-hop.ts';
+import {
+  END_TO_END_FIELDS,
+  connectionOptions,
+  lowerCaseNames,
+  stripHopByHop,
+} from './hop-by-hop.ts';
 
 export { sanitizeResponseHeaders, type ResponseHeaderOptions } from './hop-by-hop.ts';
 
@@ -119,7 +124,7 @@ interface HeadFacts {
   readonly upgrades: string[];
 }
 
-function collectHead(rawHeaders: readonly string[]): HeadFacts | Failure {
+function collectHead(rawHeaders: readonly string[], names: readonly string[]): HeadFacts | Failure {
   const facts: HeadFacts = { hosts: [], contentLengths: [], transferEncodings: [], upgrades: [] };
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
@@ -134,7 +139,7 @@ function collectHead(rawHeaders: readonly string[]): HeadFacts | Failure {
         `Header ${quoteName(name)} has a control character (NUL, CR, LF, ...) in its value (RFC 9110 §5.5); remove it.`,
       );
     }
-    switch (name.toLowerCase()) {
+    switch (names[i >> 1]) {
       case 'host':
         facts.hosts.push(value);
         break;
@@ -292,7 +297,8 @@ export function guardRequest(
       'CONNECT is not supported: cutover is a reverse proxy, not a tunnel (RFC 9110 §9.3.6).',
     );
   }
-  const facts = collectHead(req.rawHeaders);
+  const names = lowerCaseNames(req.rawHeaders);
+  const facts = collectHead(req.rawHeaders, names);
   if ('ok' in facts) return facts;
   const framing = checkFraming(facts, req.httpVersion, req.method);
   if (framing !== null) return framing;
@@ -300,7 +306,7 @@ export function guardRequest(
   if ('ok' in host) return host;
   const path = checkTarget(req.method, req.url, host);
   if (typeof path !== 'string') return path;
-  const named = connectionOptions(req.rawHeaders);
+  const named = connectionOptions(req.rawHeaders, names);
   for (const field of END_TO_END_FIELDS) {
     if (named.has(field)) {
       return badRequest(
@@ -311,7 +317,7 @@ export function guardRequest(
   const upgrade = isWebSocketUpgrade(req.method, req.httpVersion, named, facts.upgrades)
     ? 'websocket'
     : null;
-  const headers = setForwardingHeaders(stripHopByHop(req.rawHeaders), {
+  const headers = setForwardingHeaders(stripHopByHop(req.rawHeaders, names, named, true), {
     peerAddress: peer.remoteAddress,
     host: facts.hosts[0] ?? '',
     trusted: isTrustedPeer(peer.remoteAddress, options.trustedProxies),
