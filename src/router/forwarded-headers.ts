@@ -2,7 +2,7 @@
 // A client can write these fields itself, so they are only believed from a trusted proxy.
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { CutoverError } from '../core/errors.ts';
-import { isToken } from './field-syntax.ts';
+import { isToken, trimOws } from './field-syntax.ts';
 
 /** Fields the router owns. From an untrusted peer every `X-Forwarded-*` is dropped, not just these. */
 const X_FORWARDED_PREFIX = 'x-forwarded-';
@@ -107,8 +107,12 @@ export function setForwardingHeaders(
     else if (lower.startsWith(X_FORWARDED_PREFIX) && !context.trusted) continue;
     else out.push(name, value);
   }
-  const keep = (values: string[]): string | null =>
-    context.trusted && values.length > 0 ? values.join(', ') : null;
+  // Empty members carry nothing; a trusted proxy that sent only those sent no value.
+  const keep = (values: string[]): string | null => {
+    if (!context.trusted) return null;
+    const members = values.map(trimOws).filter((value) => value.length > 0);
+    return members.length > 0 ? members.join(', ') : null;
+  };
   const element = [`for=${forwardedNode(peer)}`, 'proto=http'];
   if (context.host.length > 0) element.push(`host=${forwardedValue(context.host)}`);
   const forwarded = element.join(';');

@@ -105,6 +105,31 @@ describe('Host', () => {
     });
   }
 
+  it('property: any valid name with any case, port and trailing dot routes as its lower-case name', () => {
+    const label = fc.stringMatching(/^[a-zA-Z0-9_-]{1,20}$/);
+    fc.assert(
+      fc.property(
+        fc.array(label, { minLength: 1, maxLength: 5 }),
+        fc.option(fc.integer({ min: 0, max: 65535 })),
+        fc.boolean(),
+        (labels, port, trailingDot) => {
+          const name = labels.join('.');
+          const value = `${name}${trailingDot ? '.' : ''}${port === null ? '' : `:${port}`}`;
+          assert.equal(ok(guard(['Host', value])).host, name.toLowerCase());
+        },
+      ),
+    );
+  });
+
+  it('property: a bracketed IPv6 literal routes as its lower-case literal', () => {
+    fc.assert(
+      fc.property(fc.ipV6(), fc.option(fc.integer({ min: 1, max: 65535 })), (address, port) => {
+        const value = `[${address.toUpperCase()}]${port === null ? '' : `:${port}`}`;
+        assert.equal(ok(guard(['Host', value])).host, `[${address.toLowerCase()}]`);
+      }),
+    );
+  });
+
   it('never crashes on any Host value and returns only a safe host', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 80 }), (value) => {
@@ -484,6 +509,45 @@ describe('forwarding headers', () => {
         'for=1.1.1.1;proto=https, for=203.0.113.7;proto=http;host="shop.example.com:8080"',
       ]);
     }
+  });
+
+  it('property: exactly one of each forwarding field reaches the app, whatever the client sent', () => {
+    const forwardingName = fc.constantFrom(
+      'X-Forwarded-For',
+      'x-forwarded-proto',
+      'X-FORWARDED-HOST',
+      'X-Real-IP',
+      'Forwarded',
+      'X-Forwarded-Port',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(forwardingName, fc.stringMatching(/^[ -~]{0,20}$/)), { maxLength: 8 }),
+        fc.boolean(),
+        (pairs, trusted) => {
+          const result = guard(['Host', 'a.com', ...pairs.flat()], {}, PEER, {
+            trustedProxies: trusted ? ['203.0.113.7'] : [],
+            listener: 'public',
+          });
+          if (!result.ok) return;
+          for (const name of [
+            'x-forwarded-for',
+            'x-forwarded-proto',
+            'x-forwarded-host',
+            'x-real-ip',
+            'forwarded',
+          ]) {
+            assert.equal(values(result.headers, name).length, 1, name);
+          }
+          const forwardedFor = values(result.headers, 'x-forwarded-for')[0] ?? '';
+          assert.ok(forwardedFor === '203.0.113.7' || forwardedFor.endsWith(', 203.0.113.7'));
+          if (!trusted) {
+            assert.equal(forwardedFor, '203.0.113.7');
+            assert.deepEqual(values(result.headers, 'x-forwarded-port'), []);
+          }
+        },
+      ),
+    );
   });
 
   it('does not trust a peer outside the list', () => {
