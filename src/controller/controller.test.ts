@@ -34,7 +34,8 @@ interface RecordingTraffic extends TrafficSwitch {
   readonly drains: { app: string; color: Color; options: DrainOptions }[];
   current: RoutingTable;
   failApply: boolean;
-  health: ReadonlyMap<string, boolean>;
+  /** Merged like the router does: the last verdict heard per address. */
+  health: Map<string, boolean>;
 }
 
 function createRecordingTraffic(): RecordingTraffic {
@@ -63,7 +64,7 @@ function createRecordingTraffic(): RecordingTraffic {
       });
     },
     setUpstreamHealth(health) {
-      traffic.health = health;
+      for (const [address, up] of health) traffic.health.set(address, up);
     },
     describe() {
       return Promise.resolve({
@@ -273,6 +274,10 @@ void describe('Controller', () => {
     assert.equal(app?.colors.green.release, null);
     const last = (await rig.controller.history({ app: 'shop' })).events.at(-1);
     assert.equal(last?.type, 'deploy-failed');
+    // The failed instance was judged down while it was checked; once no release uses it, the
+    // router must not keep it marked down for a later release on the same address.
+    assert.notEqual(rig.traffic.health.get(bad!.address), false);
+    assert.equal(rig.health.stateOf(bad!.address).state, 'unknown');
     assert.equal(last?.data.code, 'CUTOVER_ERR_HEALTH_FAILED');
     // A failed first deploy leaves no app behind.
     const [down] = await upstreams(1, 500);

@@ -31,7 +31,7 @@ import {
 } from '../core/app-state.ts';
 import { CutoverError, isCutoverError } from '../core/errors.ts';
 import { buildRoutingTable, idleColorOf } from '../core/routing-table.ts';
-import type { AppState, Color, DaemonState, FlipRecord } from '../core/types.ts';
+import type { AppState, Color, DaemonState, FlipRecord, HealthCheckSpec } from '../core/types.ts';
 import { COLORS } from '../core/types.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Runtime } from '../ports/runtime.ts';
@@ -222,6 +222,7 @@ export class Controller {
         throw error;
       }
       const healthMs = this.#deps.clock.monotonicMs() - healthStartedMs;
+      this.#markUp(addresses);
       await this.#record(app, 'deploy-healthy', { ...base, healthMs });
 
       const flip = await this.#flipTo(app, color, 'deploy', opts.actor, startedMs, false);
@@ -418,6 +419,7 @@ export class Controller {
       const waitMs = spec.rise * spec.intervalMs + spec.timeoutMs + FLIP_HEALTH_MARGIN_MS;
       try {
         await health.waitHealthy(unknown, spec, waitMs);
+        this.#markUp(unknown);
       } catch (error) {
         const details = isCutoverError(error) ? error.details?.failing : undefined;
         failing = Array.isArray(details)
@@ -525,35 +527,36 @@ export class Controller {
 
   /** Watches the instances of every color that holds a release, and only those. */
   #syncWatches(): void {
-    const wanted = new Map<string, { addresses: string[]; app: AppState; color: Color }>();
+    const wanted = new Map<string, { addresses: string[]; spec: HealthCheckSpec }>();
     for (const app of Object.values(this.#state.apps)) {
       for (const color of COLORS) {
         const release = app.environments[color].release;
         if (release === null) continue;
         const addresses = release.instances.map((instance) => instance.address);
-        wanted.set(
-          `${app.name}|${color}|${release.id}|${release.placedAt}|${addresses.join(',')}`,
-          {
-            addresses,
-            app,
-            color,
-          },
-        );
+        const key = `${app.name}|${color}|${release.id}|${release.placedAt}|${addresses.join(',')}`;
+        wanted.set(key, { addresses, spec: release.health });
       }
     }
+    const before = new Set(this.#deps.health.snapshot().keys());
     for (const [key, unwatch] of this.#watches) {
       if (!wanted.has(key)) {
         unwatch();
         this.#watches.delete(key);
       }
     }
-    for (const [key, { addresses, app, color }] of wanted) {
-      if (this.#watches.has(key)) continue;
-      const release = app.environments[color].release;
-      if (release !== null)
-        this.#watches.set(key, this.#deps.health.watch(addresses, release.health));
+    for (const [key, { addresses, spec }] of wanted) {
+      if (!this.#watches.has(key)) this.#watches.set(key, this.#deps.health.watch(addresses, spec));
     }
-    this.#deps.traffic.setUpstreamHealth(this.#deps.health.snapshot());
+    const health = new Map(this.#deps.health.snapshot());
+    // The router keeps the last verdict it heard; an address no longer checked must not stay
+    // marked down there, or a later release on the same address would start out skipped.
+    for (const address of before) if (!health.has(address)) health.set(address, true);
+    this.#deps.traffic.setUpstreamHealth(health);
+  }
+
+  /** Instances that just passed a fresh rise are up for the router, whatever it heard before. */
+  #markUp(addresses: readonly string[]): void {
+    this.#deps.traffic.setUpstreamHealth(new Map(addresses.map((address) => [address, true])));
   }
 
   async #record(app: string, type: string, data: Record<string, unknown>): Promise<void> {
