@@ -47,7 +47,7 @@ export function formatApp(app: AppStatus): string {
       ? ['no flips yet']
       : flips.map(
           (flip) =>
-            `${flip.at}  ${flip.kind.padEnd(8)}  ${flip.from ?? '-'} -> ${flip.to} (${flip.release})  ` +
+            `${flip.at}  ${flip.kind.padEnd(8)}  ${flip.from ?? 'none'} -> ${flip.to} (${flip.release})  ` +
             `${formatDuration(flip.durationMs)}  generation ${flip.generation}`,
         );
   return [

@@ -30,6 +30,7 @@ void test('refuses garbage, zero and absurd lengths', () => {
 });
 
 void test('formats durations for people', () => {
+  assert.equal(formatDuration(0), '0 ms');
   assert.equal(formatDuration(0.84), '840 µs');
   assert.equal(formatDuration(3.14), '3.1 ms');
   assert.equal(formatDuration(250.4), '250 ms');

@@ -34,6 +34,7 @@ export function parseDuration(text: string, flag: string): number {
 
 /** Formats milliseconds for people: `840 µs`, `3.1 ms`, `1.24 s`, `2 m 5 s`. */
 export function formatDuration(ms: number): string {
+  if (ms === 0) return '0 ms';
   if (ms < 1) return `${Math.round(ms * 1000)} µs`;
   if (ms < 10) return `${ms.toFixed(1)} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;

@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { CUTOVER_BIN, startTestDaemon } from '../helpers/daemon.ts';
 import type { TestDaemon } from '../helpers/daemon.ts';
@@ -254,4 +255,30 @@ void test('refusals from the daemon exit 1 with their code', async () => {
     before.apps.find((a) => a.name === 'shop')?.live,
   );
   assert.equal((await getPublic(running())).body, 'v2-a');
+});
+
+void test('--admin-url and --admin-token reach a daemon on loopback TCP; a wrong token exits 1', async () => {
+  const token = randomBytes(20).toString('hex');
+  const tcp = await startTestDaemon({
+    args: ['--admin-tcp', '127.0.0.1:0'],
+    env: { CUTOVER_ADMIN_TOKEN: token },
+  });
+  try {
+    const url = tcp.info.admin.tcp?.url;
+    assert.ok(url, 'daemon.json names the TCP admin URL');
+    const ok = await cutover(['status', '--json', '--admin-url', url, '--admin-token', token]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(json<StatusResponse>(ok).apps, []);
+    const viaEnv = await cutover(['status'], {
+      CUTOVER_ADMIN_URL: url,
+      CUTOVER_ADMIN_TOKEN: token,
+    });
+    assert.equal(viaEnv.code, 0, viaEnv.stderr);
+    assert.match(viaEnv.stdout, /^no apps yet/);
+    const wrong = await cutover(['status', '--admin-url', url, '--admin-token', 'x'.repeat(40)]);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /\(CUTOVER_ERR_ADMIN_UNAUTHORIZED\)\n$/);
+  } finally {
+    await tcp.stop();
+  }
 });

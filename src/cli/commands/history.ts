@@ -14,7 +14,7 @@ export function registerHistoryCommand(program: Command, ctx: CliContext): void 
     .command('history')
     .description('list the timeline: deployments, flips, rollbacks, drains, audited mutations')
     .argument('[app]', 'only this app')
-    .option('--limit <n>', `how many events, newest first (default ${DEFAULT_LIMIT})`, (v) =>
+    .option('--limit <n>', `show the last N events (default ${DEFAULT_LIMIT})`, (v) =>
       parsePositiveInteger(v, '--limit', MAX_LIMIT),
     )
     .action(async (app: string | undefined, flags: { limit?: number }, command: Command) => {
@@ -41,6 +41,14 @@ export function formatHistory(events: readonly HistoryEntry[]): string {
 
 function summarize(data: Readonly<Record<string, unknown>>): string {
   return Object.entries(data)
-    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .map(([key, value]) => `${key}=${formatValue(value)}`)
     .join(' ');
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  // Durations arrive as raw floats; a tenth of a millisecond is plenty for people.
+  if (typeof value === 'number' && !Number.isInteger(value))
+    return String(Math.round(value * 10) / 10);
+  return JSON.stringify(value);
 }
