@@ -15,12 +15,16 @@ export async function holdAppLock(
   deps: { store: StateStore; clock: Clock; logger: Logger },
   app: string,
   holder: string,
+  timing: { ttlMs: number; renewMs: number } = {
+    ttlMs: LOCK_TTL_MS,
+    renewMs: LOCK_RENEW_INTERVAL_MS,
+  },
 ): Promise<HeldLock> {
-  const lease = await deps.store.acquireLock(`app:${app}`, holder, LOCK_TTL_MS);
+  const lease = await deps.store.acquireLock(`app:${app}`, holder, timing.ttlMs);
   const stop = new AbortController();
   const renewing = (async () => {
     for (;;) {
-      await deps.clock.sleep(LOCK_RENEW_INTERVAL_MS, stop.signal);
+      await deps.clock.sleep(timing.renewMs, stop.signal);
       await lease.renew();
     }
   })().catch((error: unknown) => {
