@@ -26,11 +26,24 @@ const FLOOD_BYTES = 256 * 1024 * 1024;
 /** What may sit in socket buffers and the router between the upstream and a stalled client. */
 const BOUNDED_BYTES = 32 * 1024 * 1024;
 
+/** Responses an app must never get past the router: ambiguous or malformed framing. */
+const BAD_RESPONSES: Record<string, string> = {
+  'dup-cl': 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc',
+  'cl-te':
+    'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+  'obs-fold': 'HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nok',
+  'bare-lf': 'HTTP/1.1 200 OK\nContent-Length: 2\n\nok',
+  'bad-chunk': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n',
+  'nul-value': 'HTTP/1.1 200 OK\r\nX-A: a\u0000b\r\nContent-Length: 2\r\n\r\nok',
+  'space-colon': 'HTTP/1.1 200 OK\r\nX-A : b\r\nContent-Length: 2\r\n\r\nok',
+};
+
 let router: BuiltinTrafficSwitch;
 let port: number;
 let raw: RawUpstream;
 let hop: RawUpstream;
 let fake: RawUpstream;
+let badResponses: RawUpstream;
 let echo: Upstream;
 let flood: { server: Server; address: string; written: () => number; close: () => Promise<void> };
 
@@ -93,6 +106,11 @@ before(async () => {
   // Answers 200 (not 101) to everything, including an Upgrade: the router must not pipe.
   fake = await startRawUpstream();
   echo = await startUpstream({ name: 'echo' });
+  badResponses = await startRawUpstream({
+    reply: (head) =>
+      BAD_RESPONSES[/^GET \/(\S*)/.exec(head)?.[1] ?? ''] ??
+      'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n',
+  });
   flood = await startFloodUpstream();
   router = await createBuiltinTrafficSwitch({
     public: { host: '127.0.0.1', port: 0 },
@@ -108,6 +126,7 @@ before(async () => {
       route('fake', ['fake.test'], fake.address),
       route('echo', ['echo.test'], echo.address),
       route('flood', ['flood.test'], flood.address),
+      route('bad', ['bad.test'], badResponses.address),
     ],
   };
   await router.apply(table);
@@ -115,7 +134,14 @@ before(async () => {
 
 after(async () => {
   await router.close(2000);
-  await Promise.all([raw.close(), hop.close(), fake.close(), echo.close(), flood.close()]);
+  await Promise.all([
+    raw.close(),
+    hop.close(),
+    fake.close(),
+    echo.close(),
+    flood.close(),
+    badResponses.close(),
+  ]);
 });
 
 function statusOf(reply: RawReply): number | undefined {
@@ -544,6 +570,99 @@ describe('C11-C13 slow and greedy clients, oversized heads', () => {
   it('the router still answers', assertRouterAlive);
 });
 
+describe('strict framing of upstream responses', () => {
+  for (const path of Object.keys(BAD_RESPONSES)) {
+    it(`an app response with ${path} never reaches the client as sent`, async () => {
+      const reply = await sendRaw(port, `GET /${path} HTTP/1.1\r\nHost: bad.test\r\n\r\n`, {
+        timeoutMs: 3000,
+      });
+      const status = statusOf(reply);
+      const text = reply.bytes.toString('latin1');
+      if (status === 200) {
+        // Only acceptable when the router re-framed a clean message: one length, no fold, no NUL.
+        assert.equal(reply.parseError, null);
+        assert.ok(!text.includes('\u0000') && !text.includes('X-A :'), JSON.stringify(text));
+        assert.doesNotMatch(text, /\r\n[ \t]/);
+        assert.ok(!/content-length/i.test(text) || !/transfer-encoding/i.test(text));
+        assert.ok((text.match(/content-length/gi) ?? []).length <= 1);
+        assert.doesNotMatch(text, /zz/);
+      } else if (status === undefined) {
+        // Nothing usable was relayed: the connection must be closed, not left hanging.
+        assert.equal(reply.closed, true, `no answer and no close: ${JSON.stringify(text)}`);
+        assert.doesNotMatch(text, /zz/);
+      } else {
+        assert.equal(
+          status,
+          502,
+          `expected 502, got ${status}: ${JSON.stringify(text.slice(0, 200))}`,
+        );
+      }
+    });
+  }
+
+  it('the router still answers', assertRouterAlive);
+});
+
+describe('C11 timeouts on keep-alive connections', () => {
+  it('closes an idle keep-alive connection at the keep-alive timeout', async () => {
+    const reply = await sendRaw(port, 'GET / HTTP/1.1\r\nHost: shop.test\r\n\r\n', {
+      untilClose: true,
+      timeoutMs: LIMITS.keepAliveTimeoutMs + 3000,
+    });
+    assert.equal(statusOf(reply), 200);
+    assert.equal(reply.closed, true, 'an idle keep-alive connection stayed open');
+    assert.ok(
+      reply.elapsedMs < LIMITS.keepAliveTimeoutMs + 2000,
+      `closed after ${reply.elapsedMs} ms`,
+    );
+  });
+
+  it('applies the headers timeout to a second, slow request on a kept-alive connection', async () => {
+    const reply = await sendRaw(
+      port,
+      [
+        'GET / HTTP/1.1\r\nHost: shop.test\r\n\r\n',
+        ...bytewise('GET / HTTP/1.1\r\nHost: shop.test\r\nX-Slow: ' + 'a'.repeat(60)),
+      ],
+      {
+        partDelayMs: 100,
+        untilClose: true,
+        timeoutMs: LIMITS.headersTimeoutMs + LIMITS.keepAliveTimeoutMs + 3000,
+      },
+    );
+    assert.equal(reply.responses.filter((r) => r.status === 200).length, 1);
+    assert.equal(reply.closed, true, 'the slow second head was never cut');
+    assert.ok(
+      reply.elapsedMs < LIMITS.headersTimeoutMs + LIMITS.keepAliveTimeoutMs + 2000,
+      `closed after ${reply.elapsedMs} ms`,
+    );
+  });
+
+  it('closes 40 concurrent slowloris connections and keeps serving meanwhile', async () => {
+    const slow = Array.from({ length: 40 }, () =>
+      sendRaw(port, bytewise('GET / HTTP/1.1\r\nHost: shop.test\r\nX-Slow: ' + 'a'.repeat(40)), {
+        partDelayMs: 100,
+        untilClose: true,
+        timeoutMs: LIMITS.headersTimeoutMs + 3000,
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await assertRouterAlive();
+    const replies = await Promise.all(slow);
+    assert.ok(
+      replies.every((reply) => reply.closed),
+      'a slowloris connection stayed open',
+    );
+  });
+
+  it('answers 431 or 414 to an oversized request line, reaching no app', async () => {
+    await assertRefused(
+      `GET /${'a'.repeat(LIMITS.maxHeaderBytes + 10)} HTTP/1.1\r\nHost: shop.test\r\n\r\n`,
+      [414, 431],
+    );
+  });
+});
+
 describe('C14 HTTP/1.0', () => {
   it('closes after the response unless keep-alive was asked for', async () => {
     const reply = await sendRaw(port, 'GET / HTTP/1.0\r\nHost: shop.test\r\n\r\n', {
@@ -551,6 +670,20 @@ describe('C14 HTTP/1.0', () => {
     });
     assert.equal(statusOf(reply), 200);
     assert.equal(reply.closed, true);
+  });
+
+  it('never sends a chunked response to an HTTP/1.0 client', async () => {
+    const reply = await sendRaw(port, 'GET /bytes?n=5000 HTTP/1.0\r\nHost: echo.test\r\n\r\n', {
+      untilClose: true,
+    });
+    const response = reply.responses.find((r) => r.status >= 200);
+    assert.equal(response?.status, 200);
+    assert.deepEqual(headerValues(response.rawHeaders, 'transfer-encoding'), []);
+    assert.equal(response.body.length, 5000);
+    assert.ok(
+      response.body.every((byte, i) => byte === i % 251),
+      'the body was altered',
+    );
   });
 
   it('keeps the connection open when asked with Connection: keep-alive', async () => {
@@ -563,6 +696,29 @@ describe('C14 HTTP/1.0', () => {
     assert.match(
       headerValues(reply.responses[0]?.rawHeaders ?? [], 'connection').join(),
       /keep-alive/i,
+    );
+  });
+});
+
+describe('pipelining', () => {
+  it('answers pipelined requests in order on one connection', async () => {
+    const reply = await sendRaw(
+      port,
+      'GET /echo?n=1 HTTP/1.1\r\nHost: echo.test\r\n\r\n' +
+        'POST /echo?n=2 HTTP/1.1\r\nHost: echo.test\r\nContent-Length: 3\r\n\r\nabc' +
+        'GET /echo?n=3 HTTP/1.1\r\nHost: echo.test\r\n\r\n',
+      { finalResponses: 3 },
+    );
+    const bodies = reply.responses.map(
+      (r) => JSON.parse(r.body.toString()) as { url: string; body: string },
+    );
+    assert.deepEqual(
+      bodies.map((b) => [b.url, b.body]),
+      [
+        ['/echo?n=1', ''],
+        ['/echo?n=2', 'abc'],
+        ['/echo?n=3', ''],
+      ],
     );
   });
 });
