@@ -27,7 +27,8 @@ export function describeDeploy(deploy: DeployResponse): string {
   const lines = [
     `${deploy.app}: deployed ${deploy.release} to ${deploy.color}`,
     `  health checks passed in ${formatDuration(deploy.healthMs)}`,
-    `  flipped ${flip.from ?? 'nothing'} -> ${flip.to} in ${formatDuration(flip.durationMs)}, generation ${flip.generation}`,
+    // The daemon measures a deploy's flip from the deploy command, health checks included.
+    `  flipped ${flip.from ?? 'nothing'} -> ${flip.to}, live ${formatDuration(flip.durationMs)} after the command, generation ${flip.generation}`,
   ];
   if (flip.drain !== undefined && flip.from !== null)
     lines.push(describeDrain(flip.from, flip.drain));

@@ -140,7 +140,7 @@ void test('deploy, status, flip, rollback and history against a real daemon', as
   assert.equal(first.code, 0, first.stderr);
   assert.match(
     first.stdout,
-    /^shop: deployed v1 to blue\n {2}health checks passed in .+\n {2}flipped nothing -> blue in .+, generation \d+\n$/,
+    /^shop: deployed v1 to blue\n {2}health checks passed in .+\n {2}flipped nothing -> blue, live .+ after the command, generation \d+\n$/,
   );
   assert.match((await getPublic(running())).body, /^v1-[ab]$/);
 

@@ -98,6 +98,7 @@ void test('cutover demo --json: zero failed requests over deploys and rollbacks 
   assert.ok(report.requests.total >= 2000, `only ${report.requests.total} requests`);
   assert.equal(report.requests.ok, report.requests.total);
   assert.ok(report.requests.newConnections > 0, 'some requests used a new connection');
+  assert.ok(report.requests.posts > 0, 'some requests were POSTs with a body');
   // Both releases served a share of the load.
   assert.ok((report.requests.byRelease.v1 ?? 0) > 0, JSON.stringify(report.requests.byRelease));
   assert.ok((report.requests.byRelease.v2 ?? 0) > 0, JSON.stringify(report.requests.byRelease));

@@ -1,12 +1,12 @@
-// The demo's load: keep-alive clients in-process (an undici Pool), plus one client that opens a new
-// connection per request, bounded in count and time. It counts every answer by release, and checks
+// The demo's load: keep-alive clients in-process (an undici Pool), one of them opening a new
+// connection per request and one sending POSTs with a body, bounded in count and time. It counts every answer by release, and checks
 // that every request sent after a flip was answered (and finished before the next flip started)
 // landed on the release that flip made live.
 import { Pool } from 'undici';
 
 export interface LoadOptions {
   readonly origin: string;
-  /** Concurrent request loops; one of them uses a new connection per request. */
+  /** Concurrent request loops; one uses a new connection per request, one sends POSTs. */
   readonly concurrency: number;
   /** Hard bounds: the load stops at whichever comes first. */
   readonly maxRequests: number;
@@ -18,6 +18,7 @@ export interface LoadResult {
   readonly ok: number;
   readonly failed: number;
   readonly newConnections: number;
+  readonly posts: number;
   readonly byRelease: Readonly<Record<string, number>>;
   /** Requests wholly inside one settled flip window whose release was checked. */
   readonly checkedAfterFlip: number;
@@ -43,6 +44,7 @@ interface Phase {
 
 const REQUEST_TIMEOUT_MS = 10_000;
 const ERROR_SAMPLES = 5;
+const POST_BODY = JSON.stringify({ order: 42, items: ['tea', 'cake'] });
 
 export function startLoad(options: LoadOptions): Load {
   const pool = new Pool(options.origin, {
@@ -60,6 +62,7 @@ export function startLoad(options: LoadOptions): Load {
   let ok = 0;
   let failed = 0;
   let newConnections = 0;
+  let posts = 0;
   let checkedAfterFlip = 0;
   let misrouted = 0;
 
@@ -68,13 +71,23 @@ export function startLoad(options: LoadOptions): Load {
     if (errorSamples.length < ERROR_SAMPLES) errorSamples.push(reason);
   };
 
-  const loop = async (fresh: boolean): Promise<void> => {
+  const loop = async (kind: 'keep-alive' | 'fresh' | 'post'): Promise<void> => {
     while (!stopped && sent < options.maxRequests && performance.now() < deadline) {
       sent += 1;
-      if (fresh) newConnections += 1;
+      if (kind === 'fresh') newConnections += 1;
+      if (kind === 'post') posts += 1;
       const before = phase;
       try {
-        const response = await pool.request({ path: '/', method: 'GET', reset: fresh });
+        const response = await pool.request(
+          kind === 'post'
+            ? {
+                path: '/',
+                method: 'POST',
+                body: POST_BODY,
+                headers: { 'content-type': 'application/json' },
+              }
+            : { path: '/', method: 'GET', reset: kind === 'fresh' },
+        );
         const text = await response.body.text();
         if (response.statusCode !== 200) {
           fail(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
@@ -94,7 +107,9 @@ export function startLoad(options: LoadOptions): Load {
     }
   };
 
-  const loops = Array.from({ length: options.concurrency }, (_, index) => loop(index === 0));
+  const loops = Array.from({ length: options.concurrency }, (_, index) =>
+    loop(index === 0 ? 'fresh' : index === 1 ? 'post' : 'keep-alive'),
+  );
   return {
     flipStarted() {
       phase = { id: phase.id + 1, release: null };
@@ -114,6 +129,7 @@ export function startLoad(options: LoadOptions): Load {
         ok,
         failed,
         newConnections,
+        posts,
         byRelease: { ...byRelease },
         checkedAfterFlip,
         misrouted,

@@ -8,6 +8,7 @@ const LOAD: LoadResult = {
   ok: 3000,
   failed: 0,
   newConnections: 300,
+  posts: 250,
   byRelease: { v2: 1400, v1: 1600 },
   checkedAfterFlip: 2900,
   misrouted: 0,
@@ -33,15 +34,18 @@ void test('the text report names the counts and the verdict', () => {
     ok: true,
     daemon: { public: 'http://127.0.0.1:1', preview: 'http://127.0.0.1:2' },
     deploys: [
-      { release: 'v1', color: 'blue', healthMs: 210, flipMs: 1.2, underLoad: false },
-      { release: 'v2', color: 'green', healthMs: 220, flipMs: 0.9, underLoad: true },
+      { release: 'v1', color: 'blue', healthMs: 210, liveMs: 1.2, underLoad: false },
+      { release: 'v2', color: 'green', healthMs: 220, liveMs: 0.9, underLoad: true },
     ],
     flips: durationStats([0.5, 0.7, 0.6]),
     flipCommands: durationStats([2, 3, 4]),
     requests: LOAD,
     durationMs: 5000,
   });
-  assert.match(text, /deploy v2 +green: healthy in 220 ms, flipped in 900 µs \(under load\)/);
+  assert.match(
+    text,
+    /deploy v2 +green: healthy in 220 ms, live 900 µs after the command \(under load\)/,
+  );
   assert.match(text, /requests {4}3,000 in 2\.10 s \(v1 1,600, v2 1,400\)/);
   assert.match(text, /failed {6}0\n/);
   assert.match(text, /OK: 3,000 requests, 0 failed, across 4 flips under load/);

@@ -7,7 +7,8 @@ export interface DemoDeploy {
   readonly release: string;
   readonly color: string;
   readonly healthMs: number;
-  readonly flipMs: number;
+  /** From the deploy command to the flip committed, health checks included (the daemon's measure). */
+  readonly liveMs: number;
   readonly underLoad: boolean;
 }
 
@@ -71,12 +72,12 @@ export function formatDemoReport(report: DemoReport): string {
     ...report.deploys.map(
       (d) =>
         `  deploy ${d.release.padEnd(4)} ${d.color}: healthy in ${formatDuration(d.healthMs)}, ` +
-        `flipped in ${formatDuration(d.flipMs)}${d.underLoad ? ' (under load)' : ''}`,
+        `live ${formatDuration(d.liveMs)} after the command${d.underLoad ? ' (under load)' : ''}`,
     ),
     `  rollbacks   ${report.flips.count} under load: ${stats(report.flips)}`,
     `              as seen by the client: ${stats(report.flipCommands)}`,
     `  requests    ${count(r.total)} in ${formatDuration(r.durationMs)} (${releases}); ` +
-      `${count(r.newConnections)} on new connections, the rest keep-alive`,
+      `${count(r.newConnections)} on new connections, ${count(r.posts)} POSTs, the rest keep-alive GETs`,
     `  failed      ${count(r.failed)}`,
     `  misrouted   ${count(r.misrouted)} of ${count(r.checkedAfterFlip)} requests sent after a flip landed on the old release`,
   ];

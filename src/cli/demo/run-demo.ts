@@ -167,7 +167,7 @@ function toDemoDeploy(response: DeployResponse, underLoad: boolean): DemoDeploy 
     release: response.release,
     color: response.color,
     healthMs: response.healthMs,
-    flipMs: response.flip.durationMs,
+    liveMs: response.flip.durationMs,
     underLoad,
   };
 }
