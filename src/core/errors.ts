@@ -89,6 +89,12 @@ export const ERROR_CODES = {
     description:
       'The CLI could not reach the daemon: start `cutover daemon` or pass the same --data-dir.',
   },
+  CUTOVER_ERR_DAEMON_ALREADY_RUNNING: {
+    status: 409,
+    exitCode: 1,
+    description:
+      'Another cutover daemon already runs on this data dir (the message names its pid): stop it, or pass another --data-dir.',
+  },
   CUTOVER_ERR_ADMIN_UNAUTHORIZED: {
     status: 401,
     exitCode: 1,

@@ -91,7 +91,7 @@ export async function acquirePidLock(path: string): Promise<PidLock> {
     }
     if (pid !== null && pid !== process.pid && isAlive(pid)) {
       throw new CutoverError(
-        'CUTOVER_ERR_CONFIG_INVALID',
+        'CUTOVER_ERR_DAEMON_ALREADY_RUNNING',
         `Another cutover daemon (pid ${pid}) is already running on this data dir (${path}): ` +
           'stop it first, or pass another --data-dir.',
         { pid },
@@ -102,7 +102,7 @@ export async function acquirePidLock(path: string): Promise<PidLock> {
     tookOver = true;
   }
   throw new CutoverError(
-    'CUTOVER_ERR_CONFIG_INVALID',
+    'CUTOVER_ERR_DAEMON_ALREADY_RUNNING',
     `Could not take the daemon lock ${path}: other daemons are starting on this data dir at the same time.`,
   );
 }

@@ -1,0 +1,102 @@
+// The composition root: the only place that picks adapters and wires them to the controller
+// (DESIGN.md: only the daemon wires everything).
+import type { Logger } from 'pino';
+import { createSystemClock } from '../adapters/clock/system/system-clock.ts';
+import { createExternalRuntime } from '../adapters/runtime/external/external-runtime.ts';
+import { createSqliteStateStore } from '../adapters/state-store/sqlite/sqlite-state-store.ts';
+import { createBuiltinTrafficSwitch } from '../adapters/traffic/builtin/builtin-traffic-switch.ts';
+import { Controller } from '../controller/controller.ts';
+import { buildRoutingTable } from '../core/routing-table.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { StateStore } from '../ports/state-store.ts';
+import type { TrafficSwitch } from '../ports/traffic-switch.ts';
+import { createHealthChecker } from '../probes/health-checker.ts';
+import type { DataDirPaths } from './data-dir.ts';
+import type { DaemonOptions } from './daemon-options.ts';
+import type { HostPort } from './host-port.ts';
+
+export interface ComposeInput {
+  readonly options: DaemonOptions;
+  readonly paths: DataDirPaths;
+  readonly logger: Logger;
+}
+
+export interface ComposedSystem {
+  readonly store: StateStore;
+  readonly clock: Clock;
+  readonly traffic: TrafficSwitch;
+  readonly controller: Controller;
+  readonly publicAddress: HostPort;
+  readonly previewAddress: HostPort;
+  /** Stops the public and preview listeners; in-flight responses get `Connection: close`. */
+  closeTraffic(deadlineMs: number): Promise<void>;
+  /** Stops the controller (health checks) and closes the state store. */
+  closeState(): Promise<void>;
+  /** Both, for a start that failed half-way. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+export async function composeSystem(input: ComposeInput): Promise<ComposedSystem> {
+  const { options, paths, logger } = input;
+  const clock = createSystemClock();
+  const store = await createSqliteStateStore({
+    path: paths.stateDb,
+    onWatcherError: (error) => logger.error({ err: error }, 'state watcher failed'),
+  });
+  let traffic: Awaited<ReturnType<typeof createBuiltinTrafficSwitch>> | undefined;
+  try {
+    // Read the committed state before the listeners exist, so the table is applied the moment
+    // they do: after a crash, a known app never sees an empty table (QUALITY.md B6).
+    const { state, corrupt } = await store.load();
+    for (const record of corrupt) {
+      logger.error(
+        { app: record.app, reason: record.reason },
+        'corrupt app record: app not routed',
+      );
+    }
+    traffic = await createBuiltinTrafficSwitch({
+      public: options.public,
+      preview: options.preview,
+      ...(options.workers === undefined ? {} : { workers: options.workers }),
+      logger: logger.child({ component: 'router' }),
+    });
+    await traffic.apply(buildRoutingTable(state));
+
+    const health = createHealthChecker({ clock });
+    const controller = new Controller({
+      store,
+      traffic,
+      runtime: createExternalRuntime(),
+      clock,
+      health,
+      logger: logger.child({ component: 'controller' }),
+    });
+    await controller.start();
+
+    const bound = traffic;
+    const closeTraffic = (deadlineMs: number): Promise<void> => bound.close(deadlineMs);
+    const closeState = async (): Promise<void> => {
+      await controller.stop();
+      health.close();
+      await store.close();
+    };
+    return {
+      store,
+      clock,
+      traffic: bound,
+      controller,
+      publicAddress: bound.publicAddress,
+      previewAddress: bound.previewAddress,
+      closeTraffic,
+      closeState,
+      async close(deadlineMs) {
+        await closeTraffic(deadlineMs);
+        await closeState();
+      },
+    };
+  } catch (error) {
+    await traffic?.close(1000).catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+}
