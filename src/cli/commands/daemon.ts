@@ -10,6 +10,11 @@ export function registerDaemonHelpEntry(program: Command): void {
       'run the router, the controller and the admin API in the foreground (`cutover daemon --help`)',
     )
     .helpOption(false)
+    .configureHelp({ showGlobalOptions: false })
+    .addHelpText(
+      'after',
+      '\nIts options (--public, --preview, --admin-tcp, ...): `cutover daemon --help`.',
+    )
     .allowUnknownOption()
     .allowExcessArguments()
     .action(() => {

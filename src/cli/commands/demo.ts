@@ -20,7 +20,7 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
   program
     .command('demo')
     .description(
-      'run the whole story on the bundled example app: deploy, flip under load, roll back, report',
+      'run the whole story on the bundled example app in a temporary data dir: deploy, flip under load, roll back, report',
     )
     .option('--flips <n>', `rollbacks under load (default ${DEFAULT_DEMO_OPTIONS.flips})`, (v) =>
       parsePositiveInteger(v, '--flips', MAX_FLIPS),
