@@ -14,6 +14,9 @@
 //   ignore Upgrade (RFC 9110 §7.8) and the client carries on in HTTP/1.1. Because the app never
 //   sees `Upgrade: h2c` or HTTP2-Settings, it can never switch a connection the router still
 //   parses as HTTP/1.1 (h2c smuggling).
+// - `OPTIONS *` is refused: it asks about the server as a whole (RFC 9110 §9.3.7), which is
+//   no one app, and the upstream client cannot send an asterisk-form target (it surfaced as a
+//   502 counted against the live color: a client could inflate the error rate of a flip).
 // - An absolute-form target must name the same authority as Host; RFC 9112 §3.2.2 lets an
 //   origin ignore Host instead, but two disagreeing hosts are how routing confusion starts.
 import type { ErrorCode } from '../core/errors.ts';
@@ -229,9 +232,11 @@ function checkTarget(method: string, url: string, host: Authority): string | Fai
   }
   if (url.startsWith('/')) return url;
   if (url === '*') {
-    return method === 'OPTIONS'
-      ? url
-      : badRequest('The asterisk-form target "*" is only for OPTIONS (RFC 9112 §3.2.4).');
+    return badRequest(
+      method === 'OPTIONS'
+        ? 'OPTIONS * asks about the whole server, and cutover routes to several apps; ask an app with OPTIONS /path instead (RFC 9110 §9.3.7).'
+        : 'The asterisk-form target "*" is only for OPTIONS (RFC 9112 §3.2.4).',
+    );
   }
   const absolute = parseAbsoluteTarget(url);
   if (absolute === null) {

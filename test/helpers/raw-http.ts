@@ -160,7 +160,7 @@ export function sendRaw(
   const timeoutMs = options.timeoutMs ?? 3000;
   const wanted = options.finalResponses ?? 1;
   const parts = typeof data === 'string' || Buffer.isBuffer(data) ? [data] : data;
-  const head = parts.map((p) => (typeof p === 'string' ? p : '')).join('');
+  const head = parts.map((p) => (typeof p === 'string' ? p : p.toString('latin1'))).join('');
   const headRequest = head.startsWith('HEAD ');
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];

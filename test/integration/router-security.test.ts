@@ -233,6 +233,7 @@ describe('C1-C4 request smuggling: 400, close, zero bytes upstream', () => {
     ['HTTP/0.9 style', 'GET /\r\n\r\n'],
     ['HTTP/1.2', 'GET / HTTP/1.2\r\nHost: shop.test\r\n\r\n'],
     ['CONNECT', 'CONNECT shop.test:443 HTTP/1.1\r\nHost: shop.test:443\r\n\r\n'],
+    ['OPTIONS *', 'OPTIONS * HTTP/1.1\r\nHost: shop.test\r\n\r\n'],
   ];
   for (const [label, request] of vectors) {
     it(label, async () => {
