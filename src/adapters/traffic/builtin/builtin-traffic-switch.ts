@@ -1,4 +1,5 @@
-// The built-in data plane as a TrafficSwitch: the public and preview listeners over a Router.
+// The built-in data plane as a TrafficSwitch: the public and preview listeners over a Router,
+// in the calling thread (one worker) or in worker threads sharing the ports (several).
 import type { Logger } from 'pino';
 import type { RoutingTable } from '../../../core/routing-table.ts';
 import type { Address, Color } from '../../../core/types.ts';
@@ -9,21 +10,24 @@ import type {
   TrafficSnapshot,
   TrafficSwitch,
 } from '../../../ports/traffic-switch.ts';
-import { listenRouter } from '../../../router/router-listener.ts';
-import type { BoundListener, ListenerLimits } from '../../../router/router-listener.ts';
-import { Router } from '../../../router/router.ts';
+import type { ListenerLimits } from '../../../router/router-listener.ts';
+import { startRouterHost } from '../../../router/router-host.ts';
+import type { RouterHostOptions } from '../../../router/router-host.ts';
 import type { UpstreamPoolOptions } from '../../../router/upstream-pools.ts';
+import { createWorkerTrafficSwitch } from './worker-traffic-switch.ts';
 
 /** How long `close()` waits for in-flight responses when no deadline is given. */
 export const CLOSE_DEADLINE_MS = 10_000;
-/** How often `close()` closes the connections that became idle after their last response. */
-const CLOSE_POLL_MS = 25;
 
 export interface BuiltinTrafficSwitchOptions {
   /** Port 0 binds an ephemeral port; the bound one is in `publicAddress`. */
   public: { host: string; port: number };
   preview: { host: string; port: number };
-  /** Router threads; 1 runs the router in the calling thread. */
+  /**
+   * Router threads. 1 (the default) runs the router in the calling thread; N > 1 starts N
+   * worker threads sharing the ports with SO_REUSEPORT (Linux); `os.availableParallelism()`
+   * uses every core.
+   */
   workers?: number;
   /** Peers whose X-Forwarded-* are kept (appended to). */
   trustedProxies?: readonly string[];
@@ -39,55 +43,24 @@ export interface BuiltinTrafficSwitch extends TrafficSwitch {
   readonly previewAddress: { host: string; port: number };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function closeServer(listener: BoundListener): Promise<void> {
-  return new Promise((resolve) => listener.server.close(() => resolve()));
-}
-
 export async function createBuiltinTrafficSwitch(
   o: BuiltinTrafficSwitchOptions,
 ): Promise<BuiltinTrafficSwitch> {
-  const router = new Router({
+  const hostOptions: RouterHostOptions = {
+    public: o.public,
+    preview: o.preview,
     ...(o.trustedProxies === undefined ? {} : { trustedProxies: o.trustedProxies }),
+    ...(o.limits === undefined ? {} : { limits: o.limits }),
     ...(o.upstream === undefined ? {} : { upstream: o.upstream }),
-  });
-  const limits = o.limits === undefined ? {} : { limits: o.limits };
-  const publicListener = await listenRouter(router, 'public', { ...o.public, ...limits });
-  let previewListener: BoundListener;
-  try {
-    previewListener = await listenRouter(router, 'preview', { ...o.preview, ...limits });
-  } catch (error) {
-    await closeServer(publicListener);
-    throw error;
-  }
-  const listeners = [publicListener, previewListener];
-  for (const listener of listeners) {
-    listener.server.on('error', (error) =>
-      o.logger?.error({ err: error }, 'router listener error'),
-    );
-  }
-  let closed: Promise<void> | null = null;
+  };
+  const workers = Math.max(1, Math.floor(o.workers ?? 1));
+  if (workers > 1) return createWorkerTrafficSwitch(hostOptions, workers, o.logger);
 
-  async function close(deadlineMs: number = CLOSE_DEADLINE_MS): Promise<void> {
-    const started = performance.now();
-    router.beginClose();
-    const serversClosed = Promise.all(listeners.map(closeServer));
-    // In-flight responses finish (with Connection: close); idle connections close at once.
-    while (router.openCount() > 0 && performance.now() - started < deadlineMs * 0.8) {
-      for (const listener of listeners) listener.server.closeIdleConnections();
-      await sleep(CLOSE_POLL_MS);
-    }
-    await router.destroy();
-    for (const listener of listeners) listener.server.closeAllConnections();
-    await serversClosed;
-  }
-
+  const host = await startRouterHost(hostOptions);
+  const { router } = host;
   return {
-    publicAddress: publicListener.address,
-    previewAddress: previewListener.address,
+    publicAddress: host.publicAddress,
+    previewAddress: host.previewAddress,
     apply(table: RoutingTable): Promise<ApplyReport> {
       const started = performance.now();
       router.apply(table);
@@ -106,9 +79,8 @@ export async function createBuiltinTrafficSwitch(
     describe(): Promise<TrafficSnapshot> {
       return Promise.resolve({ generation: router.generation, workers: 1, apps: router.traffic() });
     },
-    close(deadlineMs?: number): Promise<void> {
-      closed ??= close(deadlineMs);
-      return closed;
+    close(deadlineMs: number = CLOSE_DEADLINE_MS): Promise<void> {
+      return host.close(deadlineMs);
     },
   };
 }

@@ -1,0 +1,85 @@
+// A Router with its public and preview listeners, as one thread runs them (the calling thread
+// when there is one router, each worker thread otherwise).
+import type { RoutingTable } from '../core/routing-table.ts';
+import { listenRouter } from './router-listener.ts';
+import type { BoundListener, ListenerLimits } from './router-listener.ts';
+import { Router } from './router.ts';
+import type { UpstreamPoolOptions } from './upstream-pools.ts';
+
+/** How often `close()` closes the connections that became idle after their last response. */
+const CLOSE_POLL_MS = 25;
+/** Share of the close deadline given to in-flight responses; the rest is for teardown. */
+const CLOSE_GRACE_SHARE = 0.8;
+
+/** Plain data only: worker threads receive it through structured clone. */
+export interface RouterHostOptions {
+  readonly public: { readonly host: string; readonly port: number };
+  readonly preview: { readonly host: string; readonly port: number };
+  readonly reusePort?: boolean;
+  readonly trustedProxies?: readonly string[];
+  readonly limits?: Partial<ListenerLimits>;
+  readonly upstream?: Partial<UpstreamPoolOptions>;
+  /** Applied before the listeners accept, so a (re)started router never answers from an empty table. */
+  readonly table?: RoutingTable;
+}
+
+export interface RouterHost {
+  readonly router: Router;
+  readonly publicAddress: { host: string; port: number };
+  readonly previewAddress: { host: string; port: number };
+  close(deadlineMs: number): Promise<void>;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function closeServer(listener: BoundListener): Promise<void> {
+  return new Promise((resolve) => listener.server.close(() => resolve()));
+}
+
+export async function startRouterHost(options: RouterHostOptions): Promise<RouterHost> {
+  const router = new Router({
+    ...(options.trustedProxies === undefined ? {} : { trustedProxies: options.trustedProxies }),
+    ...(options.upstream === undefined ? {} : { upstream: options.upstream }),
+  });
+  if (options.table !== undefined) router.apply(options.table);
+  const common = {
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    reusePort: options.reusePort === true,
+  };
+  const publicListener = await listenRouter(router, 'public', { ...options.public, ...common });
+  let previewListener: BoundListener;
+  try {
+    previewListener = await listenRouter(router, 'preview', { ...options.preview, ...common });
+  } catch (error) {
+    await closeServer(publicListener);
+    throw error;
+  }
+  const listeners = [publicListener, previewListener];
+  let closed: Promise<void> | null = null;
+
+  async function close(deadlineMs: number): Promise<void> {
+    const started = performance.now();
+    router.beginClose();
+    const serversClosed = Promise.all(listeners.map(closeServer));
+    // In-flight responses finish (with Connection: close); idle connections close at once.
+    while (router.openCount() > 0 && performance.now() - started < deadlineMs * CLOSE_GRACE_SHARE) {
+      for (const listener of listeners) listener.server.closeIdleConnections();
+      await sleep(CLOSE_POLL_MS);
+    }
+    await router.destroy();
+    for (const listener of listeners) listener.server.closeAllConnections();
+    await serversClosed;
+  }
+
+  return {
+    router,
+    publicAddress: publicListener.address,
+    previewAddress: previewListener.address,
+    close(deadlineMs: number): Promise<void> {
+      closed ??= close(deadlineMs);
+      return closed;
+    },
+  };
+}
