@@ -10,6 +10,7 @@ import type { BuiltinTrafficSwitch } from '../../src/adapters/traffic/builtin/bu
 import type { AppRoute, RoutingTable } from '../../src/core/routing-table.ts';
 import { bytewise, headerValues, sendRaw, startRawUpstream } from '../helpers/raw-http.ts';
 import type { RawReply, RawUpstream } from '../helpers/raw-http.ts';
+import { startTestDaemon } from '../helpers/daemon.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import type { Upstream } from '../helpers/upstream.ts';
 
@@ -817,5 +818,40 @@ describe('C16 Upgrade only on a real 101; h2c refused', () => {
     const forwarded = fake.received.join('').slice(before);
     assert.match(forwarded, /^GET \/ HTTP\/1\.1\r\n/);
     assert.doesNotMatch(forwarded, /h2c|http2-settings/i);
+  });
+});
+
+describe('C10 the real daemon never serves its admin API on a data-plane listener', () => {
+  it('answers /v1 and /metrics on the admin socket only', async () => {
+    const daemon = await startTestDaemon();
+    try {
+      const status = await daemon.admin('GET', '/v1/status');
+      assert.equal(status.status, 200, 'the admin socket itself must answer');
+      for (const listenerPort of [daemon.info.public.port, daemon.info.preview.port]) {
+        for (const path of ['/v1/status', '/v1/health', '/metrics', '/v1/apps/x/flip']) {
+          for (const host of [
+            'localhost',
+            '127.0.0.1',
+            `127.0.0.1:${listenerPort}`,
+            'cutover',
+            '[::1]',
+          ]) {
+            const method = path.endsWith('/flip') ? 'POST' : 'GET';
+            const reply = await sendRaw(
+              listenerPort,
+              `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
+            );
+            const code = statusOf(reply);
+            assert.ok(code === 421 || code === 503, `${method} ${path} Host ${host}: ${code}`);
+            assert.doesNotMatch(
+              reply.bytes.toString('latin1'),
+              /"revision"|"apps"|# HELP|cutover_/,
+            );
+          }
+        }
+      }
+    } finally {
+      await daemon.stop();
+    }
   });
 });
