@@ -180,6 +180,35 @@ describe('SIGTERM under a slow in-flight request (B5)', () => {
   });
 });
 
+describe('SIGTERM with a request that never ends (B5 hard deadline)', () => {
+  it('ends the hanging request and exits before the shutdown deadline', async () => {
+    const upstream = await startUpstream({ name: 'hang-v1' });
+    const daemon = await startTestDaemon({ args: ['--shutdown-timeout', '2000'] });
+    try {
+      const deploy = await daemon.admin('POST', '/v1/apps/hang/deploy', {
+        body: { release: 'v1', instances: [upstream.address], health: FAST_HEALTH },
+      });
+      assert.equal(deploy.status, 200, deploy.body);
+      const hanging = get(daemon.info.public.port, '/hang', 'hang.test').then(
+        (reply) => `${reply.status}`,
+        (error: NodeJS.ErrnoException) => error.code ?? error.message,
+      );
+      await delay(200);
+      const signalled = performance.now();
+      const { code, signal } = await daemon.signal('SIGTERM');
+      const tookMs = performance.now() - signalled;
+      assert.equal(signal, null);
+      assert.ok(code === 0 || code === 1, String(code));
+      assert.ok(tookMs < 2000 + 500, `exit took ${tookMs} ms`);
+      // The client is not left hanging: it gets an answer or a closed connection.
+      assert.match(await hanging, /^(5\d\d|ECONNRESET|socket hang up)$/);
+    } finally {
+      await daemon.stop();
+      await upstream.close();
+    }
+  });
+});
+
 describe('kill -9 under load, then restart (B6)', () => {
   let blue: Upstream;
   let green: Upstream;
