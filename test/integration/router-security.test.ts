@@ -95,56 +95,6 @@ async function startFloodUpstream(): Promise<typeof flood> {
   };
 }
 
-before(async () => {
-  raw = await startRawUpstream();
-  hop = await startRawUpstream({
-    reply: () =>
-      'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: X-Hint\r\nX-Hint: 1\r\nKeep-Alive: timeout=77\r\n\r\n' +
-      'HTTP/1.1 200 OK\r\nConnection: X-Private, keep-alive\r\nX-Private: secret\r\nKeep-Alive: timeout=99\r\n' +
-      'Proxy-Authenticate: Basic realm="x"\r\nTrailer: X-Sum\r\nUpgrade: h2c\r\nProxy-Connection: keep-alive\r\n' +
-      'X-Kept: yes\r\nContent-Length: 2\r\n\r\nok',
-  });
-  // Answers 200 (not 101) to everything, including an Upgrade: the router must not pipe.
-  fake = await startRawUpstream();
-  echo = await startUpstream({ name: 'echo' });
-  badResponses = await startRawUpstream({
-    reply: (head) =>
-      BAD_RESPONSES[/^GET \/(\S*)/.exec(head)?.[1] ?? ''] ??
-      'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n',
-  });
-  flood = await startFloodUpstream();
-  router = await createBuiltinTrafficSwitch({
-    public: { host: '127.0.0.1', port: 0 },
-    preview: { host: '127.0.0.1', port: 0 },
-    limits: LIMITS,
-  });
-  port = router.publicAddress.port;
-  const table: RoutingTable = {
-    generation: 1,
-    apps: [
-      route('shop', ['shop.test'], raw.address),
-      route('hop', ['hop.test'], hop.address),
-      route('fake', ['fake.test'], fake.address),
-      route('echo', ['echo.test'], echo.address),
-      route('flood', ['flood.test'], flood.address),
-      route('bad', ['bad.test'], badResponses.address),
-    ],
-  };
-  await router.apply(table);
-});
-
-after(async () => {
-  await router.close(2000);
-  await Promise.all([
-    raw.close(),
-    hop.close(),
-    fake.close(),
-    echo.close(),
-    flood.close(),
-    badResponses.close(),
-  ]);
-});
-
 function statusOf(reply: RawReply): number | undefined {
   return reply.responses.find((response) => response.status >= 200)?.status;
 }
@@ -183,643 +133,716 @@ async function echoed(request: string): Promise<{ headers: string[]; body: strin
   };
 }
 
-describe('C1-C4 request smuggling: 400, close, zero bytes upstream', () => {
-  const head = 'POST / HTTP/1.1\r\nHost: shop.test\r\n';
-  const vectors: [string, string][] = [
-    ['CL + TE', `${head}Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX`],
-    ['TE + CL', `${head}Transfer-Encoding: chunked\r\nContent-Length: 6\r\n\r\n0\r\n\r\nX`],
-    ['TE xchunked', `${head}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n`],
-    ['TE chunked, identity', `${head}Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n`],
-    ['TE identity', `${head}Transfer-Encoding: identity\r\nContent-Length: 1\r\n\r\nX`],
-    [
-      'TE twice',
-      `${head}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
-    ],
-    [
-      'TE chunked then identity',
-      `${head}Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n`,
-    ],
-    ['TE "chunked" quoted', `${head}Transfer-Encoding: "chunked"\r\n\r\n0\r\n\r\n`],
-    ['TE vertical tab', `${head}Transfer-Encoding: \u000bchunked\r\n\r\n0\r\n\r\n`],
-    ['TE NBSP', `${head}Transfer-Encoding: chunked\u00a0\r\n\r\n0\r\n\r\n`],
-    ['TE obs-fold', `${head}Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n`],
-    ['TE space before colon', `${head}Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n`],
-    [
-      'TE on HTTP/1.0',
-      `POST / HTTP/1.0\r\nHost: shop.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
-    ],
-    ['duplicate equal CL', `${head}Content-Length: 1\r\nContent-Length: 1\r\n\r\nX`],
-    ['duplicate different CL', `${head}Content-Length: 1\r\nContent-Length: 2\r\n\r\nXY`],
-    ['CL list', `${head}Content-Length: 1, 1\r\n\r\nX`],
-    ['CL plus sign', `${head}Content-Length: +1\r\n\r\nX`],
-    ['CL negative', `${head}Content-Length: -1\r\n\r\nX`],
-    ['CL hex', `${head}Content-Length: 0x1\r\n\r\nX`],
-    ['CL with inner space', `${head}Content-Length: 1 1\r\n\r\nX`],
-    ['CL overflow', `${head}Content-Length: 99999999999999999999999\r\n\r\nX`],
-    ['bare LF head', 'GET / HTTP/1.1\nHost: shop.test\n\n'],
-    ['bare LF in one line', `GET / HTTP/1.1\r\nHost: shop.test\nX-A: 1\r\n\r\n`],
-    ['bare CR in a value', `GET / HTTP/1.1\r\nHost: shop.test\r\nX-A: a\rb\r\n\r\n`],
-    ['bad chunk size', `${head}Transfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n`],
-    ['negative chunk size', `${head}Transfer-Encoding: chunked\r\n\r\n-1\r\nabc\r\n0\r\n\r\n`],
-    [
-      'overflowing chunk size',
-      `${head}Transfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nabc\r\n0\r\n\r\n`,
-    ],
-    [
-      'chunk longer than its size',
-      `${head}Transfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n0\r\n\r\n`,
-    ],
-    ['chunk size with bare LF', `${head}Transfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n`],
-    ['HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'],
-    ['HTTP/0.9 style', 'GET /\r\n\r\n'],
-    ['HTTP/1.2', 'GET / HTTP/1.2\r\nHost: shop.test\r\n\r\n'],
-    ['CONNECT', 'CONNECT shop.test:443 HTTP/1.1\r\nHost: shop.test:443\r\n\r\n'],
-    ['OPTIONS *', 'OPTIONS * HTTP/1.1\r\nHost: shop.test\r\n\r\n'],
-  ];
-  for (const [label, request] of vectors) {
-    it(label, async () => {
-      await assertRefused(request, label === 'HTTP/1.2' ? [400, 505] : [400, 405]);
+// The whole battery runs against the in-thread router and against worker threads sharing the
+// ports: each worker parses and guards on its own.
+for (const workers of [1, 2]) {
+  describe(`router with ${workers} worker thread(s)`, () => {
+    before(async () => {
+      raw = await startRawUpstream();
+      hop = await startRawUpstream({
+        reply: () =>
+          'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: X-Hint\r\nX-Hint: 1\r\nKeep-Alive: timeout=77\r\n\r\n' +
+          'HTTP/1.1 200 OK\r\nConnection: X-Private, keep-alive\r\nX-Private: secret\r\nKeep-Alive: timeout=99\r\n' +
+          'Proxy-Authenticate: Basic realm="x"\r\nTrailer: X-Sum\r\nUpgrade: h2c\r\nProxy-Connection: keep-alive\r\n' +
+          'X-Kept: yes\r\nContent-Length: 2\r\n\r\nok',
+      });
+      // Answers 200 (not 101) to everything, including an Upgrade: the router must not pipe.
+      fake = await startRawUpstream();
+      echo = await startUpstream({ name: 'echo' });
+      badResponses = await startRawUpstream({
+        reply: (head) =>
+          BAD_RESPONSES[/^GET \/(\S*)/.exec(head)?.[1] ?? ''] ??
+          'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n',
+      });
+      flood = await startFloodUpstream();
+      router = await createBuiltinTrafficSwitch({
+        public: { host: '127.0.0.1', port: 0 },
+        preview: { host: '127.0.0.1', port: 0 },
+        limits: LIMITS,
+        workers,
+      });
+      port = router.publicAddress.port;
+      const table: RoutingTable = {
+        generation: 1,
+        apps: [
+          route('shop', ['shop.test'], raw.address),
+          route('hop', ['hop.test'], hop.address),
+          route('fake', ['fake.test'], fake.address),
+          route('echo', ['echo.test'], echo.address),
+          route('flood', ['flood.test'], flood.address),
+          route('bad', ['bad.test'], badResponses.address),
+        ],
+      };
+      await router.apply(table);
     });
-  }
 
-  it('a chunk-extension flood is refused without reaching the app', async () => {
-    const extensions = ';a=b'.repeat(20_000);
-    await assertRefused(
-      `${head}Transfer-Encoding: chunked\r\n\r\n1${extensions}\r\nX\r\n0\r\n\r\n`,
-      [400, 413],
-    );
-  });
-
-  it('accepts a valid chunked body with OWS around the coding and reframes it', async () => {
-    const result = await echoed(
-      'POST /echo HTTP/1.1\r\nHost: echo.test\r\nTransfer-Encoding:\t chunked \r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n\r\n',
-    );
-    assert.equal(result.body, 'abcde');
-  });
-
-  it('a request pipelined behind a refused one is never forwarded', async () => {
-    const before = raw.bytesReceived;
-    const reply = await sendRaw(
-      port,
-      'POST / HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: shop.test\r\n\r\n',
-      { untilClose: true },
-    );
-    assert.equal(statusOf(reply), 400);
-    assert.equal(reply.responses.filter((r) => r.status >= 200).length, 1);
-    assert.equal(raw.bytesReceived - before, 0);
-  });
-
-  it('an upstream connection that carried a broken chunked body is closed, never reused', async () => {
-    await sendRaw(port, 'GET /warm-broken HTTP/1.1\r\nHost: shop.test\r\n\r\n');
-    const reply = await sendRaw(
-      port,
-      [
-        'POST /broken-split HTTP/1.1\r\nHost: shop.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n',
-        'zz\r\nGET /smuggled-in-body HTTP/1.1\r\nHost: shop.test\r\n\r\n',
-      ],
-      { partDelayMs: 200, untilClose: true },
-    );
-    assert.equal(reply.closed, true);
-    assert.ok(
-      reply.responses.some((r) => r.status === 400),
-      'the broken body got no 400',
-    );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await sendRaw(port, 'GET /after-broken HTTP/1.1\r\nHost: shop.test\r\n\r\n');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const broken = raw.received.findIndex((text) => text.includes('/broken-split'));
-    const after = raw.received.findIndex((text) => text.includes('/after-broken'));
-    assert.ok(broken >= 0 && after >= 0);
-    assert.notEqual(after, broken, 'the next request reused the connection of a broken body');
-    assert.doesNotMatch(raw.received.join(''), /zz|smuggled-in-body/);
-  });
-
-  it('TRACE with content is refused', async () => {
-    await assertRefused('TRACE / HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 1\r\n\r\nX');
-  });
-
-  it('the router still answers after every vector', assertRouterAlive);
-});
-
-describe('C5 malformed headers: 400 or handled, never a crash', () => {
-  for (const [label, line] of [
-    ['obs-fold', 'X-A: a\r\n b'],
-    ['space before colon', 'X-A : b'],
-    ['NUL in a value', 'X-A: a\u0000b'],
-    ['non-token name', 'X(A): b'],
-    ['empty name', ': b'],
-    ['no colon', 'X-A b'],
-  ] as const) {
-    it(`refuses ${label}`, async () => {
-      await assertRefused(`GET / HTTP/1.1\r\nHost: shop.test\r\n${line}\r\n\r\n`);
-    });
-  }
-
-  it('forwards __proto__, constructor and prototype as ordinary headers', async () => {
-    const result = await echoed(
-      'GET /echo HTTP/1.1\r\nHost: echo.test\r\n__proto__: {"polluted":1}\r\nconstructor: x\r\nprototype: y\r\n\r\n',
-    );
-    assert.deepEqual(headerValues(result.headers, '__proto__'), ['{"polluted":1}']);
-    assert.deepEqual(headerValues(result.headers, 'constructor'), ['x']);
-    assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
-  });
-
-  it('the router still answers', assertRouterAlive);
-});
-
-describe('C8 hop-by-hop headers never cross, either way, 1xx included', () => {
-  it('strips hop-by-hop and Connection-named fields from the request', async () => {
-    const result = await echoed(
-      'GET /echo HTTP/1.1\r\nHost: echo.test\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: timeout=5\r\n' +
-        'X-Secret: hop\r\nTE: trailers\r\nTrailer: X-T\r\nProxy-Connection: keep-alive\r\n' +
-        'Proxy-Authorization: Basic Zm9vOmJhcg==\r\nUpgrade: foo/1\r\nX-End: kept\r\n\r\n',
-    );
-    for (const name of [
-      'x-secret',
-      'keep-alive',
-      'te',
-      'trailer',
-      'proxy-connection',
-      'proxy-authorization',
-      'upgrade',
-    ]) {
-      assert.deepEqual(headerValues(result.headers, name), [], `${name} reached the app`);
-    }
-    // The router may open its own keep-alive connection upstream, never with the client's options.
-    for (const value of headerValues(result.headers, 'connection')) {
-      assert.doesNotMatch(value, /x-secret|upgrade/i);
-    }
-    assert.deepEqual(headerValues(result.headers, 'x-end'), ['kept']);
-  });
-
-  it('strips them from the response and from a 1xx response', async () => {
-    const reply = await sendRaw(port, 'GET / HTTP/1.1\r\nHost: hop.test\r\n\r\n');
-    const final = reply.responses.find((r) => r.status >= 200);
-    assert.equal(final?.status, 200, reply.bytes.toString('latin1'));
-    for (const response of reply.responses) {
-      for (const name of [
-        'x-private',
-        'x-hint',
-        'proxy-authenticate',
-        'trailer',
-        'upgrade',
-        'proxy-connection',
-      ]) {
-        assert.deepEqual(
-          headerValues(response.rawHeaders, name),
-          [],
-          `${name} crossed in a ${response.status}`,
-        );
-      }
-      for (const value of headerValues(response.rawHeaders, 'keep-alive')) {
-        assert.doesNotMatch(value, /77|99/, `the app's Keep-Alive crossed in a ${response.status}`);
-      }
-      for (const value of headerValues(response.rawHeaders, 'connection')) {
-        assert.doesNotMatch(value, /x-private|x-hint/i);
-      }
-    }
-    assert.deepEqual(headerValues(final.rawHeaders, 'x-kept'), ['yes']);
-    assert.equal(final.body.toString(), 'ok');
-  });
-});
-
-describe('C9 forwarding headers from an untrusted peer are replaced', () => {
-  it('replaces X-Forwarded-*, X-Real-IP and Forwarded', async () => {
-    const result = await echoed(
-      'GET /echo HTTP/1.1\r\nHost: echo.test\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-For: 7.7.7.7\r\n' +
-        'X-Forwarded-Proto: https\r\nX-Forwarded-Host: admin.internal\r\nX-Real-IP: 6.6.6.6\r\n' +
-        'Forwarded: for=6.6.6.6;proto=https\r\n\r\n',
-    );
-    assert.deepEqual(headerValues(result.headers, 'x-forwarded-for'), ['127.0.0.1']);
-    assert.deepEqual(headerValues(result.headers, 'x-forwarded-proto'), ['http']);
-    assert.deepEqual(headerValues(result.headers, 'x-forwarded-host'), ['echo.test']);
-    assert.deepEqual(headerValues(result.headers, 'x-real-ip'), ['127.0.0.1']);
-    assert.deepEqual(headerValues(result.headers, 'forwarded'), [
-      'for=127.0.0.1;proto=http;host=echo.test',
-    ]);
-  });
-});
-
-describe('C9 forwarding headers from a trusted proxy are appended to', () => {
-  it("appends the peer to X-Forwarded-For and Forwarded and keeps the proxy's proto and host", async () => {
-    const trusting = await createBuiltinTrafficSwitch({
-      public: { host: '127.0.0.1', port: 0 },
-      preview: { host: '127.0.0.1', port: 0 },
-      trustedProxies: ['127.0.0.0/8'],
-      limits: LIMITS,
-    });
-    try {
-      await trusting.apply({ generation: 1, apps: [route('echo', ['echo.test'], echo.address)] });
-      const reply = await sendRaw(
-        trusting.publicAddress.port,
-        'GET /echo HTTP/1.1\r\nHost: echo.test\r\nX-Forwarded-For: 198.51.100.1\r\nX-Forwarded-Proto: https\r\n' +
-          'X-Forwarded-Host: shop.example\r\nForwarded: for=198.51.100.1;proto=https\r\n\r\n',
-      );
-      const response = reply.responses.find((r) => r.status >= 200);
-      assert.equal(response?.status, 200);
-      const { headers } = JSON.parse(response.body.toString()) as { headers: string[] };
-      assert.deepEqual(headerValues(headers, 'x-forwarded-for'), ['198.51.100.1, 127.0.0.1']);
-      assert.deepEqual(headerValues(headers, 'x-forwarded-proto'), ['https']);
-      assert.deepEqual(headerValues(headers, 'x-forwarded-host'), ['shop.example']);
-      assert.deepEqual(headerValues(headers, 'forwarded'), [
-        'for=198.51.100.1;proto=https, for=127.0.0.1;proto=http;host=echo.test',
+    after(async () => {
+      await router.close(2000);
+      await Promise.all([
+        raw.close(),
+        hop.close(),
+        fake.close(),
+        echo.close(),
+        flood.close(),
+        badResponses.close(),
       ]);
-    } finally {
-      await trusting.close(1000);
-    }
-  });
-});
-
-describe('C10 Host: missing, duplicate, invalid 400; unknown 421; no admin API', () => {
-  for (const [label, request] of [
-    ['missing Host', 'GET / HTTP/1.1\r\n\r\n'],
-    ['duplicate Host', 'GET / HTTP/1.1\r\nHost: shop.test\r\nHost: shop.test\r\n\r\n'],
-    ['two different Hosts', 'GET / HTTP/1.1\r\nHost: shop.test\r\nHost: other.test\r\n\r\n'],
-    ['empty Host', 'GET / HTTP/1.1\r\nHost: \r\n\r\n'],
-    ['Host with userinfo', 'GET / HTTP/1.1\r\nHost: user@shop.test\r\n\r\n'],
-    ['Host with a space', 'GET / HTTP/1.1\r\nHost: shop .test\r\n\r\n'],
-    ['Host with a bad port', 'GET / HTTP/1.1\r\nHost: shop.test:99999\r\n\r\n'],
-    [
-      'absolute-form disagreeing with Host',
-      'GET http://other.test/ HTTP/1.1\r\nHost: shop.test\r\n\r\n',
-    ],
-    ['HTTP/1.0 without Host', 'GET / HTTP/1.0\r\n\r\n'],
-  ] as const) {
-    it(`refuses ${label}`, async () => {
-      await assertRefused(request);
     });
-  }
 
-  it('routes an absolute-form target that agrees with Host, as origin-form', async () => {
-    const result = await echoed(
-      'GET http://echo.test/echo?x=1 HTTP/1.1\r\nHost: echo.test\r\n\r\n',
-    );
-    assert.equal(result.url, '/echo?x=1');
-  });
-
-  it('routes Host case-insensitively, with a port and a trailing dot', async () => {
-    const reply = await sendRaw(port, 'GET / HTTP/1.1\r\nHost: SHOP.Test.:8080\r\n\r\n');
-    assert.equal(statusOf(reply), 200);
-  });
-
-  it('answers 421 for an unknown Host on both listeners and never picks a default app', async () => {
-    const before = raw.bytesReceived + hop.bytesReceived + fake.bytesReceived;
-    const echoBefore = echo.requests;
-    for (const listenerPort of [port, router.previewAddress.port]) {
-      for (const host of [
-        'other.test',
-        'localhost',
-        '127.0.0.1',
-        `127.0.0.1:${listenerPort}`,
-        'shop.test.evil',
-      ]) {
-        const reply = await sendRaw(listenerPort, `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
-        assert.equal(statusOf(reply), 421, `Host ${host} on port ${listenerPort}`);
-      }
-    }
-    assert.equal(raw.bytesReceived + hop.bytesReceived + fake.bytesReceived - before, 0);
-    assert.equal(echo.requests, echoBefore);
-  });
-
-  it('never serves the admin API: /v1 goes to the app or gets 421', async () => {
-    for (const host of ['localhost', '127.0.0.1', 'cutover', 'admin']) {
-      const reply = await sendRaw(port, `GET /v1/status HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
-      assert.equal(statusOf(reply), 421, `Host ${host}`);
-      assert.doesNotMatch(reply.bytes.toString('latin1'), /"apps"|"revision"/);
-    }
-    const reply = await sendRaw(port, 'GET /v1/status HTTP/1.1\r\nHost: shop.test\r\n\r\n');
-    const response = reply.responses.find((r) => r.status >= 200);
-    assert.deepEqual(headerValues(response?.rawHeaders ?? [], 'x-upstream'), ['raw']);
-  });
-});
-
-describe('C11-C13 slow and greedy clients, oversized heads', () => {
-  it('closes a slowloris client (1 byte / 100 ms) at the headers timeout', async () => {
-    const started = Date.now();
-    const reply = await sendRaw(
-      port,
-      bytewise('GET / HTTP/1.1\r\nHost: shop.test\r\nX-Slow: ' + 'a'.repeat(60)),
-      {
-        partDelayMs: 100,
-        untilClose: true,
-        timeoutMs: LIMITS.headersTimeoutMs + 3000,
-      },
-    );
-    assert.equal(reply.closed, true, 'the slow connection was not closed');
-    const elapsed = Date.now() - started;
-    assert.ok(elapsed >= LIMITS.headersTimeoutMs - 100, `closed too early (${elapsed} ms)`);
-    assert.ok(elapsed < LIMITS.headersTimeoutMs + 2000, `closed too late (${elapsed} ms)`);
-    const status = statusOf(reply);
-    assert.ok(status === undefined || status === 408, `unexpected status ${status}`);
-  });
-
-  it('closes a slow body at the request timeout', async () => {
-    const before = raw.bytesReceived;
-    const reply = await sendRaw(
-      port,
-      [
-        'POST / HTTP/1.1\r\nHost: echo.test\r\nContent-Length: 100\r\n\r\n',
-        ...bytewise('x'.repeat(100)),
-      ],
-      { partDelayMs: 100, untilClose: true, timeoutMs: LIMITS.requestTimeoutMs + 3000 },
-    );
-    assert.equal(reply.closed, true, 'the slow body was not cut');
-    assert.ok(
-      reply.elapsedMs < LIMITS.requestTimeoutMs + 2000,
-      `closed after ${reply.elapsedMs} ms`,
-    );
-    assert.equal(raw.bytesReceived - before, 0);
-  });
-
-  it('keeps memory bounded for a client that never reads', async () => {
-    const socket: Socket = connect({ host: '127.0.0.1', port });
-    await new Promise<void>((resolve) => socket.once('connect', resolve));
-    socket.pause();
-    socket.write('GET /big HTTP/1.1\r\nHost: flood.test\r\n\r\n');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const written = flood.written();
-    socket.destroy();
-    assert.ok(written > 0, 'the flood upstream was never reached');
-    assert.ok(
-      written < BOUNDED_BYTES,
-      `the router buffered ${written} bytes for a client that reads nothing`,
-    );
-  });
-
-  it('answers 431 to one oversized header, not a truncated forward', async () => {
-    await assertRefused(
-      `GET / HTTP/1.1\r\nHost: shop.test\r\nX-Big: ${'a'.repeat(LIMITS.maxHeaderBytes + 10)}\r\n\r\n`,
-      [431],
-    );
-  });
-
-  it('answers 431 to too many headers, not a truncated forward', async () => {
-    const many = Array.from(
-      { length: LIMITS.maxHeaderCount + 20 },
-      (_, i) => `X-H${i}: v\r\n`,
-    ).join('');
-    await assertRefused(`GET / HTTP/1.1\r\nHost: shop.test\r\n${many}\r\n`, [431]);
-  });
-
-  it('forwards a head with exactly the header limit', async () => {
-    const many = Array.from({ length: LIMITS.maxHeaderCount - 1 }, (_, i) => `X-H${i}: v\r\n`).join(
-      '',
-    );
-    const reply = await sendRaw(port, `GET / HTTP/1.1\r\nHost: shop.test\r\n${many}\r\n`);
-    assert.equal(statusOf(reply), 200);
-  });
-
-  it('the router still answers', assertRouterAlive);
-});
-
-describe('strict framing of upstream responses', () => {
-  for (const path of Object.keys(BAD_RESPONSES)) {
-    it(`an app response with ${path} never reaches the client as sent`, async () => {
-      const reply = await sendRaw(port, `GET /${path} HTTP/1.1\r\nHost: bad.test\r\n\r\n`, {
-        timeoutMs: 3000,
-      });
-      const status = statusOf(reply);
-      const text = reply.bytes.toString('latin1');
-      if (status === 200) {
-        // Only acceptable when the router re-framed a clean message: one length, no fold, no NUL.
-        assert.equal(reply.parseError, null);
-        assert.ok(!text.includes('\u0000') && !text.includes('X-A :'), JSON.stringify(text));
-        assert.doesNotMatch(text, /\r\n[ \t]/);
-        assert.ok(!/content-length/i.test(text) || !/transfer-encoding/i.test(text));
-        assert.ok((text.match(/content-length/gi) ?? []).length <= 1);
-        assert.doesNotMatch(text, /zz/);
-      } else if (status === undefined) {
-        // Nothing usable was relayed: the connection must be closed, not left hanging.
-        assert.equal(reply.closed, true, `no answer and no close: ${JSON.stringify(text)}`);
-        assert.doesNotMatch(text, /zz/);
-      } else {
-        assert.equal(
-          status,
-          502,
-          `expected 502, got ${status}: ${JSON.stringify(text.slice(0, 200))}`,
-        );
-      }
-    });
-  }
-
-  it('the router still answers', assertRouterAlive);
-});
-
-describe('C11 timeouts on keep-alive connections', () => {
-  it('closes an idle keep-alive connection at the keep-alive timeout', async () => {
-    const reply = await sendRaw(port, 'GET / HTTP/1.1\r\nHost: shop.test\r\n\r\n', {
-      untilClose: true,
-      timeoutMs: LIMITS.keepAliveTimeoutMs + 3000,
-    });
-    assert.equal(statusOf(reply), 200);
-    assert.equal(reply.closed, true, 'an idle keep-alive connection stayed open');
-    assert.ok(
-      reply.elapsedMs < LIMITS.keepAliveTimeoutMs + 2000,
-      `closed after ${reply.elapsedMs} ms`,
-    );
-  });
-
-  it('applies the headers timeout to a second, slow request on a kept-alive connection', async () => {
-    const reply = await sendRaw(
-      port,
-      [
-        'GET / HTTP/1.1\r\nHost: shop.test\r\n\r\n',
-        ...bytewise('GET / HTTP/1.1\r\nHost: shop.test\r\nX-Slow: ' + 'a'.repeat(60)),
-      ],
-      {
-        partDelayMs: 100,
-        untilClose: true,
-        timeoutMs: LIMITS.headersTimeoutMs + LIMITS.keepAliveTimeoutMs + 3000,
-      },
-    );
-    assert.equal(reply.responses.filter((r) => r.status === 200).length, 1);
-    assert.equal(reply.closed, true, 'the slow second head was never cut');
-    assert.ok(
-      reply.elapsedMs < LIMITS.headersTimeoutMs + LIMITS.keepAliveTimeoutMs + 2000,
-      `closed after ${reply.elapsedMs} ms`,
-    );
-  });
-
-  it('closes 40 concurrent slowloris connections and keeps serving meanwhile', async () => {
-    const slow = Array.from({ length: 40 }, () =>
-      sendRaw(port, bytewise('GET / HTTP/1.1\r\nHost: shop.test\r\nX-Slow: ' + 'a'.repeat(40)), {
-        partDelayMs: 100,
-        untilClose: true,
-        timeoutMs: LIMITS.headersTimeoutMs + 3000,
-      }),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await assertRouterAlive();
-    const replies = await Promise.all(slow);
-    assert.ok(
-      replies.every((reply) => reply.closed),
-      'a slowloris connection stayed open',
-    );
-  });
-
-  it('answers 431 or 414 to an oversized request line, reaching no app', async () => {
-    await assertRefused(
-      `GET /${'a'.repeat(LIMITS.maxHeaderBytes + 10)} HTTP/1.1\r\nHost: shop.test\r\n\r\n`,
-      [414, 431],
-    );
-  });
-});
-
-describe('C14 HTTP/1.0', () => {
-  it('closes after the response unless keep-alive was asked for', async () => {
-    const reply = await sendRaw(port, 'GET / HTTP/1.0\r\nHost: shop.test\r\n\r\n', {
-      untilClose: true,
-    });
-    assert.equal(statusOf(reply), 200);
-    assert.equal(reply.closed, true);
-  });
-
-  it('never sends a chunked response to an HTTP/1.0 client', async () => {
-    const reply = await sendRaw(port, 'GET /bytes?n=5000 HTTP/1.0\r\nHost: echo.test\r\n\r\n', {
-      untilClose: true,
-    });
-    const response = reply.responses.find((r) => r.status >= 200);
-    assert.equal(response?.status, 200);
-    assert.deepEqual(headerValues(response.rawHeaders, 'transfer-encoding'), []);
-    assert.equal(response.body.length, 5000);
-    assert.ok(
-      response.body.every((byte, i) => byte === i % 251),
-      'the body was altered',
-    );
-  });
-
-  it('keeps the connection open when asked with Connection: keep-alive', async () => {
-    const request = 'GET / HTTP/1.0\r\nHost: shop.test\r\nConnection: keep-alive\r\n\r\n';
-    const reply = await sendRaw(port, request + request, { finalResponses: 2 });
-    assert.deepEqual(
-      reply.responses.map((r) => r.status),
-      [200, 200],
-    );
-    assert.match(
-      headerValues(reply.responses[0]?.rawHeaders ?? [], 'connection').join(),
-      /keep-alive/i,
-    );
-  });
-});
-
-describe('pipelining', () => {
-  it('answers pipelined requests in order on one connection', async () => {
-    const reply = await sendRaw(
-      port,
-      'GET /echo?n=1 HTTP/1.1\r\nHost: echo.test\r\n\r\n' +
-        'POST /echo?n=2 HTTP/1.1\r\nHost: echo.test\r\nContent-Length: 3\r\n\r\nabc' +
-        'GET /echo?n=3 HTTP/1.1\r\nHost: echo.test\r\n\r\n',
-      { finalResponses: 3 },
-    );
-    const bodies = reply.responses.map(
-      (r) => JSON.parse(r.body.toString()) as { url: string; body: string },
-    );
-    assert.deepEqual(
-      bodies.map((b) => [b.url, b.body]),
-      [
-        ['/echo?n=1', ''],
-        ['/echo?n=2', 'abc'],
-        ['/echo?n=3', ''],
-      ],
-    );
-  });
-});
-
-describe('C15 Expect: 100-continue', () => {
-  it('answers 100 Continue before the body, then forwards the body', async () => {
-    const socket: Socket = connect({ host: '127.0.0.1', port });
-    const received: Buffer[] = [];
-    const got = (pattern: RegExp): Promise<void> =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}`)), 3000);
-        const check = (): void => {
-          if (pattern.test(Buffer.concat(received).toString('latin1'))) {
-            clearTimeout(timer);
-            socket.off('data', check);
-            resolve();
-          }
-        };
-        socket.on('data', (chunk: Buffer) => {
-          received.push(chunk);
-          check();
+    describe('C1-C4 request smuggling: 400, close, zero bytes upstream', () => {
+      const head = 'POST / HTTP/1.1\r\nHost: shop.test\r\n';
+      const vectors: [string, string][] = [
+        ['CL + TE', `${head}Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX`],
+        ['TE + CL', `${head}Transfer-Encoding: chunked\r\nContent-Length: 6\r\n\r\n0\r\n\r\nX`],
+        ['TE xchunked', `${head}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n`],
+        ['TE chunked, identity', `${head}Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n`],
+        ['TE identity', `${head}Transfer-Encoding: identity\r\nContent-Length: 1\r\n\r\nX`],
+        [
+          'TE twice',
+          `${head}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+        ],
+        [
+          'TE chunked then identity',
+          `${head}Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n`,
+        ],
+        ['TE "chunked" quoted', `${head}Transfer-Encoding: "chunked"\r\n\r\n0\r\n\r\n`],
+        ['TE vertical tab', `${head}Transfer-Encoding: \u000bchunked\r\n\r\n0\r\n\r\n`],
+        ['TE NBSP', `${head}Transfer-Encoding: chunked\u00a0\r\n\r\n0\r\n\r\n`],
+        ['TE obs-fold', `${head}Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n`],
+        ['TE space before colon', `${head}Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n`],
+        [
+          'TE on HTTP/1.0',
+          `POST / HTTP/1.0\r\nHost: shop.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+        ],
+        ['duplicate equal CL', `${head}Content-Length: 1\r\nContent-Length: 1\r\n\r\nX`],
+        ['duplicate different CL', `${head}Content-Length: 1\r\nContent-Length: 2\r\n\r\nXY`],
+        ['CL list', `${head}Content-Length: 1, 1\r\n\r\nX`],
+        ['CL plus sign', `${head}Content-Length: +1\r\n\r\nX`],
+        ['CL negative', `${head}Content-Length: -1\r\n\r\nX`],
+        ['CL hex', `${head}Content-Length: 0x1\r\n\r\nX`],
+        ['CL with inner space', `${head}Content-Length: 1 1\r\n\r\nX`],
+        ['CL overflow', `${head}Content-Length: 99999999999999999999999\r\n\r\nX`],
+        ['bare LF head', 'GET / HTTP/1.1\nHost: shop.test\n\n'],
+        ['bare LF in one line', `GET / HTTP/1.1\r\nHost: shop.test\nX-A: 1\r\n\r\n`],
+        ['bare CR in a value', `GET / HTTP/1.1\r\nHost: shop.test\r\nX-A: a\rb\r\n\r\n`],
+        ['bad chunk size', `${head}Transfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n`],
+        ['negative chunk size', `${head}Transfer-Encoding: chunked\r\n\r\n-1\r\nabc\r\n0\r\n\r\n`],
+        [
+          'overflowing chunk size',
+          `${head}Transfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nabc\r\n0\r\n\r\n`,
+        ],
+        [
+          'chunk longer than its size',
+          `${head}Transfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n0\r\n\r\n`,
+        ],
+        ['chunk size with bare LF', `${head}Transfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n`],
+        ['HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'],
+        ['HTTP/0.9 style', 'GET /\r\n\r\n'],
+        ['HTTP/1.2', 'GET / HTTP/1.2\r\nHost: shop.test\r\n\r\n'],
+        ['CONNECT', 'CONNECT shop.test:443 HTTP/1.1\r\nHost: shop.test:443\r\n\r\n'],
+        ['OPTIONS *', 'OPTIONS * HTTP/1.1\r\nHost: shop.test\r\n\r\n'],
+      ];
+      for (const [label, request] of vectors) {
+        it(label, async () => {
+          await assertRefused(request, label === 'HTTP/1.2' ? [400, 505] : [400, 405]);
         });
+      }
+
+      it('a chunk-extension flood is refused without reaching the app', async () => {
+        const extensions = ';a=b'.repeat(20_000);
+        await assertRefused(
+          `${head}Transfer-Encoding: chunked\r\n\r\n1${extensions}\r\nX\r\n0\r\n\r\n`,
+          [400, 413],
+        );
       });
-    try {
-      await new Promise<void>((resolve) => socket.once('connect', resolve));
-      const continued = got(/^HTTP\/1\.1 100 /);
-      socket.write(
-        'POST /echo HTTP/1.1\r\nHost: echo.test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n',
-      );
-      await continued;
-      const done = got(/"body":"hello"/);
-      socket.write('hello');
-      await done;
-      assert.match(Buffer.concat(received).toString('latin1'), /HTTP\/1\.1 200 /);
-    } finally {
-      socket.destroy();
-    }
-  });
 
-  it('answers 417 to an unknown expectation', async () => {
-    const reply = await sendRaw(
-      port,
-      'POST / HTTP/1.1\r\nHost: shop.test\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\nX',
-    );
-    assert.equal(statusOf(reply), 417);
-  });
-});
+      it('accepts a valid chunked body with OWS around the coding and reframes it', async () => {
+        const result = await echoed(
+          'POST /echo HTTP/1.1\r\nHost: echo.test\r\nTransfer-Encoding:\t chunked \r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n\r\n',
+        );
+        assert.equal(result.body, 'abcde');
+      });
 
-describe('C16 Upgrade only on a real 101; h2c refused', () => {
-  it('pipes nothing when the app answers 200 to a WebSocket upgrade', async () => {
-    const reply = await sendRaw(
-      port,
-      [
-        'GET / HTTP/1.1\r\nHost: fake.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
-          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-        'GET /internal HTTP/1.1\r\nHost: hidden.test\r\n\r\n',
-      ],
-      { partDelayMs: 300, untilClose: true, timeoutMs: 1500 },
-    );
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const upstreamSaw = fake.received.join('');
-    assert.doesNotMatch(
-      upstreamSaw,
-      /hidden\.test/,
-      'bytes after a non-101 answer were piped to the app',
-    );
-    assert.ok(
-      reply.responses.every((r) => r.status !== 101),
-      'the client saw a 101',
-    );
-    assert.equal(
-      reply.parseError,
-      null,
-      `malformed reply: ${JSON.stringify(reply.bytes.toString('latin1'))}`,
-    );
-    const finals = reply.responses.filter((r) => r.status >= 200);
-    assert.equal(finals[0]?.status, 200, "the app's answer to the upgrade was not relayed");
-    assert.equal(finals[0]?.body.toString(), 'ok', "the app's answer lost its body");
-    // The follow-up request is either refused as an unknown host or never read (connection closed).
-    assert.ok(
-      finals.length === 1 || finals[1]?.status === 421,
-      `second answer ${finals[1]?.status}`,
-    );
-  });
+      it('a request pipelined behind a refused one is never forwarded', async () => {
+        const before = raw.bytesReceived;
+        const reply = await sendRaw(
+          port,
+          'POST / HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: shop.test\r\n\r\n',
+          { untilClose: true },
+        );
+        assert.equal(statusOf(reply), 400);
+        assert.equal(reply.responses.filter((r) => r.status >= 200).length, 1);
+        assert.equal(raw.bytesReceived - before, 0);
+      });
 
-  it('strips an h2c upgrade and HTTP2-Settings, and never answers 101', async () => {
-    const before = fake.received.join('').length;
-    const reply = await sendRaw(
-      port,
-      'GET / HTTP/1.1\r\nHost: fake.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n' +
-        'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n',
-    );
-    assert.equal(statusOf(reply), 200);
-    assert.ok(reply.responses.every((r) => r.status !== 101));
-    const forwarded = fake.received.join('').slice(before);
-    assert.match(forwarded, /^GET \/ HTTP\/1\.1\r\n/);
-    assert.doesNotMatch(forwarded, /h2c|http2-settings/i);
+      it('an upstream connection that carried a broken chunked body is closed, never reused', async () => {
+        await sendRaw(port, 'GET /warm-broken HTTP/1.1\r\nHost: shop.test\r\n\r\n');
+        const reply = await sendRaw(
+          port,
+          [
+            'POST /broken-split HTTP/1.1\r\nHost: shop.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n',
+            'zz\r\nGET /smuggled-in-body HTTP/1.1\r\nHost: shop.test\r\n\r\n',
+          ],
+          { partDelayMs: 200, untilClose: true },
+        );
+        assert.equal(reply.closed, true);
+        assert.ok(
+          reply.responses.some((r) => r.status === 400),
+          'the broken body got no 400',
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sendRaw(port, 'GET /after-broken HTTP/1.1\r\nHost: shop.test\r\n\r\n');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const broken = raw.received.findIndex((text) => text.includes('/broken-split'));
+        const after = raw.received.findIndex((text) => text.includes('/after-broken'));
+        assert.ok(broken >= 0 && after >= 0);
+        assert.notEqual(after, broken, 'the next request reused the connection of a broken body');
+        assert.doesNotMatch(raw.received.join(''), /zz|smuggled-in-body/);
+      });
+
+      it('TRACE with content is refused', async () => {
+        await assertRefused('TRACE / HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 1\r\n\r\nX');
+      });
+
+      it('the router still answers after every vector', assertRouterAlive);
+    });
+
+    describe('C5 malformed headers: 400 or handled, never a crash', () => {
+      for (const [label, line] of [
+        ['obs-fold', 'X-A: a\r\n b'],
+        ['space before colon', 'X-A : b'],
+        ['NUL in a value', 'X-A: a\u0000b'],
+        ['non-token name', 'X(A): b'],
+        ['empty name', ': b'],
+        ['no colon', 'X-A b'],
+      ] as const) {
+        it(`refuses ${label}`, async () => {
+          await assertRefused(`GET / HTTP/1.1\r\nHost: shop.test\r\n${line}\r\n\r\n`);
+        });
+      }
+
+      it('forwards __proto__, constructor and prototype as ordinary headers', async () => {
+        const result = await echoed(
+          'GET /echo HTTP/1.1\r\nHost: echo.test\r\n__proto__: {"polluted":1}\r\nconstructor: x\r\nprototype: y\r\n\r\n',
+        );
+        assert.deepEqual(headerValues(result.headers, '__proto__'), ['{"polluted":1}']);
+        assert.deepEqual(headerValues(result.headers, 'constructor'), ['x']);
+        assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+      });
+
+      it('the router still answers', assertRouterAlive);
+    });
+
+    describe('C8 hop-by-hop headers never cross, either way, 1xx included', () => {
+      it('strips hop-by-hop and Connection-named fields from the request', async () => {
+        const result = await echoed(
+          'GET /echo HTTP/1.1\r\nHost: echo.test\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: timeout=5\r\n' +
+            'X-Secret: hop\r\nTE: trailers\r\nTrailer: X-T\r\nProxy-Connection: keep-alive\r\n' +
+            'Proxy-Authorization: Basic Zm9vOmJhcg==\r\nUpgrade: foo/1\r\nX-End: kept\r\n\r\n',
+        );
+        for (const name of [
+          'x-secret',
+          'keep-alive',
+          'te',
+          'trailer',
+          'proxy-connection',
+          'proxy-authorization',
+          'upgrade',
+        ]) {
+          assert.deepEqual(headerValues(result.headers, name), [], `${name} reached the app`);
+        }
+        // The router may open its own keep-alive connection upstream, never with the client's options.
+        for (const value of headerValues(result.headers, 'connection')) {
+          assert.doesNotMatch(value, /x-secret|upgrade/i);
+        }
+        assert.deepEqual(headerValues(result.headers, 'x-end'), ['kept']);
+      });
+
+      it('strips them from the response and from a 1xx response', async () => {
+        const reply = await sendRaw(port, 'GET / HTTP/1.1\r\nHost: hop.test\r\n\r\n');
+        const final = reply.responses.find((r) => r.status >= 200);
+        assert.equal(final?.status, 200, reply.bytes.toString('latin1'));
+        for (const response of reply.responses) {
+          for (const name of [
+            'x-private',
+            'x-hint',
+            'proxy-authenticate',
+            'trailer',
+            'upgrade',
+            'proxy-connection',
+          ]) {
+            assert.deepEqual(
+              headerValues(response.rawHeaders, name),
+              [],
+              `${name} crossed in a ${response.status}`,
+            );
+          }
+          for (const value of headerValues(response.rawHeaders, 'keep-alive')) {
+            assert.doesNotMatch(
+              value,
+              /77|99/,
+              `the app's Keep-Alive crossed in a ${response.status}`,
+            );
+          }
+          for (const value of headerValues(response.rawHeaders, 'connection')) {
+            assert.doesNotMatch(value, /x-private|x-hint/i);
+          }
+        }
+        assert.deepEqual(headerValues(final.rawHeaders, 'x-kept'), ['yes']);
+        assert.equal(final.body.toString(), 'ok');
+      });
+    });
+
+    describe('C9 forwarding headers from an untrusted peer are replaced', () => {
+      it('replaces X-Forwarded-*, X-Real-IP and Forwarded', async () => {
+        const result = await echoed(
+          'GET /echo HTTP/1.1\r\nHost: echo.test\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-For: 7.7.7.7\r\n' +
+            'X-Forwarded-Proto: https\r\nX-Forwarded-Host: admin.internal\r\nX-Real-IP: 6.6.6.6\r\n' +
+            'Forwarded: for=6.6.6.6;proto=https\r\n\r\n',
+        );
+        assert.deepEqual(headerValues(result.headers, 'x-forwarded-for'), ['127.0.0.1']);
+        assert.deepEqual(headerValues(result.headers, 'x-forwarded-proto'), ['http']);
+        assert.deepEqual(headerValues(result.headers, 'x-forwarded-host'), ['echo.test']);
+        assert.deepEqual(headerValues(result.headers, 'x-real-ip'), ['127.0.0.1']);
+        assert.deepEqual(headerValues(result.headers, 'forwarded'), [
+          'for=127.0.0.1;proto=http;host=echo.test',
+        ]);
+      });
+    });
+
+    describe('C9 forwarding headers from a trusted proxy are appended to', () => {
+      it("appends the peer to X-Forwarded-For and Forwarded and keeps the proxy's proto and host", async () => {
+        const trusting = await createBuiltinTrafficSwitch({
+          public: { host: '127.0.0.1', port: 0 },
+          preview: { host: '127.0.0.1', port: 0 },
+          trustedProxies: ['127.0.0.0/8'],
+          limits: LIMITS,
+          workers,
+        });
+        try {
+          await trusting.apply({
+            generation: 1,
+            apps: [route('echo', ['echo.test'], echo.address)],
+          });
+          const reply = await sendRaw(
+            trusting.publicAddress.port,
+            'GET /echo HTTP/1.1\r\nHost: echo.test\r\nX-Forwarded-For: 198.51.100.1\r\nX-Forwarded-Proto: https\r\n' +
+              'X-Forwarded-Host: shop.example\r\nForwarded: for=198.51.100.1;proto=https\r\n\r\n',
+          );
+          const response = reply.responses.find((r) => r.status >= 200);
+          assert.equal(response?.status, 200);
+          const { headers } = JSON.parse(response.body.toString()) as { headers: string[] };
+          assert.deepEqual(headerValues(headers, 'x-forwarded-for'), ['198.51.100.1, 127.0.0.1']);
+          assert.deepEqual(headerValues(headers, 'x-forwarded-proto'), ['https']);
+          assert.deepEqual(headerValues(headers, 'x-forwarded-host'), ['shop.example']);
+          assert.deepEqual(headerValues(headers, 'forwarded'), [
+            'for=198.51.100.1;proto=https, for=127.0.0.1;proto=http;host=echo.test',
+          ]);
+        } finally {
+          await trusting.close(1000);
+        }
+      });
+    });
+
+    describe('C10 Host: missing, duplicate, invalid 400; unknown 421; no admin API', () => {
+      for (const [label, request] of [
+        ['missing Host', 'GET / HTTP/1.1\r\n\r\n'],
+        ['duplicate Host', 'GET / HTTP/1.1\r\nHost: shop.test\r\nHost: shop.test\r\n\r\n'],
+        ['two different Hosts', 'GET / HTTP/1.1\r\nHost: shop.test\r\nHost: other.test\r\n\r\n'],
+        ['empty Host', 'GET / HTTP/1.1\r\nHost: \r\n\r\n'],
+        ['Host with userinfo', 'GET / HTTP/1.1\r\nHost: user@shop.test\r\n\r\n'],
+        ['Host with a space', 'GET / HTTP/1.1\r\nHost: shop .test\r\n\r\n'],
+        ['Host with a bad port', 'GET / HTTP/1.1\r\nHost: shop.test:99999\r\n\r\n'],
+        [
+          'absolute-form disagreeing with Host',
+          'GET http://other.test/ HTTP/1.1\r\nHost: shop.test\r\n\r\n',
+        ],
+        ['HTTP/1.0 without Host', 'GET / HTTP/1.0\r\n\r\n'],
+      ] as const) {
+        it(`refuses ${label}`, async () => {
+          await assertRefused(request);
+        });
+      }
+
+      it('routes an absolute-form target that agrees with Host, as origin-form', async () => {
+        const result = await echoed(
+          'GET http://echo.test/echo?x=1 HTTP/1.1\r\nHost: echo.test\r\n\r\n',
+        );
+        assert.equal(result.url, '/echo?x=1');
+      });
+
+      it('routes Host case-insensitively, with a port and a trailing dot', async () => {
+        const reply = await sendRaw(port, 'GET / HTTP/1.1\r\nHost: SHOP.Test.:8080\r\n\r\n');
+        assert.equal(statusOf(reply), 200);
+      });
+
+      it('answers 421 for an unknown Host on both listeners and never picks a default app', async () => {
+        const before = raw.bytesReceived + hop.bytesReceived + fake.bytesReceived;
+        const echoBefore = echo.requests;
+        for (const listenerPort of [port, router.previewAddress.port]) {
+          for (const host of [
+            'other.test',
+            'localhost',
+            '127.0.0.1',
+            `127.0.0.1:${listenerPort}`,
+            'shop.test.evil',
+          ]) {
+            const reply = await sendRaw(listenerPort, `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+            assert.equal(statusOf(reply), 421, `Host ${host} on port ${listenerPort}`);
+          }
+        }
+        assert.equal(raw.bytesReceived + hop.bytesReceived + fake.bytesReceived - before, 0);
+        assert.equal(echo.requests, echoBefore);
+      });
+
+      it('never serves the admin API: /v1 goes to the app or gets 421', async () => {
+        for (const host of ['localhost', '127.0.0.1', 'cutover', 'admin']) {
+          const reply = await sendRaw(port, `GET /v1/status HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+          assert.equal(statusOf(reply), 421, `Host ${host}`);
+          assert.doesNotMatch(reply.bytes.toString('latin1'), /"apps"|"revision"/);
+        }
+        const reply = await sendRaw(port, 'GET /v1/status HTTP/1.1\r\nHost: shop.test\r\n\r\n');
+        const response = reply.responses.find((r) => r.status >= 200);
+        assert.deepEqual(headerValues(response?.rawHeaders ?? [], 'x-upstream'), ['raw']);
+      });
+    });
+
+    describe('C11-C13 slow and greedy clients, oversized heads', () => {
+      it('closes a slowloris client (1 byte / 100 ms) at the headers timeout', async () => {
+        const started = Date.now();
+        const reply = await sendRaw(
+          port,
+          bytewise('GET / HTTP/1.1\r\nHost: shop.test\r\nX-Slow: ' + 'a'.repeat(60)),
+          {
+            partDelayMs: 100,
+            untilClose: true,
+            timeoutMs: LIMITS.headersTimeoutMs + 3000,
+          },
+        );
+        assert.equal(reply.closed, true, 'the slow connection was not closed');
+        const elapsed = Date.now() - started;
+        assert.ok(elapsed >= LIMITS.headersTimeoutMs - 100, `closed too early (${elapsed} ms)`);
+        assert.ok(elapsed < LIMITS.headersTimeoutMs + 2000, `closed too late (${elapsed} ms)`);
+        const status = statusOf(reply);
+        assert.ok(status === undefined || status === 408, `unexpected status ${status}`);
+      });
+
+      it('closes a slow body at the request timeout', async () => {
+        const before = raw.bytesReceived;
+        const reply = await sendRaw(
+          port,
+          [
+            'POST / HTTP/1.1\r\nHost: echo.test\r\nContent-Length: 100\r\n\r\n',
+            ...bytewise('x'.repeat(100)),
+          ],
+          { partDelayMs: 100, untilClose: true, timeoutMs: LIMITS.requestTimeoutMs + 3000 },
+        );
+        assert.equal(reply.closed, true, 'the slow body was not cut');
+        assert.ok(
+          reply.elapsedMs < LIMITS.requestTimeoutMs + 2000,
+          `closed after ${reply.elapsedMs} ms`,
+        );
+        assert.equal(raw.bytesReceived - before, 0);
+      });
+
+      it('keeps memory bounded for a client that never reads', async () => {
+        const socket: Socket = connect({ host: '127.0.0.1', port });
+        await new Promise<void>((resolve) => socket.once('connect', resolve));
+        socket.pause();
+        socket.write('GET /big HTTP/1.1\r\nHost: flood.test\r\n\r\n');
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        const written = flood.written();
+        socket.destroy();
+        assert.ok(written > 0, 'the flood upstream was never reached');
+        assert.ok(
+          written < BOUNDED_BYTES,
+          `the router buffered ${written} bytes for a client that reads nothing`,
+        );
+      });
+
+      it('answers 431 to one oversized header, not a truncated forward', async () => {
+        await assertRefused(
+          `GET / HTTP/1.1\r\nHost: shop.test\r\nX-Big: ${'a'.repeat(LIMITS.maxHeaderBytes + 10)}\r\n\r\n`,
+          [431],
+        );
+      });
+
+      it('answers 431 to too many headers, not a truncated forward', async () => {
+        const many = Array.from(
+          { length: LIMITS.maxHeaderCount + 20 },
+          (_, i) => `X-H${i}: v\r\n`,
+        ).join('');
+        await assertRefused(`GET / HTTP/1.1\r\nHost: shop.test\r\n${many}\r\n`, [431]);
+      });
+
+      it('forwards a head with exactly the header limit', async () => {
+        const many = Array.from(
+          { length: LIMITS.maxHeaderCount - 1 },
+          (_, i) => `X-H${i}: v\r\n`,
+        ).join('');
+        const reply = await sendRaw(port, `GET / HTTP/1.1\r\nHost: shop.test\r\n${many}\r\n`);
+        assert.equal(statusOf(reply), 200);
+      });
+
+      it('the router still answers', assertRouterAlive);
+    });
+
+    describe('strict framing of upstream responses', () => {
+      for (const path of Object.keys(BAD_RESPONSES)) {
+        it(`an app response with ${path} never reaches the client as sent`, async () => {
+          const reply = await sendRaw(port, `GET /${path} HTTP/1.1\r\nHost: bad.test\r\n\r\n`, {
+            timeoutMs: 3000,
+          });
+          const status = statusOf(reply);
+          const text = reply.bytes.toString('latin1');
+          if (status === 200) {
+            // Only acceptable when the router re-framed a clean message: one length, no fold, no NUL.
+            assert.equal(reply.parseError, null);
+            assert.ok(!text.includes('\u0000') && !text.includes('X-A :'), JSON.stringify(text));
+            assert.doesNotMatch(text, /\r\n[ \t]/);
+            assert.ok(!/content-length/i.test(text) || !/transfer-encoding/i.test(text));
+            assert.ok((text.match(/content-length/gi) ?? []).length <= 1);
+            assert.doesNotMatch(text, /zz/);
+          } else if (status === undefined) {
+            // Nothing usable was relayed: the connection must be closed, not left hanging.
+            assert.equal(reply.closed, true, `no answer and no close: ${JSON.stringify(text)}`);
+            assert.doesNotMatch(text, /zz/);
+          } else {
+            assert.equal(
+              status,
+              502,
+              `expected 502, got ${status}: ${JSON.stringify(text.slice(0, 200))}`,
+            );
+          }
+        });
+      }
+
+      it('the router still answers', assertRouterAlive);
+    });
+
+    describe('C11 timeouts on keep-alive connections', () => {
+      it('closes an idle keep-alive connection at the keep-alive timeout', async () => {
+        const reply = await sendRaw(port, 'GET / HTTP/1.1\r\nHost: shop.test\r\n\r\n', {
+          untilClose: true,
+          timeoutMs: LIMITS.keepAliveTimeoutMs + 3000,
+        });
+        assert.equal(statusOf(reply), 200);
+        assert.equal(reply.closed, true, 'an idle keep-alive connection stayed open');
+        assert.ok(
+          reply.elapsedMs < LIMITS.keepAliveTimeoutMs + 2000,
+          `closed after ${reply.elapsedMs} ms`,
+        );
+      });
+
+      it('applies the headers timeout to a second, slow request on a kept-alive connection', async () => {
+        const reply = await sendRaw(
+          port,
+          [
+            'GET / HTTP/1.1\r\nHost: shop.test\r\n\r\n',
+            ...bytewise('GET / HTTP/1.1\r\nHost: shop.test\r\nX-Slow: ' + 'a'.repeat(60)),
+          ],
+          {
+            partDelayMs: 100,
+            untilClose: true,
+            timeoutMs: LIMITS.headersTimeoutMs + LIMITS.keepAliveTimeoutMs + 3000,
+          },
+        );
+        assert.equal(reply.responses.filter((r) => r.status === 200).length, 1);
+        assert.equal(reply.closed, true, 'the slow second head was never cut');
+        assert.ok(
+          reply.elapsedMs < LIMITS.headersTimeoutMs + LIMITS.keepAliveTimeoutMs + 2000,
+          `closed after ${reply.elapsedMs} ms`,
+        );
+      });
+
+      it('closes 40 concurrent slowloris connections and keeps serving meanwhile', async () => {
+        const slow = Array.from({ length: 40 }, () =>
+          sendRaw(
+            port,
+            bytewise('GET / HTTP/1.1\r\nHost: shop.test\r\nX-Slow: ' + 'a'.repeat(40)),
+            {
+              partDelayMs: 100,
+              untilClose: true,
+              timeoutMs: LIMITS.headersTimeoutMs + 3000,
+            },
+          ),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await assertRouterAlive();
+        const replies = await Promise.all(slow);
+        assert.ok(
+          replies.every((reply) => reply.closed),
+          'a slowloris connection stayed open',
+        );
+      });
+
+      it('answers 431 or 414 to an oversized request line, reaching no app', async () => {
+        await assertRefused(
+          `GET /${'a'.repeat(LIMITS.maxHeaderBytes + 10)} HTTP/1.1\r\nHost: shop.test\r\n\r\n`,
+          [414, 431],
+        );
+      });
+    });
+
+    describe('C14 HTTP/1.0', () => {
+      it('closes after the response unless keep-alive was asked for', async () => {
+        const reply = await sendRaw(port, 'GET / HTTP/1.0\r\nHost: shop.test\r\n\r\n', {
+          untilClose: true,
+        });
+        assert.equal(statusOf(reply), 200);
+        assert.equal(reply.closed, true);
+      });
+
+      it('never sends a chunked response to an HTTP/1.0 client', async () => {
+        const reply = await sendRaw(port, 'GET /bytes?n=5000 HTTP/1.0\r\nHost: echo.test\r\n\r\n', {
+          untilClose: true,
+        });
+        const response = reply.responses.find((r) => r.status >= 200);
+        assert.equal(response?.status, 200);
+        assert.deepEqual(headerValues(response.rawHeaders, 'transfer-encoding'), []);
+        assert.equal(response.body.length, 5000);
+        assert.ok(
+          response.body.every((byte, i) => byte === i % 251),
+          'the body was altered',
+        );
+      });
+
+      it('keeps the connection open when asked with Connection: keep-alive', async () => {
+        const request = 'GET / HTTP/1.0\r\nHost: shop.test\r\nConnection: keep-alive\r\n\r\n';
+        const reply = await sendRaw(port, request + request, { finalResponses: 2 });
+        assert.deepEqual(
+          reply.responses.map((r) => r.status),
+          [200, 200],
+        );
+        assert.match(
+          headerValues(reply.responses[0]?.rawHeaders ?? [], 'connection').join(),
+          /keep-alive/i,
+        );
+      });
+    });
+
+    describe('pipelining', () => {
+      it('answers pipelined requests in order on one connection', async () => {
+        const reply = await sendRaw(
+          port,
+          'GET /echo?n=1 HTTP/1.1\r\nHost: echo.test\r\n\r\n' +
+            'POST /echo?n=2 HTTP/1.1\r\nHost: echo.test\r\nContent-Length: 3\r\n\r\nabc' +
+            'GET /echo?n=3 HTTP/1.1\r\nHost: echo.test\r\n\r\n',
+          { finalResponses: 3 },
+        );
+        const bodies = reply.responses.map(
+          (r) => JSON.parse(r.body.toString()) as { url: string; body: string },
+        );
+        assert.deepEqual(
+          bodies.map((b) => [b.url, b.body]),
+          [
+            ['/echo?n=1', ''],
+            ['/echo?n=2', 'abc'],
+            ['/echo?n=3', ''],
+          ],
+        );
+      });
+    });
+
+    describe('C15 Expect: 100-continue', () => {
+      it('answers 100 Continue before the body, then forwards the body', async () => {
+        const socket: Socket = connect({ host: '127.0.0.1', port });
+        const received: Buffer[] = [];
+        const got = (pattern: RegExp): Promise<void> =>
+          new Promise((resolve, reject) => {
+            const timer = setTimeout(
+              () => reject(new Error(`timed out waiting for ${pattern}`)),
+              3000,
+            );
+            const check = (): void => {
+              if (pattern.test(Buffer.concat(received).toString('latin1'))) {
+                clearTimeout(timer);
+                socket.off('data', check);
+                resolve();
+              }
+            };
+            socket.on('data', (chunk: Buffer) => {
+              received.push(chunk);
+              check();
+            });
+          });
+        try {
+          await new Promise<void>((resolve) => socket.once('connect', resolve));
+          const continued = got(/^HTTP\/1\.1 100 /);
+          socket.write(
+            'POST /echo HTTP/1.1\r\nHost: echo.test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n',
+          );
+          await continued;
+          const done = got(/"body":"hello"/);
+          socket.write('hello');
+          await done;
+          assert.match(Buffer.concat(received).toString('latin1'), /HTTP\/1\.1 200 /);
+        } finally {
+          socket.destroy();
+        }
+      });
+
+      it('answers 417 to an unknown expectation', async () => {
+        const reply = await sendRaw(
+          port,
+          'POST / HTTP/1.1\r\nHost: shop.test\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\nX',
+        );
+        assert.equal(statusOf(reply), 417);
+      });
+    });
+
+    describe('C16 Upgrade only on a real 101; h2c refused', () => {
+      it('pipes nothing when the app answers 200 to a WebSocket upgrade', async () => {
+        const reply = await sendRaw(
+          port,
+          [
+            'GET / HTTP/1.1\r\nHost: fake.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+              'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+            'GET /internal HTTP/1.1\r\nHost: hidden.test\r\n\r\n',
+          ],
+          { partDelayMs: 300, untilClose: true, timeoutMs: 1500 },
+        );
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const upstreamSaw = fake.received.join('');
+        assert.doesNotMatch(
+          upstreamSaw,
+          /hidden\.test/,
+          'bytes after a non-101 answer were piped to the app',
+        );
+        assert.ok(
+          reply.responses.every((r) => r.status !== 101),
+          'the client saw a 101',
+        );
+        assert.equal(
+          reply.parseError,
+          null,
+          `malformed reply: ${JSON.stringify(reply.bytes.toString('latin1'))}`,
+        );
+        const finals = reply.responses.filter((r) => r.status >= 200);
+        assert.equal(finals[0]?.status, 200, "the app's answer to the upgrade was not relayed");
+        assert.equal(finals[0]?.body.toString(), 'ok', "the app's answer lost its body");
+        // The follow-up request is either refused as an unknown host or never read (connection closed).
+        assert.ok(
+          finals.length === 1 || finals[1]?.status === 421,
+          `second answer ${finals[1]?.status}`,
+        );
+      });
+
+      it('strips an h2c upgrade and HTTP2-Settings, and never answers 101', async () => {
+        const before = fake.received.join('').length;
+        const reply = await sendRaw(
+          port,
+          'GET / HTTP/1.1\r\nHost: fake.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n' +
+            'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n',
+        );
+        assert.equal(statusOf(reply), 200);
+        assert.ok(reply.responses.every((r) => r.status !== 101));
+        const forwarded = fake.received.join('').slice(before);
+        assert.match(forwarded, /^GET \/ HTTP\/1\.1\r\n/);
+        assert.doesNotMatch(forwarded, /h2c|http2-settings/i);
+      });
+    });
   });
-});
+}
 
 describe('C10 the real daemon never serves its admin API on a data-plane listener', () => {
   it('answers /v1 and /metrics on the admin socket only', async () => {
