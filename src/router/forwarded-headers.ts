@@ -3,6 +3,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { CutoverError } from '../core/errors.ts';
 import { isToken, trimOws } from './field-syntax.ts';
+import { END_TO_END_FIELDS, HOP_BY_HOP_FIELDS } from './hop-by-hop.ts';
 
 /** Fields the router owns. From an untrusted peer every `X-Forwarded-*` is dropped, not just these. */
 const X_FORWARDED_PREFIX = 'x-forwarded-';
@@ -70,6 +71,26 @@ function forwardedNode(address: string): string {
   return forwardedValue(address.includes(':') ? `[${address}]` : address);
 }
 
+/** Fields whose look-alikes (`X_Forwarded_For`, `Content_Length`) are never forwarded. */
+const PROTECTED_FIELDS: ReadonlySet<string> = new Set([
+  ...HOP_BY_HOP_FIELDS,
+  ...END_TO_END_FIELDS,
+  'x-real-ip',
+  'forwarded',
+]);
+
+/**
+ * True when a name with `_` reads as a protected field once `_` becomes `-`. CGI-style app
+ * servers (PHP-FPM, WSGI, Rack) fold both to `HTTP_X_FORWARDED_FOR`, so a client-sent
+ * `X_Forwarded_For` would reach the app as the trusted field; nginx drops these names by default
+ * for the same reason (`underscores_in_headers off`). Dropped from every peer: no real proxy
+ * spells its fields with underscores.
+ */
+function isLookalike(lower: string): boolean {
+  const dashed = lower.replaceAll('_', '-');
+  return dashed.startsWith(X_FORWARDED_PREFIX) || PROTECTED_FIELDS.has(dashed);
+}
+
 export interface ForwardingContext {
   readonly peerAddress: string;
   /** The Host field exactly as the client sent it (with its port); empty when absent. */
@@ -99,6 +120,7 @@ export function setForwardingHeaders(
     const name = headers[i] ?? '';
     const value = headers[i + 1] ?? '';
     const lower = name.toLowerCase();
+    if (lower.includes('_') && isLookalike(lower)) continue;
     if (lower === 'x-forwarded-for') prior.for.push(value);
     else if (lower === 'x-forwarded-proto') prior.proto.push(value);
     else if (lower === 'x-forwarded-host') prior.host.push(value);

@@ -550,6 +550,32 @@ describe('forwarding headers', () => {
     );
   });
 
+  it('drops underscore look-alikes of forwarding, framing and hop-by-hop fields from every peer', () => {
+    const lookalikes = [
+      'X_Forwarded_For',
+      '1.1.1.1',
+      'x-forwarded_host',
+      'evil.com',
+      'X_Real_IP',
+      '1.1.1.1',
+      'Content_Length',
+      '5',
+      'Transfer_Encoding',
+      'chunked',
+      'X_Custom_Thing',
+      'kept',
+    ];
+    for (const trustedProxies of [[], ['203.0.113.7']]) {
+      const result = ok(
+        guard(['Host', 'a.com', ...lookalikes], {}, PEER, { trustedProxies, listener: 'public' }),
+      );
+      assert.deepEqual(
+        names(result.headers).filter((name) => name.includes('_')),
+        ['x_custom_thing'],
+      );
+    }
+  });
+
   it('does not trust a peer outside the list', () => {
     const result = ok(
       guard(spoofed, {}, PEER, { trustedProxies: ['203.0.114.0/24'], listener: 'public' }),

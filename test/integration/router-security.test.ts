@@ -397,7 +397,7 @@ for (const workers of [1, 2]) {
         const result = await echoed(
           'GET /echo HTTP/1.1\r\nHost: echo.test\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-For: 7.7.7.7\r\n' +
             'X-Forwarded-Proto: https\r\nX-Forwarded-Host: admin.internal\r\nX-Real-IP: 6.6.6.6\r\n' +
-            'Forwarded: for=6.6.6.6;proto=https\r\n\r\n',
+            'Forwarded: for=6.6.6.6;proto=https\r\nX_Forwarded_For: 6.6.6.6\r\nX_Real_IP: 6.6.6.6\r\n\r\n',
         );
         assert.deepEqual(headerValues(result.headers, 'x-forwarded-for'), ['127.0.0.1']);
         assert.deepEqual(headerValues(result.headers, 'x-forwarded-proto'), ['http']);
@@ -406,6 +406,8 @@ for (const workers of [1, 2]) {
         assert.deepEqual(headerValues(result.headers, 'forwarded'), [
           'for=127.0.0.1;proto=http;host=echo.test',
         ]);
+        assert.deepEqual(headerValues(result.headers, 'x_forwarded_for'), []);
+        assert.deepEqual(headerValues(result.headers, 'x_real_ip'), []);
       });
     });
 
