@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { createInterface } from 'node:readline';
@@ -120,4 +122,52 @@ void test('cutover demo --json: zero failed requests over deploys and rollbacks 
     `a flip took ${report.flips.maxMs} ms`,
   );
   assert.match(report.daemon.public, /^http:\/\/127\.0\.0\.1:\d+$/);
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+void test('cutover demo stops the daemon and the instances it started when interrupted', async () => {
+  const demo = spawn(process.execPath, [CUTOVER_BIN, 'demo', '--requests', '1000000'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const progress = createInterface({ input: demo.stderr });
+    let dataDir: string | undefined;
+    for await (const line of progress) {
+      dataDir ??= /data dir (\S+)\)/.exec(line)?.[1];
+      if (line.startsWith('load:')) break;
+    }
+    assert.ok(dataDir, 'the demo names its data dir');
+    const info = JSON.parse(readFileSync(join(dataDir, 'daemon.json'), 'utf8')) as {
+      pid: number;
+      public: { port: number };
+    };
+    // The hello app answers with its pid: one live instance, through the daemon's public listener.
+    const instancePid = (JSON.parse((await get(info.public.port, '/')).body) as { pid: number })
+      .pid;
+    assert.ok(isAlive(info.pid) && isAlive(instancePid));
+
+    let stderr = '';
+    demo.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = once(demo, 'exit') as Promise<[number | null, string | null]>;
+    demo.kill('SIGINT');
+    const [code] = await exited;
+    assert.equal(code, 1);
+    assert.match(
+      stderr,
+      /interrupted: stopped everything the demo started \(CUTOVER_ERR_DEMO_FAILED\)/,
+    );
+    assert.ok(!isAlive(info.pid), 'the daemon is stopped');
+    assert.ok(!isAlive(instancePid), 'the instance is stopped');
+    assert.ok(!existsSync(dataDir), 'the temporary data dir is removed');
+  } finally {
+    if (demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL');
+  }
 });
