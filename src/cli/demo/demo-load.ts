@@ -1,7 +1,7 @@
 // The demo's load: keep-alive clients in-process (an undici Pool), one of them opening a new
-// connection per request and one sending POSTs with a body, bounded in count and time. It counts every answer by release, and checks
-// that every request sent after a flip was answered (and finished before the next flip started)
-// landed on the release that flip made live.
+// connection per request and one sending POSTs with a body, bounded in count and time. It counts
+// every answer by release, and checks that every request sent after a flip (and finished before
+// the next flip started) landed on the release that flip made live.
 import { Pool } from 'undici';
 
 export interface LoadOptions {
