@@ -140,6 +140,7 @@ async function main(): Promise<void> {
     result.switches.errors,
     round(median(result.switches.durationsMs)),
     round(percentile(result.switches.durationsMs, 100)),
+    round(result.switches.elapsedMs / 1000),
   ]);
   printTable(
     `flip: wrk -t2 -c${CONNECTIONS}, a flip or reload every ${INTERVAL_MS} ms for ${FLIP_SECONDS} s, ${workers} workers each`,
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
       'switch errors',
       'switch ms p50',
       'switch ms max',
+      'in s',
     ],
     rows,
   );
@@ -194,6 +196,7 @@ async function main(): Promise<void> {
       switchErrors: result.switches.errors,
       switchMsP50: round(median(result.switches.durationsMs)),
       switchMsMax: round(percentile(result.switches.durationsMs, 100)),
+      switchSeconds: round(result.switches.elapsedMs / 1000),
     })),
   });
 }

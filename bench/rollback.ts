@@ -19,7 +19,7 @@ import { printTable, writeResult, type Cell } from './lib/report.ts';
 
 const ROLLBACKS = Number(process.env['BENCH_ROLLBACKS'] ?? '20');
 const CLI_ROLLBACKS = Number(process.env['BENCH_CLI_ROLLBACKS'] ?? '5');
-const POLL_CONNECTIONS = 8;
+const POLL_CONNECTIONS = 4;
 const SETTLE_MS = 300;
 const OBSERVE_MS = 500;
 const GOAL_FIRST_MS = 50;
