@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,7 +135,12 @@ void test('help and version exit 0', async () => {
   assert.match(help.out, /deploy \[options\] <release>/);
   assert.match(help.out, /daemon/);
   assert.equal((await cli(['flip', '--help'])).code, 0);
-  assert.equal((await cli(['--version'])).code, 0);
+  const version = await cli(['--version']);
+  assert.equal(version.code, 0);
+  assert.equal(
+    version.out,
+    `${(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version}\n`,
+  );
 });
 
 void test('an absent daemon exits 1 with CUTOVER_ERR_DAEMON_UNREACHABLE naming the data dir', async () => {

@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CutoverError, isCutoverError } from '../core/errors.ts';
 import { createCliContext } from './cli-context.ts';
+import { CLI_VERSION } from './cli-version.ts';
 import type { CliContext, CliIo } from './cli-context.ts';
 import { registerDaemonHelpEntry } from './commands/daemon.ts';
 import { registerDemoCommand } from './commands/demo.ts';
@@ -11,8 +12,6 @@ import { registerFlipCommand } from './commands/flip.ts';
 import { registerHistoryCommand } from './commands/history.ts';
 import { registerRollbackCommand } from './commands/rollback.ts';
 import { registerStatusCommand } from './commands/status.ts';
-
-const CLI_VERSION = '0.1.0';
 
 const processIo: CliIo = {
   out: (text) => void process.stdout.write(text),
