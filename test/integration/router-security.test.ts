@@ -3,6 +3,7 @@
 // refused request must add zero.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { createBuiltinTrafficSwitch } from '../../src/adapters/traffic/builtin/builtin-traffic-switch.ts';
@@ -27,6 +28,9 @@ const FLOOD_BYTES = 256 * 1024 * 1024;
 /** What may sit in socket buffers and the router between the upstream and a stalled client. */
 const BOUNDED_BYTES = 32 * 1024 * 1024;
 
+/** RFC 6455 §1.3: the GUID the accept key is derived with. */
+const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
 /** Responses an app must never get past the router: ambiguous or malformed framing. */
 const BAD_RESPONSES: Record<string, string> = {
   'dup-cl': 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc',
@@ -44,6 +48,7 @@ let port: number;
 let raw: RawUpstream;
 let hop: RawUpstream;
 let fake: RawUpstream;
+let ws101: RawUpstream;
 let badResponses: RawUpstream;
 let echo: Upstream;
 let flood: { server: Server; address: string; written: () => number; close: () => Promise<void> };
@@ -148,6 +153,18 @@ for (const workers of [1, 2]) {
       });
       // Answers 200 (not 101) to everything, including an Upgrade: the router must not pipe.
       fake = await startRawUpstream();
+      // A real WebSocket handshake answer, padded with fields that must not cross.
+      ws101 = await startRawUpstream({
+        reply: (head) => {
+          const key = /\r\nsec-websocket-key:\s*(\S+)/i.exec(head)?.[1] ?? '';
+          const accept = createHash('sha1').update(`${key}${WEBSOCKET_GUID}`).digest('base64');
+          return (
+            'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade, X-Secret\r\n' +
+            `Sec-WebSocket-Accept: ${accept}\r\nX-Secret: hop\r\nKeep-Alive: timeout=99\r\n` +
+            'Proxy-Authenticate: Basic\r\nX-Kept: yes\r\n\r\n'
+          );
+        },
+      });
       echo = await startUpstream({ name: 'echo' });
       badResponses = await startRawUpstream({
         reply: (head) =>
@@ -168,6 +185,7 @@ for (const workers of [1, 2]) {
           route('shop', ['shop.test'], raw.address),
           route('hop', ['hop.test'], hop.address),
           route('fake', ['fake.test'], fake.address),
+          route('ws101', ['ws101.test'], ws101.address),
           route('echo', ['echo.test'], echo.address),
           route('flood', ['flood.test'], flood.address),
           route('bad', ['bad.test'], badResponses.address),
@@ -182,6 +200,7 @@ for (const workers of [1, 2]) {
         raw.close(),
         hop.close(),
         fake.close(),
+        ws101.close(),
         echo.close(),
         flood.close(),
         badResponses.close(),
@@ -389,6 +408,42 @@ for (const workers of [1, 2]) {
         }
         assert.deepEqual(headerValues(final.rawHeaders, 'x-kept'), ['yes']);
         assert.equal(final.body.toString(), 'ok');
+      });
+    });
+
+    describe('C8 on a WebSocket handshake', () => {
+      it('strips hop-by-hop fields from a 101 but keeps the handshake', async () => {
+        const reply = await sendRaw(
+          port,
+          'GET /chat HTTP/1.1\r\nHost: ws101.test\r\nConnection: Upgrade, X-Client-Secret\r\nUpgrade: websocket\r\n' +
+            'X-Client-Secret: hop\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+          { timeoutMs: 1500 },
+        );
+        const switched = reply.responses.find((r) => r.status === 101);
+        assert.ok(
+          switched,
+          `no 101: ${JSON.stringify(reply.bytes.toString('latin1').slice(0, 200))}`,
+        );
+        for (const name of ['x-secret', 'keep-alive', 'proxy-authenticate']) {
+          assert.deepEqual(
+            headerValues(switched.rawHeaders, name),
+            [],
+            `${name} crossed in the 101`,
+          );
+        }
+        assert.match(headerValues(switched.rawHeaders, 'upgrade').join(), /websocket/i);
+        assert.match(headerValues(switched.rawHeaders, 'connection').join(), /upgrade/i);
+        assert.doesNotMatch(headerValues(switched.rawHeaders, 'connection').join(), /x-secret/i);
+        assert.equal(
+          headerValues(switched.rawHeaders, 'sec-websocket-accept')[0],
+          's3pPLMBiTxaQ9kYGzzhZRbK+xOo=',
+          'the client must get the accept key for its own Sec-WebSocket-Key',
+        );
+        assert.doesNotMatch(
+          ws101.received.join(''),
+          /X-Client-Secret/i,
+          'a Connection-named field reached the app',
+        );
       });
     });
 
