@@ -13,6 +13,8 @@ interface DocumentedError {
   readonly status: number | null;
   readonly exitCode: number | null;
   readonly whatToDo: boolean;
+  /** The section's text with whitespace collapsed, to find the registry's description in. */
+  readonly text: string;
 }
 
 function parseErrorDoc(text: string): DocumentedError[] {
@@ -26,6 +28,7 @@ function parseErrorDoc(text: string): DocumentedError[] {
       status: status?.[1] === undefined ? null : Number(status[1]),
       exitCode: exitCode?.[1] === undefined ? null : Number(exitCode[1]),
       whatToDo: /^What to do: \S/m.test(section),
+      text: section.replace(/\s+/g, ' '),
     };
   });
 }
@@ -63,6 +66,10 @@ void test('documented HTTP status, exit code and advice match the registry', () 
     assert.equal(entry.status, definition.status, `${entry.code}: HTTP status in docs/errors.md`);
     assert.equal(entry.exitCode, definition.exitCode, `${entry.code}: exit code in docs/errors.md`);
     assert.ok(entry.whatToDo, `${entry.code}: docs/errors.md needs a "What to do:" line`);
+    assert.ok(
+      entry.text.includes(definition.description.replace(/\s+/g, ' ')),
+      `${entry.code}: copy the registry's description into docs/errors.md`,
+    );
   }
 });
 
