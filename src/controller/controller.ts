@@ -38,7 +38,7 @@ import type { Runtime } from '../ports/runtime.ts';
 import type { CorruptRecord, StateChange, StateStore } from '../ports/state-store.ts';
 import type { TrafficSwitch } from '../ports/traffic-switch.ts';
 import type { HealthChecker } from '../probes/health-checker.ts';
-import { holdAppLock } from './app-lock.ts';
+import { holdAppLock, LOCK_RENEW_INTERVAL_MS, LOCK_TTL_MS } from './app-lock.ts';
 import { toAppStatus } from './app-status.ts';
 
 export const DRAIN_TIMEOUT_MS = 30_000;
@@ -55,6 +55,8 @@ export interface ControllerDeps {
   health: HealthChecker;
   logger: Logger;
   drain?: { timeoutMs: number; websocketGraceMs: number };
+  /** The app lock's TTL and renewal period; defaults LOCK_TTL_MS / LOCK_RENEW_INTERVAL_MS. */
+  lock?: { ttlMs: number; renewMs: number };
 }
 
 export interface MutationOptions {
@@ -74,6 +76,7 @@ function errorMessage(error: unknown): string {
 export class Controller {
   readonly #deps: ControllerDeps;
   readonly #drain: { timeoutMs: number; websocketGraceMs: number };
+  readonly #lockTiming: { ttlMs: number; renewMs: number };
   #state: DaemonState = { revision: 0, apps: {} };
   #corrupt: readonly CorruptRecord[] = [];
   /** Serializes read-modify-write on the cached state: one compare-and-swap at a time. */
@@ -83,6 +86,7 @@ export class Controller {
 
   constructor(deps: ControllerDeps) {
     this.#deps = deps;
+    this.#lockTiming = deps.lock ?? { ttlMs: LOCK_TTL_MS, renewMs: LOCK_RENEW_INTERVAL_MS };
     this.#drain = deps.drain ?? {
       timeoutMs: DRAIN_TIMEOUT_MS,
       websocketGraceMs: WEBSOCKET_GRACE_MS,
@@ -170,6 +174,7 @@ export class Controller {
       this.#deps,
       app,
       `${opts.actor} (deploy ${req.release}, ${deployId})`,
+      this.#lockTiming,
     );
     try {
       const before = this.#state.apps[app];
@@ -244,7 +249,7 @@ export class Controller {
       );
     }
     this.#requireApp(app);
-    const lock = await holdAppLock(this.#deps, app, `${opts.actor} (flip)`);
+    const lock = await holdAppLock(this.#deps, app, `${opts.actor} (flip)`, this.#lockTiming);
     try {
       const current = this.#requireApp(app);
       const to = flipTargetOf(current, req.to);
@@ -260,7 +265,7 @@ export class Controller {
     this.#checkIfMatch(opts);
     validateAppName(app);
     rollbackTargetOf(this.#requireApp(app));
-    const lock = await holdAppLock(this.#deps, app, `${opts.actor} (rollback)`);
+    const lock = await holdAppLock(this.#deps, app, `${opts.actor} (rollback)`, this.#lockTiming);
     try {
       const current = this.#requireApp(app);
       const to = rollbackTargetOf(current);
