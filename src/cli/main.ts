@@ -36,9 +36,10 @@ export function createProgram(ctx: CliContext): Command {
       ),
     )
     .addOption(
-      new Option('--admin-token <token>', 'bearer token for --admin-url').env(
-        'CUTOVER_ADMIN_TOKEN',
-      ),
+      new Option(
+        '--admin-token <token>',
+        'bearer token for --admin-url (prefer the env var: flags show in ps)',
+      ).env('CUTOVER_ADMIN_TOKEN'),
     )
     .option(
       '--json',
