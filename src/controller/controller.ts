@@ -156,8 +156,13 @@ export class Controller {
     return { events: events.map((event) => ({ ...event })) };
   }
 
+  /**
+   * Places the release into the idle color (first deployment: blue), waits for every instance
+   * to rise, then flips. A failed health check flips nothing and puts the app back as it was
+   * (the previous standby included; a first deployment leaves no app). If only the flip fails,
+   * the healthy release stays in the idle color, ready for `flip`.
+   */
   async deploy(app: string, req: DeployRequest, opts: MutationOptions): Promise<DeployResponse> {
-    const startedMs = this.#deps.clock.monotonicMs();
     this.#checkIfMatch(opts);
     validateAppName(app);
     validateReleaseId(req.release);
@@ -230,7 +235,9 @@ export class Controller {
       this.#markUp(addresses);
       await this.#record(app, 'deploy-healthy', { ...base, healthMs });
 
-      const flip = await this.#flipTo(app, color, 'deploy', opts.actor, startedMs, false);
+      // The flip of a deploy is timed from the flip step: the health wait is in healthMs.
+      const flipStartedMs = this.#deps.clock.monotonicMs();
+      const flip = await this.#flipTo(app, color, 'deploy', opts.actor, flipStartedMs, false);
       return { app, release: req.release, color, healthMs, flip };
     } finally {
       await lock.release();
