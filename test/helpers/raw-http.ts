@@ -233,7 +233,9 @@ export interface RawUpstream {
 export interface RawUpstreamOptions {
   /**
    * The bytes to answer each request head with (a request's end is its CRLF CRLF; bodies of
-   * these tests are empty). Default: a 200 with body `ok`.
+   * these tests are empty or Content-Length framed). Default: a 200 with body `ok`, and no
+   * answer at all to a chunked request, whose body this upstream does not parse. An empty
+   * answer writes nothing.
    */
   readonly reply?: (head: string) => string | Buffer;
 }
@@ -242,7 +244,10 @@ export interface RawUpstreamOptions {
 export async function startRawUpstream(options: RawUpstreamOptions = {}): Promise<RawUpstream> {
   const reply =
     options.reply ??
-    ((): string => 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Upstream: raw\r\n\r\nok');
+    ((head: string): string =>
+      /\r\ntransfer-encoding:/i.test(head)
+        ? ''
+        : 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Upstream: raw\r\n\r\nok');
   const sockets = new Set<Socket>();
   const received: string[] = [];
   let bytesReceived = 0;
@@ -262,7 +267,8 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
         pending = pending.slice(end + 4);
         const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
         if (length !== null) pending = pending.slice(Number(length[1]));
-        socket.write(reply(head));
+        const answer = reply(head);
+        if (answer.length > 0) socket.write(answer);
       }
     });
     socket.on('error', () => socket.destroy());
