@@ -30,6 +30,27 @@ export function sendRouterError(
   res.end(body);
 }
 
+/** The whole router error response as bytes to write on a raw connection (latin1-safe). */
+export function rawRouterError(
+  status: number,
+  code: ErrorCode,
+  message: string,
+  close: boolean,
+): string {
+  // Written as latin1 by the raw path: keep it ASCII so Content-Length stays exact.
+  const body = errorBody(code, message).replace(/[^\n\x20-\x7e]/g, '?');
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+    'content-type: text/plain; charset=utf-8\r\n' +
+    `content-length: ${Buffer.byteLength(body)}\r\n` +
+    'cache-control: no-store\r\n' +
+    `${ERROR_HEADER}: ${code}\r\n` +
+    (close ? 'connection: close\r\n' : '') +
+    '\r\n' +
+    body
+  );
+}
+
 /** The same response written raw on a socket that left the HTTP server (an upgrade); then closes. */
 export function writeRawRouterError(
   socket: Duplex,
@@ -38,14 +59,5 @@ export function writeRawRouterError(
   status: number = ERROR_CODES[code].status,
 ): void {
   if (socket.destroyed) return;
-  const body = errorBody(code, message);
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-      'content-type: text/plain; charset=utf-8\r\n' +
-      `content-length: ${Buffer.byteLength(body)}\r\n` +
-      'cache-control: no-store\r\n' +
-      `${ERROR_HEADER}: ${code}\r\n` +
-      'connection: close\r\n\r\n' +
-      body,
-  );
+  socket.end(rawRouterError(status, code, message, true));
 }

@@ -16,6 +16,8 @@ export interface RouterHostOptions {
   readonly public: { readonly host: string; readonly port: number };
   readonly preview: { readonly host: string; readonly port: number };
   readonly reusePort?: boolean;
+  /** Forward plain requests on the raw-socket fast path (router-listener.ts). */
+  readonly fastPath?: boolean;
   readonly trustedProxies?: readonly string[];
   readonly limits?: Partial<ListenerLimits>;
   readonly upstream?: Partial<UpstreamPoolOptions>;
@@ -34,10 +36,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function closeServer(listener: BoundListener): Promise<void> {
-  return new Promise((resolve) => listener.server.close(() => resolve()));
-}
-
 export async function startRouterHost(options: RouterHostOptions): Promise<RouterHost> {
   const router = new Router({
     ...(options.trustedProxies === undefined ? {} : { trustedProxies: options.trustedProxies }),
@@ -47,13 +45,14 @@ export async function startRouterHost(options: RouterHostOptions): Promise<Route
   const common = {
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     reusePort: options.reusePort === true,
+    fastPath: options.fastPath === true,
   };
   const publicListener = await listenRouter(router, 'public', { ...options.public, ...common });
   let previewListener: BoundListener;
   try {
     previewListener = await listenRouter(router, 'preview', { ...options.preview, ...common });
   } catch (error) {
-    await closeServer(publicListener);
+    await publicListener.stopAccepting();
     throw error;
   }
   const listeners = [publicListener, previewListener];
@@ -62,15 +61,15 @@ export async function startRouterHost(options: RouterHostOptions): Promise<Route
   async function close(deadlineMs: number): Promise<void> {
     const started = performance.now();
     router.beginClose();
-    const serversClosed = Promise.all(listeners.map(closeServer));
+    const stopped = Promise.all(listeners.map((listener) => listener.stopAccepting()));
     // In-flight responses finish (with Connection: close); idle connections close at once.
     while (router.openCount() > 0 && performance.now() - started < deadlineMs * CLOSE_GRACE_SHARE) {
-      for (const listener of listeners) listener.server.closeIdleConnections();
+      for (const listener of listeners) listener.closeIdle();
       await sleep(CLOSE_POLL_MS);
     }
     await router.destroy();
-    for (const listener of listeners) listener.server.closeAllConnections();
-    await serversClosed;
+    for (const listener of listeners) listener.closeAll();
+    await stopped;
   }
 
   return {

@@ -9,11 +9,20 @@ import { EMPTY_ROUTING_TABLE, findAppRoute } from '../core/routing-table.ts';
 import type { Address, Color } from '../core/types.ts';
 import type { ColorTraffic, DrainOptions, DrainReport } from '../ports/traffic-switch.ts';
 import { ColorLoad, loadKey } from './color-load.ts';
-import type { ListenerName } from './color-load.ts';
+import type { ListenerName, Tracked } from './color-load.ts';
 import { DrainRun } from './drain-run.ts';
-import { sendRouterError, writeRawRouterError } from './error-response.ts';
+import { rawRouterError, sendRouterError, writeRawRouterError } from './error-response.ts';
+import type {
+  Http1Handler,
+  Http1Limits,
+  PeerInfo,
+  RawExchange,
+  RequestDecision,
+} from './http1/client-connection.ts';
+import type { RequestHead } from './http1/head-parser.ts';
+import { UpstreamSocketPool } from './http1/upstream-socket-pool.ts';
 import { HttpExchange } from './http-exchange.ts';
-import { guardRequest } from './request-guard.ts';
+import { guardRequest, sanitizeResponseHeaders } from './request-guard.ts';
 import type { GuardOptions, GuardResult } from './request-guard.ts';
 import { DEFAULT_UPSTREAM_POOL_OPTIONS, UpstreamPools } from './upstream-pools.ts';
 import type { UpstreamPoolOptions } from './upstream-pools.ts';
@@ -41,9 +50,28 @@ function peerOf(
   };
 }
 
+/**
+ * An EventSource request (WHATWG HTML §9.2: it always sends `Accept: text/event-stream`): it
+ * takes the node:http path, where a drain ends the stream at its grace on a chunk boundary.
+ */
+function isEventStreamRequest(head: RequestHead): boolean {
+  for (let i = 0; i + 1 < head.rawHeaders.length; i += 2) {
+    if (
+      (head.rawHeaders[i] as string).toLowerCase() === 'accept' &&
+      (head.rawHeaders[i + 1] as string).toLowerCase().includes('text/event-stream')
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
 export class Router {
   private table: RoutingTable = EMPTY_ROUTING_TABLE;
   private readonly pools: UpstreamPools;
+  /** Idle upstream connections of the raw fast path. */
+  private readonly sockets: UpstreamSocketPool;
+  private readonly upstreamOptions: UpstreamPoolOptions;
   private readonly loads = new Map<string, ColorLoad>();
   private readonly drains = new Set<DrainRun>();
   private readonly guards: Readonly<Record<ListenerName, GuardOptions>>;
@@ -56,6 +84,12 @@ export class Router {
   constructor(options: RouterOptions = {}) {
     const upstream = { ...DEFAULT_UPSTREAM_POOL_OPTIONS, ...options.upstream };
     this.pools = new UpstreamPools(upstream);
+    this.upstreamOptions = upstream;
+    this.sockets = new UpstreamSocketPool({
+      idleTimeoutMs: upstream.idleTimeoutMs,
+      connectTimeoutMs: upstream.connectTimeoutMs,
+      maxIdlePerAddress: 256,
+    });
     this.handshakeTimeoutMs = upstream.connectTimeoutMs + upstream.headersTimeoutMs;
     const trustedProxies = options.trustedProxies ?? [];
     this.guards = {
@@ -150,7 +184,81 @@ export class Router {
       for (const tracked of [...load.open]) tracked.stop('deadline');
     }
     this.websockets.close();
+    this.sockets.close();
     await this.pools.destroy();
+  }
+
+  /**
+   * The raw fast path's handler for one listener (http1/client-connection.ts): the same guard,
+   * table read and in-flight count as `handleRequest`, for requests that path takes on.
+   */
+  fastPathHandler(
+    listener: ListenerName,
+    limits: Omit<Http1Limits, 'upstreamHeadersTimeoutMs' | 'upstreamBodyTimeoutMs'>,
+    handoff: Http1Handler['handoff'],
+  ): Http1Handler {
+    return {
+      limits: {
+        ...limits,
+        upstreamHeadersTimeoutMs: this.upstreamOptions.headersTimeoutMs,
+        upstreamBodyTimeoutMs: this.upstreamOptions.bodyTimeoutMs,
+      },
+      pool: this.sockets,
+      decide: (head, peer, exchange) => this.decide(listener, head, peer, exchange),
+      sanitizeResponseHeaders: (rawHeaders) => sanitizeResponseHeaders(rawHeaders),
+      handoff,
+      prefersHandoff: isEventStreamRequest,
+      closing: this.isClosing,
+      errorResponse: rawRouterError,
+    };
+  }
+
+  private decide(
+    listener: ListenerName,
+    head: RequestHead,
+    peer: PeerInfo,
+    exchange: RawExchange,
+  ): RequestDecision {
+    const guard = guardRequest(
+      {
+        method: head.method,
+        url: head.target,
+        httpVersion: head.versionMinor === 1 ? '1.1' : '1.0',
+        rawHeaders: head.rawHeaders,
+      },
+      peer,
+      this.guards[listener],
+    );
+    if (!guard.ok) {
+      return { kind: 'refuse', status: guard.status, code: guard.code, message: guard.reason };
+    }
+    // As in handleRequest: one table read and the in-flight count in the same tick.
+    const routed = this.route(listener, guard.host);
+    if ('ok' in routed) {
+      return { kind: 'refuse', status: routed.status, code: routed.code, message: routed.reason };
+    }
+    const load = this.loadOf(routed.route.app, routed.target.color);
+    const tracked: Tracked = {
+      kind: 'request',
+      listener,
+      longLived: false,
+      stop: (reason) => exchange.stop(reason),
+    };
+    load.begin(tracked);
+    const target = routed.target;
+    return {
+      kind: 'forward',
+      headers: guard.headers,
+      target: guard.path,
+      pickAddress: (tried) => this.pools.pick(target, tried),
+      hooks: {
+        onEnd: (outcome) => load.end(tracked, outcome === 'aborted' ? 'aborted' : 'completed'),
+        onRouterError: () => {
+          load.failed++;
+        },
+        onRefused: (address) => this.pools.markRefused(address),
+      },
+    };
   }
 
   handleRequest(listener: ListenerName, req: IncomingMessage, res: ServerResponse): void {

@@ -7,6 +7,17 @@ import { send, startRouterFixture } from '../helpers/router-fixture.ts';
 import type { Reply, RouterFixture } from '../helpers/router-fixture.ts';
 import { patternBytes } from '../helpers/upstream.ts';
 
+/** Both forwarding paths, and the worker-thread router. */
+const CONFIGS = [
+  { workers: 1, fastPath: true },
+  { workers: 2, fastPath: true },
+  { workers: 1, fastPath: false },
+];
+
+function label(workers: number, fastPath: boolean): string {
+  return `${workers} worker${workers > 1 ? 's' : ''}, ${fastPath ? 'fast path' : 'node:http'}`;
+}
+
 const BODY_BYTES = 256 * 1024;
 const IN_FLIGHT = 20;
 
@@ -30,11 +41,11 @@ async function inflight(fx: RouterFixture, color: 'blue' | 'green', count: numbe
   throw new Error(`never saw ${count} requests in flight on ${color}`);
 }
 
-for (const workers of [1, 2]) {
-  describe(`router drain (${workers} worker${workers > 1 ? 's' : ''})`, () => {
+for (const { workers, fastPath } of CONFIGS) {
+  describe(`router drain (${label(workers, fastPath)})`, () => {
     let fx: RouterFixture;
     before(async () => {
-      fx = await startRouterFixture({ workers });
+      fx = await startRouterFixture({ workers, fastPath });
     });
     after(async () => {
       await fx.close();

@@ -7,11 +7,22 @@ import { routingTable, send, startRouterFixture } from '../helpers/router-fixtur
 import type { Reply, RouterFixture } from '../helpers/router-fixture.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 
-for (const workers of [1, 2]) {
-  describe(`router routing (${workers} worker${workers > 1 ? 's' : ''})`, () => {
+/** Both forwarding paths, and the worker-thread router. */
+const CONFIGS = [
+  { workers: 1, fastPath: true },
+  { workers: 2, fastPath: true },
+  { workers: 1, fastPath: false },
+];
+
+function label(workers: number, fastPath: boolean): string {
+  return `${workers} worker${workers > 1 ? 's' : ''}, ${fastPath ? 'fast path' : 'node:http'}`;
+}
+
+for (const { workers, fastPath } of CONFIGS) {
+  describe(`router routing (${label(workers, fastPath)})`, () => {
     let fx: RouterFixture;
     before(async () => {
-      fx = await startRouterFixture({ workers });
+      fx = await startRouterFixture({ workers, fastPath });
     });
     after(async () => {
       await fx.close();
@@ -104,13 +115,13 @@ for (const workers of [1, 2]) {
     });
   });
 
-  describe(`router flip under load (A1, ${workers} worker${workers > 1 ? 's' : ''})`, () => {
+  describe(`router flip under load (A1, ${label(workers, fastPath)})`, () => {
     const FLIPS = 100;
     const FLIP_INTERVAL_MS = 15;
     const LOAD_DEADLINE_MS = 30_000;
 
     it('loses nothing over 100 flips and sends every request after a flip to the new color', async () => {
-      const fx = await startRouterFixture({ workers });
+      const fx = await startRouterFixture({ workers, fastPath });
       let resolvedColor: Color = 'blue';
       let appliesStarted = 0;
       let applying = false;

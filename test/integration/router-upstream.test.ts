@@ -10,6 +10,16 @@ import type { RouterFixture } from '../helpers/router-fixture.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import type { Upstream } from '../helpers/upstream.ts';
 
+/** Both forwarding paths, and the worker-thread router. */
+const CONFIGS = [
+  { workers: 1, fastPath: true },
+  { workers: 1, fastPath: false },
+];
+
+function label(workers: number, fastPath: boolean): string {
+  return `${workers} worker${workers > 1 ? 's' : ''}, ${fastPath ? 'fast path' : 'node:http'}`;
+}
+
 /**
  * A raw HTTP/1.1 app with a scripted flaw: the second request on every connection is read and
  * then the connection is closed without an answer (what an app closing an idle keep-alive
@@ -58,131 +68,134 @@ async function startFlakyApp(): Promise<{
   };
 }
 
-describe('router upstreams', () => {
-  let fx: RouterFixture;
-  let spare: Upstream;
-  before(async () => {
-    fx = await startRouterFixture({ upstream: { headersTimeoutMs: 300 } });
-    spare = await startUpstream({ name: 'blue' });
-  });
-  after(async () => {
-    await fx.close();
-    await spare.close();
-  });
+for (const { workers, fastPath } of CONFIGS) {
+  describe(`router upstreams (${label(workers, fastPath)})`, () => {
+    let fx: RouterFixture;
+    let spare: Upstream;
+    before(async () => {
+      fx = await startRouterFixture({ workers, fastPath, upstream: { headersTimeoutMs: 300 } });
+      spare = await startUpstream({ name: 'blue' });
+    });
+    after(async () => {
+      await fx.close();
+      await spare.close();
+    });
 
-  async function route(blue: readonly string[]): Promise<void> {
-    await fx.router.apply(
-      routingTable(++fx.generation, [
-        { app: 'shop', live: 'blue', blue, green: [fx.green.address] },
-      ]),
-    );
-  }
+    async function route(blue: readonly string[]): Promise<void> {
+      await fx.router.apply(
+        routingTable(++fx.generation, [
+          { app: 'shop', live: 'blue', blue, green: [fx.green.address] },
+        ]),
+      );
+    }
 
-  it('round-robins across the instances of the color', async () => {
-    await route([fx.blue.address, spare.address]);
-    const before = [fx.blue.requests, spare.requests];
-    for (let i = 0; i < 10; i++) assert.equal((await send(fx.publicPort)).status, 200);
-    assert.equal(fx.blue.requests - before[0]!, 5);
-    assert.equal(spare.requests - before[1]!, 5);
-  });
+    it('round-robins across the instances of the color', async () => {
+      await route([fx.blue.address, spare.address]);
+      const before = [fx.blue.requests, spare.requests];
+      for (let i = 0; i < 10; i++) assert.equal((await send(fx.publicPort)).status, 200);
+      assert.equal(fx.blue.requests - before[0]!, 5);
+      assert.equal(spare.requests - before[1]!, 5);
+    });
 
-  it('never routes to an instance the health checks report down (A7)', async () => {
-    await route([fx.blue.address, spare.address]);
-    fx.router.setUpstreamHealth(new Map([[spare.address, false]]));
-    const before = spare.requests;
-    for (let i = 0; i < 10; i++) assert.equal((await send(fx.publicPort)).body.toString(), 'blue');
-    assert.equal(spare.requests, before, 'the down instance got no request');
-    fx.router.setUpstreamHealth(new Map([[spare.address, true]]));
-    for (let i = 0; i < 4; i++) await send(fx.publicPort);
-    assert.ok(spare.requests > before, 'the instance is used again once it is up');
-  });
-
-  it('still tries a down instance when it is the only one', async () => {
-    await route([spare.address]);
-    fx.router.setUpstreamHealth(new Map([[spare.address, false]]));
-    try {
-      assert.equal((await send(fx.publicPort)).status, 200);
-    } finally {
+    it('never routes to an instance the health checks report down (A7)', async () => {
+      await route([fx.blue.address, spare.address]);
+      fx.router.setUpstreamHealth(new Map([[spare.address, false]]));
+      const before = spare.requests;
+      for (let i = 0; i < 10; i++)
+        assert.equal((await send(fx.publicPort)).body.toString(), 'blue');
+      assert.equal(spare.requests, before, 'the down instance got no request');
       fx.router.setUpstreamHealth(new Map([[spare.address, true]]));
-    }
-  });
+      for (let i = 0; i < 4; i++) await send(fx.publicPort);
+      assert.ok(spare.requests > before, 'the instance is used again once it is up');
+    });
 
-  it('sends a request that an instance refused to another one, never failing it (passive health)', async () => {
-    await route(['127.0.0.1:1', fx.blue.address]);
-    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-    try {
-      const replies = await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          i % 2 === 0
-            ? send(fx.publicPort, { agent })
-            : send(fx.publicPort, { agent, method: 'POST', path: '/echo', body: `b${i}` }),
-        ),
+    it('still tries a down instance when it is the only one', async () => {
+      await route([spare.address]);
+      fx.router.setUpstreamHealth(new Map([[spare.address, false]]));
+      try {
+        assert.equal((await send(fx.publicPort)).status, 200);
+      } finally {
+        fx.router.setUpstreamHealth(new Map([[spare.address, true]]));
+      }
+    });
+
+    it('sends a request that an instance refused to another one, never failing it (passive health)', async () => {
+      await route(['127.0.0.1:1', fx.blue.address]);
+      const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+      try {
+        const replies = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            i % 2 === 0
+              ? send(fx.publicPort, { agent })
+              : send(fx.publicPort, { agent, method: 'POST', path: '/echo', body: `b${i}` }),
+          ),
+        );
+        for (const reply of replies) assert.equal(reply.status, 200);
+      } finally {
+        agent.destroy();
+      }
+    });
+
+    it('answers 502 CUTOVER_ERR_UPSTREAM_CONNECT when every instance refuses', async () => {
+      await route(['127.0.0.1:1']);
+      const reply = await send(fx.publicPort);
+      assert.equal(reply.status, 502);
+      assert.equal(reply.headers['x-cutover-error'], 'CUTOVER_ERR_UPSTREAM_CONNECT');
+      const traffic = await fx.router.describe();
+      assert.ok((traffic.apps['shop']?.blue.failed ?? 0) >= 1);
+    });
+
+    it('answers 504 CUTOVER_ERR_UPSTREAM_TIMEOUT when the instance does not answer in time', async () => {
+      await route([fx.blue.address]);
+      const started = performance.now();
+      const reply = await send(fx.publicPort, { path: '/hang' });
+      assert.equal(reply.status, 504);
+      assert.equal(reply.headers['x-cutover-error'], 'CUTOVER_ERR_UPSTREAM_TIMEOUT');
+      assert.ok(performance.now() - started < 2000);
+    });
+
+    it('resends an idempotent bodiless request lost on a reused connection, once (A6)', async () => {
+      const app = await startFlakyApp();
+      await route([app.address]);
+      try {
+        const first = await send(fx.publicPort);
+        assert.equal(first.body.toString(), 'flaky');
+        // Goes out on the same upstream connection, which the app closes without answering.
+        const second = await send(fx.publicPort);
+        assert.equal(second.status, 200);
+        assert.equal(second.body.toString(), 'flaky');
+        assert.equal(
+          app.requests(),
+          3,
+          'sent twice on the reused connection, then once more on a fresh one',
+        );
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('never resends a request with a body (A6)', async () => {
+      const app = await startFlakyApp();
+      await route([app.address]);
+      try {
+        assert.equal((await send(fx.publicPort, { method: 'POST', body: 'one' })).status, 200);
+        const second = await send(fx.publicPort, { method: 'POST', body: 'two' });
+        assert.equal(second.status, 502);
+        assert.equal(second.headers['x-cutover-error'], 'CUTOVER_ERR_UPSTREAM_CONNECT');
+        assert.equal(app.requests(), 2, 'the POST reached the app once and was not resent');
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('keeps upstream connections alive across requests', async () => {
+      await route([spare.address]);
+      const before = spare.connections;
+      for (let i = 0; i < 20; i++) await send(fx.publicPort);
+      assert.ok(
+        spare.connections - before <= 1,
+        `${spare.connections - before} new connections for 20 requests`,
       );
-      for (const reply of replies) assert.equal(reply.status, 200);
-    } finally {
-      agent.destroy();
-    }
+    });
   });
-
-  it('answers 502 CUTOVER_ERR_UPSTREAM_CONNECT when every instance refuses', async () => {
-    await route(['127.0.0.1:1']);
-    const reply = await send(fx.publicPort);
-    assert.equal(reply.status, 502);
-    assert.equal(reply.headers['x-cutover-error'], 'CUTOVER_ERR_UPSTREAM_CONNECT');
-    const traffic = await fx.router.describe();
-    assert.ok((traffic.apps['shop']?.blue.failed ?? 0) >= 1);
-  });
-
-  it('answers 504 CUTOVER_ERR_UPSTREAM_TIMEOUT when the instance does not answer in time', async () => {
-    await route([fx.blue.address]);
-    const started = performance.now();
-    const reply = await send(fx.publicPort, { path: '/hang' });
-    assert.equal(reply.status, 504);
-    assert.equal(reply.headers['x-cutover-error'], 'CUTOVER_ERR_UPSTREAM_TIMEOUT');
-    assert.ok(performance.now() - started < 2000);
-  });
-
-  it('resends an idempotent bodiless request lost on a reused connection, once (A6)', async () => {
-    const app = await startFlakyApp();
-    await route([app.address]);
-    try {
-      const first = await send(fx.publicPort);
-      assert.equal(first.body.toString(), 'flaky');
-      // Goes out on the same upstream connection, which the app closes without answering.
-      const second = await send(fx.publicPort);
-      assert.equal(second.status, 200);
-      assert.equal(second.body.toString(), 'flaky');
-      assert.equal(
-        app.requests(),
-        3,
-        'sent twice on the reused connection, then once more on a fresh one',
-      );
-    } finally {
-      await app.close();
-    }
-  });
-
-  it('never resends a request with a body (A6)', async () => {
-    const app = await startFlakyApp();
-    await route([app.address]);
-    try {
-      assert.equal((await send(fx.publicPort, { method: 'POST', body: 'one' })).status, 200);
-      const second = await send(fx.publicPort, { method: 'POST', body: 'two' });
-      assert.equal(second.status, 502);
-      assert.equal(second.headers['x-cutover-error'], 'CUTOVER_ERR_UPSTREAM_CONNECT');
-      assert.equal(app.requests(), 2, 'the POST reached the app once and was not resent');
-    } finally {
-      await app.close();
-    }
-  });
-
-  it('keeps upstream connections alive across requests', async () => {
-    await route([spare.address]);
-    const before = spare.connections;
-    for (let i = 0; i < 20; i++) await send(fx.publicPort);
-    assert.ok(
-      spare.connections - before <= 1,
-      `${spare.connections - before} new connections for 20 requests`,
-    );
-  });
-});
+}

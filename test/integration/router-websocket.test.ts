@@ -8,6 +8,16 @@ import { WebSocket } from 'ws';
 import { routingTable, startRouterFixture } from '../helpers/router-fixture.ts';
 import type { RouterFixture } from '../helpers/router-fixture.ts';
 
+/** Both forwarding paths, and the worker-thread router. */
+const CONFIGS = [
+  { workers: 1, fastPath: true },
+  { workers: 2, fastPath: true },
+];
+
+function label(workers: number, fastPath: boolean): string {
+  return `${workers} worker${workers > 1 ? 's' : ''}, ${fastPath ? 'fast path' : 'node:http'}`;
+}
+
 interface OpenSocket {
   readonly ws: WebSocket;
   /** The first message: the upstream's name. */
@@ -33,11 +43,11 @@ function echo(ws: WebSocket, message: string | Buffer): Promise<Buffer> {
   });
 }
 
-for (const workers of [1, 2]) {
-  describe(`router WebSocket and event streams (${workers} worker${workers > 1 ? 's' : ''})`, () => {
+for (const { workers, fastPath } of CONFIGS) {
+  describe(`router WebSocket and event streams (${label(workers, fastPath)})`, () => {
     let fx: RouterFixture;
     before(async () => {
-      fx = await startRouterFixture({ workers });
+      fx = await startRouterFixture({ workers, fastPath });
     });
     after(async () => {
       await fx.close();
@@ -96,7 +106,13 @@ for (const workers of [1, 2]) {
       const stream = new Promise<{ complete: boolean; text: string; status: number }>(
         (resolve, reject) => {
           const req = request(
-            { host: '127.0.0.1', port: fx.publicPort, path: '/sse?intervalMs=20', agent: false },
+            {
+              host: '127.0.0.1',
+              port: fx.publicPort,
+              path: '/sse?intervalMs=20',
+              agent: false,
+              headers: { accept: 'text/event-stream' },
+            },
             (res) => {
               let text = '';
               res.setEncoding('utf8');

@@ -60,6 +60,8 @@ export interface ForwardDecision {
   readonly kind: 'forward';
   /** Request fields to send: hop-by-hop removed, X-Forwarded-* set (request-guard.ts). */
   readonly headers: readonly string[];
+  /** The request-target to send (an absolute-form target rewritten); the client's when absent. */
+  readonly target?: string;
   /** The next instance to try, excluding those tried; undefined when none is left. */
   pickAddress(tried: ReadonlySet<Address>): Address | undefined;
   readonly hooks: ExchangeHooks;
@@ -86,6 +88,11 @@ export interface Http1Handler {
   sanitizeResponseHeaders(rawHeaders: readonly string[]): string[];
   /** Gives the connection, with its unread bytes pushed back, to the node:http server. */
   handoff(socket: net.Socket): void;
+  /**
+   * Requests the router wants on node:http although this path could take them (an event
+   * stream, which a drain must end politely at a message boundary).
+   */
+  prefersHandoff?(head: RequestHead): boolean;
   /** True while the router shuts down: responses then carry `Connection: close`. */
   closing(): boolean;
   /** A response head for a router-generated error. */
@@ -293,7 +300,7 @@ export class ClientConnection {
       return;
     }
     const head = parsed.head;
-    if (needsHandoff(head)) {
+    if (needsHandoff(head) || this.#handler.prefersHandoff?.(head) === true) {
       this.#handoff();
       return;
     }
@@ -465,7 +472,8 @@ class Exchange implements RawExchange {
     const headers = [...(this.#decision as ForwardDecision).headers];
     // Framing is the router's own: Transfer-Encoding is hop-by-hop and was stripped.
     if (this.#framing.kind === 'chunked') headers.push('Transfer-Encoding', 'chunked');
-    this.#writeUpstream(serializeRequestHead(this.#head.method, this.#head.target, headers));
+    const target = (this.#decision as ForwardDecision).target ?? this.#head.target;
+    this.#writeUpstream(serializeRequestHead(this.#head.method, target, headers));
     this.#pumpBody();
     this.#armUpstream(this.#handler.limits.upstreamHeadersTimeoutMs);
   }

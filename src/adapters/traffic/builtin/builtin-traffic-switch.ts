@@ -36,6 +36,12 @@ export interface BuiltinTrafficSwitchOptions {
   limits?: Partial<ListenerLimits>;
   /** Upstream pool timeouts. */
   upstream?: Partial<UpstreamPoolOptions>;
+  /**
+   * Forward plain HTTP/1.1 requests on the raw-socket fast path (strict parse, re-serialized
+   * head, body streamed by its validated framing); WebSocket, HTTP/1.0 and Expect go through
+   * node:http. Default true; false sends everything through node:http.
+   */
+  fastPath?: boolean;
 }
 
 export interface BuiltinTrafficSwitch extends TrafficSwitch {
@@ -52,6 +58,7 @@ export async function createBuiltinTrafficSwitch(
     ...(o.trustedProxies === undefined ? {} : { trustedProxies: o.trustedProxies }),
     ...(o.limits === undefined ? {} : { limits: o.limits }),
     ...(o.upstream === undefined ? {} : { upstream: o.upstream }),
+    fastPath: o.fastPath ?? true,
   };
   const workers = Math.max(1, Math.floor(o.workers ?? 1));
   if (workers > 1) return createWorkerTrafficSwitch(hostOptions, workers, o.logger);
