@@ -95,6 +95,12 @@ export const ERROR_CODES = {
     description:
       'Another cutover daemon already runs on this data dir (the message names its pid): stop it, or pass another --data-dir.',
   },
+  CUTOVER_ERR_DAEMON_LISTEN_FAILED: {
+    status: 500,
+    exitCode: 1,
+    description:
+      'The daemon could not listen on an address (in use by another process, or not allowed); the message names the flag to change.',
+  },
   CUTOVER_ERR_ADMIN_UNAUTHORIZED: {
     status: 401,
     exitCode: 1,

@@ -14,6 +14,7 @@ import { createHealthChecker } from '../probes/health-checker.ts';
 import type { DataDirPaths } from './data-dir.ts';
 import type { DaemonOptions } from './daemon-options.ts';
 import type { HostPort } from './host-port.ts';
+import { assertPortsFree, listenError } from './port-check.ts';
 
 export interface ComposeInput {
   readonly options: DaemonOptions;
@@ -54,11 +55,18 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
         'corrupt app record: app not routed',
       );
     }
+    const listeners = [
+      { flag: '--public', address: options.public },
+      { flag: '--preview', address: options.preview },
+    ];
+    if ((options.workers ?? 1) > 1) await assertPortsFree(listeners);
     traffic = await createBuiltinTrafficSwitch({
       public: options.public,
       preview: options.preview,
       ...(options.workers === undefined ? {} : { workers: options.workers }),
       logger: logger.child({ component: 'router' }),
+    }).catch((error: unknown) => {
+      throw listenError(error, listeners);
     });
     await traffic.apply(buildRoutingTable(state));
 

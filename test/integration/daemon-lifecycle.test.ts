@@ -136,7 +136,7 @@ describe('daemon flags and the data dir lock', () => {
       );
       await rm(other, { recursive: true, force: true });
       assert.equal(result.status, 1);
-      assert.match(result.stderr, /EADDRINUSE|in use/);
+      assert.match(result.stderr, /--public .*EADDRINUSE.*CUTOVER_ERR_DAEMON_LISTEN_FAILED/);
     } finally {
       await first.stop();
     }
