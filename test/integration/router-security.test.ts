@@ -259,6 +259,25 @@ for (const workers of [1, 2]) {
         ['HTTP/1.2', 'GET / HTTP/1.2\r\nHost: shop.test\r\n\r\n'],
         ['CONNECT', 'CONNECT shop.test:443 HTTP/1.1\r\nHost: shop.test:443\r\n\r\n'],
         ['OPTIONS *', 'OPTIONS * HTTP/1.1\r\nHost: shop.test\r\n\r\n'],
+        ['double space in the request line', 'GET  / HTTP/1.1\r\nHost: shop.test\r\n\r\n'],
+        ['tab in the request line', 'GET\t/ HTTP/1.1\r\nHost: shop.test\r\n\r\n'],
+        ['lower-case version', 'GET / http/1.1\r\nHost: shop.test\r\n\r\n'],
+        ['NUL in the target', 'GET /\u0000 HTTP/1.1\r\nHost: shop.test\r\n\r\n'],
+        ['whitespace before the first field', 'GET / HTTP/1.1\r\n Host: shop.test\r\n\r\n'],
+        ['fragment in the target', 'GET /a#b HTTP/1.1\r\nHost: shop.test\r\n\r\n'],
+        ['chunk size with 0x', `${head}Transfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n0\r\n\r\n`],
+        [
+          'chunk size with a plus',
+          `${head}Transfer-Encoding: chunked\r\n\r\n+3\r\nabc\r\n0\r\n\r\n`,
+        ],
+        [
+          'chunk size then space',
+          `${head}Transfer-Encoding: chunked\r\n\r\n3 x\r\nabc\r\n0\r\n\r\n`,
+        ],
+        [
+          'bare CR in a chunk extension',
+          `${head}Transfer-Encoding: chunked\r\n\r\n3;a\rb\r\nabc\r\n0\r\n\r\n`,
+        ],
       ];
       for (const [label, request] of vectors) {
         it(label, async () => {
@@ -316,6 +335,21 @@ for (const workers of [1, 2]) {
         assert.ok(broken >= 0 && after >= 0);
         assert.notEqual(after, broken, 'the next request reused the connection of a broken body');
         assert.doesNotMatch(raw.received.join(''), /zz|smuggled-in-body/);
+      });
+
+      it('a body cut short by the client leaves no upstream connection to reuse', async () => {
+        await sendRaw(
+          port,
+          'POST /short-body HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 50\r\n\r\n0123456789',
+          { timeoutMs: 300 },
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sendRaw(port, 'GET /after-short HTTP/1.1\r\nHost: shop.test\r\n\r\n');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const short = raw.received.findIndex((text) => text.includes('/short-body'));
+        const after = raw.received.findIndex((text) => text.includes('/after-short'));
+        assert.ok(after >= 0);
+        assert.notEqual(after, short, 'the next request rode on the connection of a cut body');
       });
 
       it('TRACE with content is refused', async () => {
