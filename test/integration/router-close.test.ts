@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { describe, it } from 'node:test';
-import { send, startRouterFixture } from '../helpers/router-fixture.ts';
+import { routingTable, send, startRouterFixture } from '../helpers/router-fixture.ts';
 
 const CONFIGS = [
   { workers: 1, fastPath: true },
@@ -54,6 +54,25 @@ for (const { workers, fastPath } of CONFIGS) {
         const closeMs = performance.now() - started;
         assert.ok(closeMs < 1200, `close took ${closeMs} ms with a 600 ms deadline`);
         assert.equal(await hanging, 504);
+      } finally {
+        await fx.close();
+      }
+    });
+  });
+}
+
+for (const workers of [1, 2]) {
+  describe(`router start (${workers} worker${workers > 1 ? 's' : ''})`, () => {
+    it('serves the table it was given from the first connection', async () => {
+      const fx = await startRouterFixture({
+        workers,
+        table: routingTable(7, [{ app: 'shop', live: 'green', blue: [], green: ['127.0.0.1:1'] }]),
+      });
+      try {
+        // The fixture applies its own table (generation 1) after start: older, so ignored.
+        const reply = await send(fx.publicPort);
+        assert.equal(reply.status, 502, 'routed to the given table, not an empty one (421)');
+        assert.equal((await fx.router.describe()).generation, 7);
       } finally {
         await fx.close();
       }

@@ -42,6 +42,11 @@ export interface BuiltinTrafficSwitchOptions {
    * node:http. Default true; false sends everything through node:http.
    */
   fastPath?: boolean;
+  /**
+   * The routing table to serve from the first accepted connection (a daemon restarting after a
+   * crash passes its stored table, so a known app never meets an empty one).
+   */
+  table?: RoutingTable;
 }
 
 export interface BuiltinTrafficSwitch extends TrafficSwitch {
@@ -59,6 +64,7 @@ export async function createBuiltinTrafficSwitch(
     ...(o.limits === undefined ? {} : { limits: o.limits }),
     ...(o.upstream === undefined ? {} : { upstream: o.upstream }),
     fastPath: o.fastPath ?? true,
+    ...(o.table === undefined ? {} : { table: o.table }),
   };
   const workers = Math.max(1, Math.floor(o.workers ?? 1));
   if (workers > 1) return createWorkerTrafficSwitch(hostOptions, workers, o.logger);

@@ -112,7 +112,7 @@ export async function createWorkerTrafficSwitch(
   workerCount: number,
   logger?: Logger,
 ): Promise<WorkerTrafficSwitch> {
-  let committed: RoutingTable = EMPTY_ROUTING_TABLE;
+  let committed: RoutingTable = host.table ?? EMPTY_ROUTING_TABLE;
   let closing = false;
   let applying: Promise<unknown> = Promise.resolve();
   const workers = new Set<RouterWorker>();
