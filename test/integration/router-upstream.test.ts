@@ -1,7 +1,7 @@
 // Upstream side of the router: QUALITY.md A7 (a down instance is not routed to), passive and
 // active health, 502/504 with their codes, and the retry rules of DESIGN.md (A6).
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { Agent } from 'node:http';
 import { after, before, describe, it } from 'node:test';
@@ -186,6 +186,26 @@ for (const { workers, fastPath } of CONFIGS) {
       } finally {
         await app.close();
       }
+    });
+
+    it('forwards obs-text bytes in header values unchanged, both ways', async () => {
+      await route([fx.blue.address]);
+      const socket = connect(fx.publicPort, '127.0.0.1');
+      socket.write(
+        Buffer.concat([
+          Buffer.from('GET /echo HTTP/1.1\r\nHost: shop.test\r\nX-Name: caf'),
+          Buffer.from([0xe9]),
+          Buffer.from('\r\nConnection: close\r\n\r\n'),
+        ]),
+      );
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      await new Promise((resolve) => socket.on('close', resolve));
+      const reply = Buffer.concat(chunks);
+      const body = reply.subarray(reply.indexOf('\r\n\r\n') + 4).toString('utf8');
+      const echoed = JSON.parse(body) as { headers: string[] };
+      // The app decodes header bytes as latin1: one byte 0xe9 is the character U+00E9.
+      assert.equal(echoed.headers[echoed.headers.indexOf('X-Name') + 1], 'caf\u00e9');
     });
 
     it('keeps upstream connections alive across requests', async () => {

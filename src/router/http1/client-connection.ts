@@ -480,7 +480,12 @@ class Exchange implements RawExchange {
 
   #writeUpstream(data: string | Buffer): void {
     const upstream = this.#upstream;
-    if (upstream !== null && !upstream.write(data)) this.#client.socket.pause();
+    if (upstream === null) return;
+    // A head is latin1 text: field values may carry obs-text bytes (RFC 9110 §5.5), which the
+    // default utf8 encoding would rewrite.
+    const flushed =
+      typeof data === 'string' ? upstream.write(data, 'latin1') : upstream.write(data);
+    if (!flushed) this.#client.socket.pause();
   }
 
   readonly #onUpstreamDrain = (): void => {
