@@ -8,7 +8,7 @@ import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 const FAST_HEALTH = { path: '/', intervalMs: 50, timeoutMs: 1000, rise: 1, fall: 2 };
 /** Slow enough that 20 requests sent at once all arrive while the first one holds the lock. */
-const SLOW_HEALTH = { path: '/', intervalMs: 300, timeoutMs: 1000, rise: 3, fall: 2 };
+const SLOW_HEALTH = { path: '/', intervalMs: 300, timeoutMs: 1000, rise: 5, fall: 2 };
 
 interface ErrorReply {
   error: { code: string; message: string };
@@ -72,6 +72,17 @@ describe('admin mutations (D4, B4)', () => {
     assert.equal(state.routed, '200 shop-v2');
     assert.equal(state.preview, '200 shop-v1');
     assert.equal(state.etag, `"${state.revision}"`);
+  });
+
+  it('counts flips and routed requests per app and color in /metrics', async () => {
+    for (let i = 0; i < 3; i++) await daemon.get('public', '/', { host: 'shop.test' });
+    const reply = await daemon.admin('GET', '/metrics');
+    assert.equal(reply.status, 200);
+    assert.match(reply.body, /cutover_flips_total\{app="shop",kind="deploy"\} 2/);
+    assert.match(reply.body, /cutover_flip_duration_seconds_count\{app="shop",kind="deploy"\} 2/);
+    const routed = /cutover_requests_total\{app="shop",color="green"\} (\d+)/.exec(reply.body);
+    assert.ok(routed !== null && Number(routed[1]) >= 3, reply.body);
+    assert.match(reply.body, /cutover_inflight_requests\{app="shop",color="green"\} 0/);
   });
 
   it('refuses a stale If-Match with 412 and changes nothing; a current one proceeds (D4)', async () => {
