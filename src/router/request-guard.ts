@@ -1,6 +1,7 @@
 // The request guard: every rule a request must pass before the router sends a byte of it to an
-// app (DESIGN.md data plane notes; RFC 9110, RFC 9112). llhttp in strict mode already refuses
-// most of this; the guard checks again so a parser change or a lenient flag cannot open a hole.
+// app (DESIGN.md data plane notes; RFC 9110, RFC 9112). The parser in front of it (llhttp in
+// strict mode, or the raw path's head parser) already refuses most of this; the guard checks
+// again, on whatever either produced, so a parser change or a lenient flag cannot open a hole.
 //
 // Decisions, each for a reason:
 // - Host is required on HTTP/1.0 too. RFC 9112 §3.2 only obliges a 400 for HTTP/1.1, but the
@@ -19,6 +20,8 @@
 //   502 counted against the live color: a client could inflate the error rate of a flip).
 // - An absolute-form target must name the same authority as Host; RFC 9112 §3.2.2 lets an
 //   origin ignore Host instead, but two disagreeing hosts are how routing confusion starts.
+// - Proxy-Authorization is stripped (hop-by-hop.ts says why), and so are underscore look-alikes
+//   of the router's own fields (forwarded-headers.ts says why).
 import type { ErrorCode } from '../core/errors.ts';
 import { isSafeFieldValue, isToken, listMembers, trimOws } from './field-syntax.ts';
 import { isTrustedPeer, setForwardingHeaders } from './forwarded-headers.ts';
@@ -40,6 +43,7 @@ export { sanitizeResponseHeaders, type ResponseHeaderOptions } from './hop-by-ho
 export interface GuardOptions {
   /** IP addresses or CIDR ranges whose X-Forwarded-* and Forwarded fields are appended to. */
   readonly trustedProxies: readonly string[];
+  /** Both listeners apply the same rules: both are plain HTTP, so the proto set is `http`. */
   readonly listener: 'public' | 'preview';
 }
 
