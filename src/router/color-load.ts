@@ -54,9 +54,10 @@ export class ColorLoad {
     if (this.open.delete(request)) this.inflight--;
     this.websockets++;
     this.open.add(websocket);
+    // Started before ended: a drain must never see zero open in between and report early.
     for (const listener of this.listeners) {
-      listener.ended(request, 'upgraded');
       listener.started(websocket);
+      listener.ended(request, 'upgraded');
     }
   }
 
