@@ -46,15 +46,11 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
   });
   let traffic: Awaited<ReturnType<typeof createBuiltinTrafficSwitch>> | undefined;
   try {
-    // Read the committed state before the listeners exist, so the table is applied the moment
-    // they do: after a crash, a known app never sees an empty table (QUALITY.md B6).
-    const { state, corrupt } = await store.load();
-    for (const record of corrupt) {
-      logger.error(
-        { app: record.app, reason: record.reason },
-        'corrupt app record: app not routed',
-      );
-    }
+    // Read the committed state before the listeners exist and hand it to the router, which
+    // serves it from the first accepted connection: after a crash, a known app never meets an
+    // empty table (QUALITY.md B6). The controller's start() then applies the same generation.
+    // Corrupt records are left out of the table here and reported by the controller (B7).
+    const { state } = await store.load();
     const listeners = [
       { flag: '--public', address: options.public },
       { flag: '--preview', address: options.preview },
@@ -64,11 +60,11 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
       public: options.public,
       preview: options.preview,
       ...(options.workers === undefined ? {} : { workers: options.workers }),
+      table: buildRoutingTable(state),
       logger: logger.child({ component: 'router' }),
     }).catch((error: unknown) => {
       throw listenError(error, listeners);
     });
-    await traffic.apply(buildRoutingTable(state));
 
     const health = createHealthChecker({ clock });
     const controller = new Controller({
