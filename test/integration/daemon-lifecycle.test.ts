@@ -209,88 +209,90 @@ describe('SIGTERM with a request that never ends (B5 hard deadline)', () => {
   });
 });
 
-describe('kill -9 under load, then restart (B6)', () => {
-  let blue: Upstream;
-  let green: Upstream;
-  let daemon: TestDaemon;
-  before(async () => {
-    [blue, green] = await Promise.all([
-      startUpstream({ name: 'v1' }),
-      startUpstream({ name: 'v2' }),
-    ]);
-    daemon = await startTestDaemon();
-    for (const [release, upstream] of [
-      ['v1', blue],
-      ['v2', green],
-    ] as const) {
-      const deploy = await daemon.admin('POST', '/v1/apps/shop/deploy', {
-        body: { release, instances: [upstream.address], health: FAST_HEALTH },
-      });
-      assert.equal(deploy.status, 200, deploy.body);
-    }
-  });
-  after(async () => {
-    await daemon.stop();
-    await Promise.all([blue.close(), green.close()]);
-  });
-
-  it('restarts on the same data dir and ports with the same color live, never an empty table', async () => {
-    const statusBefore = (await daemon.admin('GET', '/v1/status')).json<{
-      revision: number;
-      apps: { name: string; live: string; standby: string }[];
-    }>();
-    assert.equal(statusBefore.apps[0]?.live, 'green');
-    const port = daemon.info.public.port;
-
-    // Bounded load: a new connection per request, for at most 8 s or 4000 requests.
-    const outcomes = new Map<string, number>();
-    let stop = false;
-    let sent = 0;
-    const loadEnds = performance.now() + 8000;
-    const load = (async () => {
-      while (!stop && sent < 4000 && performance.now() < loadEnds) {
-        sent++;
-        const key = await get(port, '/', 'shop.test').then(
-          (reply) => `${reply.status} ${reply.body}`,
-          (error: NodeJS.ErrnoException) => error.code ?? error.message,
-        );
-        outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
-        if (key !== '200 v2') await delay(2);
+for (const workers of [1, 2]) {
+  describe(`kill -9 under load, then restart (B6, ${workers} router worker${workers === 1 ? '' : 's'})`, () => {
+    let blue: Upstream;
+    let green: Upstream;
+    let daemon: TestDaemon;
+    before(async () => {
+      [blue, green] = await Promise.all([
+        startUpstream({ name: 'v1' }),
+        startUpstream({ name: 'v2' }),
+      ]);
+      daemon = await startTestDaemon({ args: ['--workers', String(workers)] });
+      for (const [release, upstream] of [
+        ['v1', blue],
+        ['v2', green],
+      ] as const) {
+        const deploy = await daemon.admin('POST', '/v1/apps/shop/deploy', {
+          body: { release, instances: [upstream.address], health: FAST_HEALTH },
+        });
+        assert.equal(deploy.status, 200, deploy.body);
       }
-    })();
+    });
+    after(async () => {
+      await daemon.stop();
+      await Promise.all([blue.close(), green.close()]);
+    });
 
-    await delay(300);
-    const directBefore = green.requests;
-    await daemon.kill9();
-    // The apps never stopped: they answer directly while the daemon is down.
-    assert.equal((await get(green.port, '/', 'x')).body, 'v2');
-    assert.equal((await get(blue.port, '/', 'x')).body, 'v1');
-    await delay(200);
+    it('restarts on the same data dir and ports with the same color live, never an empty table', async () => {
+      const statusBefore = (await daemon.admin('GET', '/v1/status')).json<{
+        revision: number;
+        apps: { name: string; live: string; standby: string }[];
+      }>();
+      assert.equal(statusBefore.apps[0]?.live, 'green');
+      const port = daemon.info.public.port;
 
-    daemon = await daemon.restart();
-    assert.equal(daemon.info.public.port, port, 'the same public port');
-    const afterRestart = sent;
-    await delay(500);
-    stop = true;
-    await load;
+      // Bounded load: a new connection per request, for at most 8 s or 4000 requests.
+      const outcomes = new Map<string, number>();
+      let stop = false;
+      let sent = 0;
+      const loadEnds = performance.now() + 8000;
+      const load = (async () => {
+        while (!stop && sent < 4000 && performance.now() < loadEnds) {
+          sent++;
+          const key = await get(port, '/', 'shop.test').then(
+            (reply) => `${reply.status} ${reply.body}`,
+            (error: NodeJS.ErrnoException) => error.code ?? error.message,
+          );
+          outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+          if (key !== '200 v2') await delay(2);
+        }
+      })();
 
-    const statusAfter = (await daemon.admin('GET', '/v1/status')).json<typeof statusBefore>();
-    assert.equal(statusAfter.revision, statusBefore.revision);
-    assert.equal(statusAfter.apps[0]?.live, 'green');
-    assert.equal(statusAfter.apps[0]?.standby, 'blue');
+      await delay(300);
+      const directBefore = green.requests;
+      await daemon.kill9();
+      // The apps never stopped: they answer directly while the daemon is down.
+      assert.equal((await get(green.port, '/', 'x')).body, 'v2');
+      assert.equal((await get(blue.port, '/', 'x')).body, 'v1');
+      await delay(200);
 
-    // Every answered request was served by the live color: no 421/503 from an empty table while
-    // the daemon started; the only failures are refused connections while it was down.
-    for (const [key, count] of outcomes) {
-      assert.ok(
-        key === '200 v2' || key === 'ECONNREFUSED' || key === 'ECONNRESET',
-        `${count} x ${key}`,
-      );
-    }
-    assert.ok((outcomes.get('200 v2') ?? 0) > 10, JSON.stringify([...outcomes]));
-    assert.ok(sent > afterRestart, 'traffic resumed after the restart');
-    assert.ok(green.requests > directBefore);
-    const resumed = await get(port, '/', 'shop.test');
-    assert.equal(`${resumed.status} ${resumed.body}`, '200 v2');
+      daemon = await daemon.restart({ args: ['--workers', String(workers)] });
+      assert.equal(daemon.info.public.port, port, 'the same public port');
+      const afterRestart = sent;
+      await delay(500);
+      stop = true;
+      await load;
+
+      const statusAfter = (await daemon.admin('GET', '/v1/status')).json<typeof statusBefore>();
+      assert.equal(statusAfter.revision, statusBefore.revision);
+      assert.equal(statusAfter.apps[0]?.live, 'green');
+      assert.equal(statusAfter.apps[0]?.standby, 'blue');
+
+      // Every answered request was served by the live color: no 421/503 from an empty table while
+      // the daemon started; the only failures are refused connections while it was down.
+      for (const [key, count] of outcomes) {
+        assert.ok(
+          key === '200 v2' || key === 'ECONNREFUSED' || key === 'ECONNRESET',
+          `${count} x ${key}`,
+        );
+      }
+      assert.ok((outcomes.get('200 v2') ?? 0) > 10, JSON.stringify([...outcomes]));
+      assert.ok(sent > afterRestart, 'traffic resumed after the restart');
+      assert.ok(green.requests > directBefore);
+      const resumed = await get(port, '/', 'shop.test');
+      assert.equal(`${resumed.status} ${resumed.body}`, '200 v2');
+    });
   });
-});
+}
