@@ -1,7 +1,8 @@
 // How every benchmark reports: a table for people, one JSON line for machines, and the same
 // JSON in bench/results/<name>.json (gitignored), the only file written outside the temp dir.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 
 export type Cell = string | number | boolean | null;
 
@@ -35,13 +36,30 @@ function formatCell(cell: Cell): string {
   return String(cell);
 }
 
-/** The machine a result was measured on, recorded with every result. */
+/** The commit measured (with `+dirty` when the tree has changes), or null outside git. */
+function commitOf(): string | null {
+  const cwd = new URL('..', import.meta.url);
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' });
+  if (head.status !== 0) return null;
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    cwd,
+    encoding: 'utf8',
+  });
+  return `${head.stdout.trim()}${dirty.stdout.trim() === '' ? '' : '+dirty'}`;
+}
+
+/**
+ * The machine a result was measured on, recorded with every result. The load average says how
+ * busy the (shared) machine was: the reason peers and cutover always run alternating.
+ */
 export function machine(): Record<string, unknown> {
   return {
     cores: availableParallelism(),
     cpu: cpus()[0]?.model ?? 'unknown',
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
+    loadAverage1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+    commit: commitOf(),
   };
 }
 
