@@ -55,11 +55,11 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
       { flag: '--public', address: options.public },
       { flag: '--preview', address: options.preview },
     ];
-    if ((options.workers ?? 1) > 1) await assertPortsFree(listeners);
+    if (options.workers > 1) await assertPortsFree(listeners);
     traffic = await createBuiltinTrafficSwitch({
       public: options.public,
       preview: options.preview,
-      ...(options.workers === undefined ? {} : { workers: options.workers }),
+      workers: options.workers,
       table: buildRoutingTable(state),
       logger: logger.child({ component: 'router' }),
     }).catch((error: unknown) => {

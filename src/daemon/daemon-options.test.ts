@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { isCutoverError } from '../core/errors.ts';
@@ -41,6 +42,9 @@ describe('daemon options', () => {
     assert.equal(options.adminToken, null);
     assert.equal(options.logLevel, 'info');
     assert.equal(options.shutdownTimeoutMs, 10_000);
+    assert.equal(options.workers, availableParallelism());
+    assert.equal(parse(['--workers', '3']).workers, 3);
+    assert.equal(parse([], { CUTOVER_WORKERS: '2' }).workers, 2);
   });
 
   it('takes flags over environment variables', () => {

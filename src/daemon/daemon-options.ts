@@ -1,5 +1,6 @@
 // The flags of `cutover daemon`, with their environment fallbacks. Pure: the token file is read
 // through an injected function so the parsing is testable without files.
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CutoverError } from '../core/errors.ts';
@@ -23,8 +24,8 @@ export interface DaemonOptions {
   readonly adminTcp: HostPort | null;
   /** The bearer token for the TCP admin listener; never logged. */
   readonly adminToken: string | null;
-  /** Router workers; undefined lets the traffic switch choose. */
-  readonly workers: number | undefined;
+  /** Router worker threads; every core by default. */
+  readonly workers: number;
   readonly logLevel: LogLevel;
   /** Where JSON logs go; null means stdout. */
   readonly logFile: string | null;
@@ -42,7 +43,7 @@ Options:
   --admin-tcp HOST:PORT     also serve the admin API on loopback TCP (env CUTOVER_ADMIN_TCP);
                             needs --admin-token-file or CUTOVER_ADMIN_TOKEN
   --admin-token-file FILE   file holding the admin bearer token (at least ${MIN_ADMIN_TOKEN_LENGTH} characters)
-  --workers N               router worker count (env CUTOVER_WORKERS)
+  --workers N               router worker threads (env CUTOVER_WORKERS, default: one per core)
   --log-level LEVEL         ${LOG_LEVELS.join('|')} (env CUTOVER_LOG_LEVEL, default info)
   --log-file FILE           JSON logs to FILE instead of stdout (env CUTOVER_LOG_FILE;
                             "daemon.log" alone means DIR/daemon.log)
@@ -154,7 +155,7 @@ export function parseDaemonOptions(
   const workersValue = values.workers ?? env.CUTOVER_WORKERS;
   const workers =
     workersValue === undefined || workersValue === ''
-      ? undefined
+      ? availableParallelism()
       : parseInteger(workersValue, '--workers (CUTOVER_WORKERS)', 1, MAX_WORKERS);
 
   const logLevelValue = values['log-level'] ?? env.CUTOVER_LOG_LEVEL ?? 'info';
