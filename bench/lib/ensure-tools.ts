@@ -29,7 +29,9 @@ export function findTool(tool: string): string | null {
 }
 
 function aptInstall(packages: readonly string[]): boolean {
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // RUNLEVEL=1 keeps invoke-rc.d from starting the system nginx/HAProxy services on ports 80
+  // and beyond: the benchmarks start their own instances and nothing else should run.
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' };
   const result = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env,
