@@ -9,6 +9,9 @@
 //   POST /v1/apps/:app/flip              FlipRequest     -> FlipResponse
 //   POST /v1/apps/:app/rollback          RollbackRequest -> FlipResponse
 //   GET  /v1/history?app=&limit=         -> HistoryResponse
+//   GET  /v1/events?app=                 text/event-stream: one HistoryEntry per event as it is
+//                                        appended (`id:` its id, `event:` its type); a
+//                                        `Last-Event-ID` header replays what came after it
 //   GET  /metrics                        Prometheus text
 // Mutations: Content-Type application/json (415 otherwise); optional If-Match: "<revision>"
 // (412 CUTOVER_ERR_STATE_CONFLICT when stale); 409 CUTOVER_ERR_APP_LOCKED names the holder.

@@ -12,6 +12,7 @@ import type { StateStore } from '../ports/state-store.ts';
 import type { TrafficSwitch } from '../ports/traffic-switch.ts';
 import { createHealthChecker } from '../probes/health-checker.ts';
 import type { DataDirPaths } from './data-dir.ts';
+import { createHistoryFeed, type HistoryFeed } from './history-feed.ts';
 import type { DaemonOptions } from './daemon-options.ts';
 import type { HostPort } from './host-port.ts';
 import { assertPortsFree, listenError } from './port-check.ts';
@@ -24,6 +25,7 @@ export interface ComposeInput {
 
 export interface ComposedSystem {
   readonly store: StateStore;
+  readonly feed: HistoryFeed;
   readonly clock: Clock;
   readonly traffic: TrafficSwitch;
   readonly controller: Controller;
@@ -40,10 +42,13 @@ export interface ComposedSystem {
 export async function composeSystem(input: ComposeInput): Promise<ComposedSystem> {
   const { options, paths, logger } = input;
   const clock = createSystemClock();
-  const store = await createSqliteStateStore({
+  const stored = await createSqliteStateStore({
     path: paths.stateDb,
     onWatcherError: (error) => logger.error({ err: error }, 'state watcher failed'),
   });
+  // Everything appended to the history (by the controller or the audit log) is also streamed.
+  const feed = createHistoryFeed(stored);
+  const store = feed.store;
   let traffic: Awaited<ReturnType<typeof createBuiltinTrafficSwitch>> | undefined;
   try {
     // Read the committed state before the listeners exist and hand it to the router, which
@@ -86,6 +91,7 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
     };
     return {
       store,
+      feed,
       clock,
       traffic: bound,
       controller,

@@ -69,6 +69,7 @@ export async function startDaemon(options: DaemonOptions, logger: Logger): Promi
         },
         metrics: createAdminMetrics(),
         health: () => health,
+        followHistory: (query, sink) => system.feed.follow(query, sink),
       },
     });
     // Admin first in the stop order: no new mutation while the router drains.

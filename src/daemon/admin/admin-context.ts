@@ -12,6 +12,7 @@ import type {
 } from '../../client/api-types.ts';
 import type { TrafficSnapshot } from '../../ports/traffic-switch.ts';
 import type { AdminMetrics } from './admin-metrics.ts';
+import type { StoredHistoryEvent } from '../../ports/state-store.ts';
 
 export interface MutationOptions {
   readonly ifMatch?: number;
@@ -40,10 +41,21 @@ export interface AuditEntry {
   readonly durationMs: number;
 }
 
+/** Where an event stream writes; `signal` aborts when the client leaves or the daemon stops. */
+export interface EventSink {
+  send(event: StoredHistoryEvent): void;
+  readonly signal: AbortSignal;
+}
+
 export interface AdminContext {
   readonly controller: AdminController;
   readonly describeTraffic: () => Promise<TrafficSnapshot>;
   readonly audit: (entry: AuditEntry) => Promise<void>;
   readonly metrics: AdminMetrics;
   readonly health: () => HealthResponse;
+  /** Streams the history timeline (optionally one app, after an id) until the sink aborts. */
+  readonly followHistory: (
+    query: { readonly app?: string; readonly afterId?: number },
+    sink: EventSink,
+  ) => Promise<void>;
 }

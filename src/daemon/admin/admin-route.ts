@@ -1,6 +1,6 @@
 // The shape of one admin route: handlers get a parsed request and return a reply; the server
 // does transport checks, body parsing, errors and audit around them.
-import type { AdminContext } from './admin-context.ts';
+import type { AdminContext, EventSink } from './admin-context.ts';
 
 export interface AdminRequest {
   readonly params: Readonly<Record<string, string>>;
@@ -9,6 +9,8 @@ export interface AdminRequest {
   readonly body: unknown;
   readonly ifMatch: number | undefined;
   readonly actor: string;
+  /** The SSE `Last-Event-ID` header, for event streams. */
+  readonly lastEventId: string | undefined;
 }
 
 export interface AdminReply {
@@ -17,6 +19,8 @@ export interface AdminReply {
   readonly body: unknown;
   readonly contentType?: string;
   readonly etag?: number;
+  /** Makes the reply a server-sent event stream that lasts until the sink's signal aborts. */
+  readonly events?: (sink: EventSink) => Promise<void>;
 }
 
 export interface AdminRoute {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +10,8 @@ import { CutoverError } from '../../core/errors.ts';
 import type { AdminController, AuditEntry, MutationOptions } from './admin-context.ts';
 import { createAdminMetrics } from './admin-metrics.ts';
 import { createAdminServer, type AdminServer } from './admin-server.ts';
+import { createSqliteStateStore } from '../../adapters/state-store/sqlite/sqlite-state-store.ts';
+import { createHistoryFeed, type HistoryFeed } from '../history-feed.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -101,9 +103,11 @@ describe('admin server', () => {
   let tcpHost: string;
   const fake = fakeController();
   const audits: AuditEntry[] = [];
+  let feed: HistoryFeed;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cutover-admin-'));
+    feed = createHistoryFeed(await createSqliteStateStore({ path: join(dir, 'state.db') }));
     server = await createAdminServer({
       socketPath: join(dir, 'admin.sock'),
       tcp: { address: { host: '127.0.0.1', port: 0 }, token: TOKEN },
@@ -121,10 +125,16 @@ describe('admin server', () => {
               },
             },
           }),
-        audit: (entry) => {
+        audit: async (entry) => {
           audits.push(entry);
-          return Promise.resolve();
+          await feed.store.appendHistory({
+            app: entry.app,
+            type: 'audit',
+            at: new Date().toISOString(),
+            data: { ...entry },
+          });
         },
+        followHistory: (query, sink) => feed.follow(query, sink),
         metrics: createAdminMetrics(),
         health: () => ({ ok: true, version: '0.0.0', pid: 1, public: 'a:1', preview: 'b:2' }),
       },
@@ -137,6 +147,7 @@ describe('admin server', () => {
 
   after(async () => {
     await server.close(1000);
+    await feed.store.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -322,5 +333,78 @@ describe('admin server', () => {
     assert.match(reply.body, /cutover_inflight_requests\{app="shop",color="blue"\} 2/);
     assert.match(reply.body, /cutover_flips_total\{app="shop",kind="flip"\} 1/);
     assert.match(reply.body, /cutover_flip_duration_seconds_bucket/);
+  });
+
+  it('streams history events as server-sent events, live and resumed from Last-Event-ID', async () => {
+    const events: { id: string; event: string; data: string }[] = [];
+    let raw = '';
+    const stream = request({ ...unix, method: 'GET', path: '/v1/events?app=shop' });
+    const opened = new Promise<IncomingMessage>((resolve, reject) => {
+      stream.on('response', resolve);
+      stream.on('error', reject);
+    });
+    stream.end();
+    const res = await opened;
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers['content-type'] ?? '', /^text\/event-stream/);
+    const received = new Promise<void>((resolve) => {
+      res.setEncoding('utf8').on('data', (chunk: string) => {
+        raw += chunk;
+        for (const block of raw.split('\n\n').slice(0, -1)) {
+          const fields = Object.fromEntries(
+            block
+              .split('\n')
+              .filter((line) => !line.startsWith(':'))
+              .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+          ) as { id?: string; event?: string; data?: string };
+          if (fields.id !== undefined && !events.some((e) => e.id === fields.id)) {
+            events.push({ id: fields.id, event: fields.event ?? '', data: fields.data ?? '' });
+          }
+        }
+        if (events.length >= 2) resolve();
+      });
+    });
+    await call(unix, 'POST', '/v1/apps/shop/flip', json, '{}');
+    await call(unix, 'POST', '/v1/apps/other/flip', json, '{}');
+    await call(unix, 'POST', '/v1/apps/shop/rollback', json, '{}');
+    await received;
+    res.destroy();
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['audit', 'audit'],
+    );
+    const first = JSON.parse(events[0]?.data ?? '{}') as { app: string; data: { route: string } };
+    assert.equal(first.app, 'shop');
+    assert.equal(first.data.route, 'POST /v1/apps/shop/flip');
+
+    // Resume after the first event: the second is replayed from the store.
+    const resumed = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        {
+          ...unix,
+          method: 'GET',
+          path: '/v1/events?app=shop',
+          headers: { 'last-event-id': events[0]?.id ?? '' },
+        },
+        (reply) => {
+          let text = '';
+          reply.setEncoding('utf8').on('data', (chunk: string) => {
+            text += chunk;
+            if (text.includes(`id: ${events[1]?.id ?? 'x'}`)) {
+              reply.destroy();
+              resolve(text);
+            }
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.doesNotMatch(resumed, new RegExp(`id: ${events[0]?.id ?? 'x'}\n`));
+  });
+
+  it('refuses a malformed Last-Event-ID', async () => {
+    const reply = await call(unix, 'GET', '/v1/events', { 'last-event-id': 'abc' });
+    assert.equal(reply.status, 400);
   });
 });

@@ -9,7 +9,7 @@ import { userInfo } from 'node:os';
 import type { Logger } from 'pino';
 import { CutoverError, isCutoverError, toErrorBody } from '../../core/errors.ts';
 import type { HostPort } from '../host-port.ts';
-import type { AdminContext } from './admin-context.ts';
+import type { AdminContext, EventSink } from './admin-context.ts';
 import {
   checkJsonContentType,
   checkTransport,
@@ -18,6 +18,7 @@ import {
 } from './admin-guard.ts';
 import { matchRoute, type AdminReply, type AdminRoute } from './admin-route.ts';
 import { ADMIN_BODY_LIMIT_BYTES, readJsonBody } from './read-json-body.ts';
+import { eventRoutes } from './routes/event-routes.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { historyRoutes } from './routes/history-routes.ts';
 import { metricsRoutes } from './routes/metrics-routes.ts';
@@ -29,12 +30,15 @@ const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 const ACTOR_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
+/** A comment line this often keeps idle event streams open through proxies and timeouts. */
+const EVENT_HEARTBEAT_MS = 15_000;
 
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...healthRoutes,
   ...statusRoutes,
   ...mutationRoutes,
   ...historyRoutes,
+  ...eventRoutes,
   ...metricsRoutes,
 ];
 
@@ -62,6 +66,11 @@ function actorOf(req: IncomingMessage, transport: AdminTransport, localUser: str
   return transport.kind === 'unix' ? `unix:${name ?? localUser}` : `tcp:${name ?? 'token'}`;
 }
 
+function singleHeader(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 function send(res: ServerResponse, status: number, reply: AdminReply, closing: boolean): void {
   const isText = reply.contentType !== undefined;
   const text = isText ? String(reply.body) : `${JSON.stringify(reply.body)}\n`;
@@ -79,6 +88,39 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
   const { context, logger } = options;
   const localUser = userInfo().username;
   let closing = false;
+  const streams = new Set<AbortController>();
+
+  /** Server-sent events (WHATWG HTML §9.2): `id`, `event` and one `data` line per event. */
+  async function streamEvents(
+    res: ServerResponse,
+    follow: (sink: EventSink) => Promise<void>,
+  ): Promise<void> {
+    const stop = new AbortController();
+    if (closing) stop.abort();
+    streams.add(stop);
+    res.on('close', () => stop.abort());
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      // A stream ends only when its connection should: never reuse it for another request.
+      connection: 'close',
+      'x-content-type-options': 'nosniff',
+    });
+    res.write(': cutover history events\n\n');
+    const heartbeat = setInterval(() => res.write(':\n\n'), EVENT_HEARTBEAT_MS);
+    try {
+      await follow({
+        signal: stop.signal,
+        send(event) {
+          res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+        },
+      });
+    } finally {
+      clearInterval(heartbeat);
+      streams.delete(stop);
+      res.end();
+    }
+  }
 
   async function handle(
     req: IncomingMessage,
@@ -117,11 +159,19 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
         req.resume();
       }
       const reply = await match.route.handler(
-        { params: match.params, query: url.searchParams, body, ifMatch, actor },
+        {
+          params: match.params,
+          query: url.searchParams,
+          body,
+          ifMatch,
+          actor,
+          lastEventId: singleHeader(req, 'last-event-id'),
+        },
         context,
       );
       status = reply.status ?? 200;
-      send(res, status, reply, closing);
+      if (reply.events === undefined) send(res, status, reply, closing);
+      else await streamEvents(res, reply.events);
     } catch (error) {
       const cutoverError = isCutoverError(error)
         ? error
@@ -213,6 +263,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
     tcpAddress,
     async close(deadlineMs) {
       closing = true;
+      for (const stream of streams) stream.abort();
       const closed = servers.map(
         (server) =>
           new Promise<void>((resolve) => {
