@@ -2,7 +2,9 @@
 // naming the holder) and B4 (a bad request to the admin API changes neither live routing nor
 // stored state), against a real daemon.
 import assert from 'node:assert/strict';
+import { request, type IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { startTestDaemon, type AdminReply, type TestDaemon } from '../helpers/daemon.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
@@ -83,6 +85,45 @@ describe('admin mutations (D4, B4)', () => {
     const routed = /cutover_requests_total\{app="shop",color="green"\} (\d+)/.exec(reply.body);
     assert.ok(routed !== null && Number(routed[1]) >= 3, reply.body);
     assert.match(reply.body, /cutover_inflight_requests\{app="shop",color="green"\} 0/);
+  });
+
+  it('streams a deployment timeline live on /v1/events', async () => {
+    const types: string[] = [];
+    let buffer = '';
+    let response: IncomingMessage | undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      const req = request(
+        { socketPath: daemon.info.admin.socket, path: '/v1/events?app=feed', method: 'GET' },
+        (res) => {
+          response = res;
+          res.setEncoding('utf8').on('data', (chunk: string) => {
+            buffer += chunk;
+            for (const match of buffer.matchAll(/^event: (.+)$/gm)) types.push(match[1] ?? '');
+            buffer = buffer.slice(buffer.lastIndexOf('\n\n') + 2);
+            if (types.includes('audit')) resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    // The stream is open once its first comment line arrived.
+    while (response === undefined) await delay(10);
+    const deploy = await daemon.admin('POST', '/v1/apps/feed/deploy', {
+      body: {
+        release: 'f1',
+        instances: [other.address],
+        hosts: ['feed.test'],
+        health: FAST_HEALTH,
+      },
+    });
+    assert.equal(deploy.status, 200, deploy.body);
+    await done;
+    response.destroy();
+    for (const type of ['deploy-started', 'deploy-healthy', 'flipped', 'audit']) {
+      assert.ok(types.includes(type), `${type} in ${types.join(', ')}`);
+    }
+    assert.ok(types.indexOf('deploy-started') < types.indexOf('flipped'));
   });
 
   it('refuses a stale If-Match with 412 and changes nothing; a current one proceeds (D4)', async () => {
