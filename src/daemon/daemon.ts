@@ -11,6 +11,7 @@ import type { DaemonOptions } from './daemon-options.ts';
 import { DAEMON_VERSION } from './daemon-version.ts';
 import { formatHostPort } from './host-port.ts';
 import { acquirePidLock } from './pid-lock.ts';
+import { listenError } from './port-check.ts';
 
 export interface RunningDaemon {
   readonly info: DaemonInfo;
@@ -71,6 +72,11 @@ export async function startDaemon(options: DaemonOptions, logger: Logger): Promi
         health: () => health,
         followHistory: (query, sink) => system.feed.follow(query, sink),
       },
+    }).catch((error: unknown) => {
+      throw listenError(
+        error,
+        options.adminTcp === null ? [] : [{ flag: '--admin-tcp', address: options.adminTcp }],
+      );
     });
     // Admin first in the stop order: no new mutation while the router drains.
     cleanups.push(() => admin.close(closeBudgetMs));
