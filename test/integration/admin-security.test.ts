@@ -1,7 +1,7 @@
 // QUALITY.md D1-D3 and D5 against a real `cutover daemon` child process.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,32 @@ describe('admin API on the default Unix socket (D1)', () => {
     assert.equal(daemon.info.admin.tcp, undefined);
     const info = await stat(join(daemon.dataDir, 'daemon.json'));
     assert.equal(info.mode & 0o777, 0o600);
+  });
+
+  it('listens on TCP only for the public and preview ports (Linux /proc)', async () => {
+    const inodes = new Set<string>();
+    for (const fd of await readdir(`/proc/${daemon.pid}/fd`)) {
+      const target = await readlink(`/proc/${daemon.pid}/fd/${fd}`).catch(() => '');
+      const match = /^socket:\[(\d+)\]$/.exec(target);
+      if (match?.[1] !== undefined) inodes.add(match[1]);
+    }
+    const listening = new Set<number>();
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      const text = await readFile(table, 'utf8').catch(() => '');
+      for (const line of text.split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        // Columns: sl local_address rem_address st ... inode (see proc(5)).
+        const [, local, , state] = fields;
+        const inode = fields[9];
+        if (state === '0A' && inode !== undefined && inodes.has(inode) && local !== undefined) {
+          listening.add(parseInt(local.split(':')[1] ?? '', 16));
+        }
+      }
+    }
+    assert.deepEqual(
+      [...listening].sort((a, b) => a - b),
+      [daemon.info.public.port, daemon.info.preview.port].sort((a, b) => a - b),
+    );
   });
 
   it('is never reachable through the public or preview listeners, whatever the Host', async () => {
