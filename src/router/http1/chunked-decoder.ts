@@ -31,6 +31,8 @@ const MAX_SIZE_DIGITS = 13;
 type Phase =
   'size' | 'ext' | 'size-lf' | 'data' | 'data-cr' | 'data-lf' | 'trailer' | 'trailer-lf' | 'done';
 
+/** field-line = field-name ":" OWS field-value OWS (RFC 9112 §5, RFC 9110 §5.1, §5.5). */
+const FIELD_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*$/;
 const CR = 13;
 const LF = 10;
 const SP = 32;
@@ -53,6 +55,7 @@ export class ChunkedDecoder {
   #remaining = 0;
   #trailerBytes = 0;
   #trailerLineBytes = 0;
+  #trailerLine = '';
   #last = false;
   #sawSemicolon = false;
 
@@ -146,11 +149,18 @@ export class ChunkedDecoder {
           // trailer-section = *( field-line CRLF ) CRLF; an empty line ends the message.
           const c = input[i] as number;
           if (c === CR) {
+            // Each trailer line must be a field-line (RFC 9112 §5): the next parser must never
+            // read something else into it.
+            if (this.#trailerLineBytes > 0 && !FIELD_LINE.test(this.#trailerLine)) {
+              return this.#fail(i, 'bad-trailer');
+            }
+            this.#trailerLine = '';
             this.#phase = 'trailer-lf';
           } else if (c === LF || c === 0) {
             return this.#fail(i, 'bad-trailer');
           } else {
             this.#trailerLineBytes++;
+            this.#trailerLine += String.fromCharCode(c);
           }
           if (++this.#trailerBytes > MAX_TRAILER_BYTES) return this.#fail(i, 'trailer-too-long');
           i++;
