@@ -117,6 +117,7 @@ export async function startRouterFixture(
   const router = await createBuiltinTrafficSwitch({
     public: { host: '127.0.0.1', port: 0 },
     preview: { host: '127.0.0.1', port: 0 },
+    workers: 1,
     ...options,
   });
   const fixture: RouterFixture = {

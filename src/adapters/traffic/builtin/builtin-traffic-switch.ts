@@ -1,5 +1,6 @@
 // The built-in data plane as a TrafficSwitch: the public and preview listeners over a Router,
 // in the calling thread (one worker) or in worker threads sharing the ports (several).
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { RoutingTable } from '../../../core/routing-table.ts';
 import type { Address, Color } from '../../../core/types.ts';
@@ -24,9 +25,8 @@ export interface BuiltinTrafficSwitchOptions {
   public: { host: string; port: number };
   preview: { host: string; port: number };
   /**
-   * Router threads. 1 (the default) runs the router in the calling thread; N > 1 starts N
-   * worker threads sharing the ports with SO_REUSEPORT (Linux); `os.availableParallelism()`
-   * uses every core.
+   * Router threads. 1 runs the router in the calling thread; N > 1 starts N worker threads
+   * sharing the ports with SO_REUSEPORT (Linux). Default: `os.availableParallelism()`, every core.
    */
   workers?: number;
   /** Peers whose X-Forwarded-* are kept (appended to). */
@@ -66,7 +66,7 @@ export async function createBuiltinTrafficSwitch(
     fastPath: o.fastPath ?? true,
     ...(o.table === undefined ? {} : { table: o.table }),
   };
-  const workers = Math.max(1, Math.floor(o.workers ?? 1));
+  const workers = Math.max(1, Math.floor(o.workers ?? availableParallelism()));
   if (workers > 1) return createWorkerTrafficSwitch(hostOptions, workers, o.logger);
 
   const host = await startRouterHost(hostOptions);

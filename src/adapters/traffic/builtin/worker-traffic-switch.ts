@@ -3,6 +3,7 @@
 // (prepare), then every worker swaps it (commit); `apply` resolves once all acknowledged, so a
 // request that starts after it resolves sees the new table on whichever worker accepts it.
 // A worker that dies is replaced, starting from the last committed table before it listens.
+import { createServer } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { CutoverError } from '../../../core/errors.ts';
@@ -38,6 +39,16 @@ type Request = WorkerRequest extends infer R
     : never
   : never;
 
+/**
+ * A process started with `--input-type` (node -e scripts) would pass it on to its workers, and a
+ * worker loaded from a file refuses it. Otherwise the inherited flags stay as node sets them.
+ */
+function workerExecArgv(): { execArgv?: string[] } {
+  const inherited = process.execArgv;
+  if (!inherited.some((arg) => arg.startsWith('--input-type'))) return {};
+  return { execArgv: inherited.filter((arg) => !arg.startsWith('--input-type')) };
+}
+
 class RouterWorker {
   readonly worker: Worker;
   readonly ready: Promise<Extract<WorkerReply, { type: 'ready' }>>;
@@ -47,7 +58,10 @@ class RouterWorker {
 
   constructor(host: RouterHostOptions, onExit: (worker: RouterWorker, code: number) => void) {
     const data: WorkerData = { host };
-    this.worker = new Worker(WORKER_ENTRY, { workerData: data });
+    this.worker = new Worker(WORKER_ENTRY, {
+      workerData: data,
+      ...workerExecArgv(),
+    });
     this.ready = new Promise((resolve, reject) => {
       this.worker.on('message', (reply: WorkerReply) => {
         if (reply.type === 'ready') resolve(reply);
@@ -107,6 +121,22 @@ function addTraffic(into: Record<string, Record<Color, ColorTraffic>>, apps: App
   }
 }
 
+/**
+ * Binds a fixed port once, exclusively, and lets it go. Workers share their ports with
+ * SO_REUSEPORT, and Linux would let them join a socket another process of the same user holds
+ * with SO_REUSEPORT too (splitting its connections silently); this finds a port in use first.
+ */
+function assertPortFree(address: { host: string; port: number }): Promise<void> {
+  if (address.port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host: address.host, port: address.port, exclusive: true }, () =>
+      probe.close(() => resolve()),
+    );
+  });
+}
+
 export async function createWorkerTrafficSwitch(
   host: RouterHostOptions,
   workerCount: number,
@@ -136,6 +166,8 @@ export async function createWorkerTrafficSwitch(
     return worker;
   }
 
+  await assertPortFree(host.public);
+  await assertPortFree(host.preview);
   // The first worker binds (port 0 picks a port); the others join it on the same ports.
   const first = spawn();
   const ready = await first.ready;
