@@ -72,6 +72,8 @@ export class Router {
   /** Idle upstream connections of the raw fast path. */
   private readonly sockets: UpstreamSocketPool;
   private readonly upstreamOptions: UpstreamPoolOptions;
+  /** Every instance address of the current table, live or idle. */
+  private routed: ReadonlySet<Address> = new Set();
   private readonly loads = new Map<string, ColorLoad>();
   private readonly drains = new Set<DrainRun>();
   private readonly guards: Readonly<Record<ListenerName, GuardOptions>>;
@@ -130,6 +132,8 @@ export class Router {
       for (const address of route.idle?.upstreams ?? []) routed.add(address);
     }
     void this.pools.retain(routed);
+    for (const address of this.routed) if (!routed.has(address)) this.sockets.forget(address);
+    this.routed = routed;
     return true;
   }
 

@@ -208,6 +208,23 @@ for (const { workers, fastPath } of CONFIGS) {
       assert.equal(echoed.headers[echoed.headers.indexOf('X-Name') + 1], 'caf\u00e9');
     });
 
+    it("closes an idle upstream connection before the app's own Keep-Alive timeout (A6)", async () => {
+      // The app says `Keep-Alive: timeout=2`: the router must not reuse the connection after
+      // 1 s (2 s less its margin), though its own idle timeout is 4 s.
+      const app = await startUpstream({ name: 'short', keepAliveTimeoutMs: 2000 });
+      try {
+        await route([app.address]);
+        assert.equal((await send(fx.publicPort)).status, 200);
+        assert.equal((await send(fx.publicPort)).status, 200);
+        assert.equal(app.connections, 1, 'reused at once');
+        await new Promise((resolve) => setTimeout(resolve, 1300));
+        assert.equal((await send(fx.publicPort)).status, 200);
+        assert.equal(app.connections, 2, 'a new connection after the hinted idle time');
+      } finally {
+        await app.close();
+      }
+    });
+
     it('keeps upstream connections alive across requests', async () => {
       await route([spare.address]);
       const before = spare.connections;

@@ -136,6 +136,20 @@ function needsHandoff(head: RequestHead): boolean {
   );
 }
 
+/** Taken off the app's own idle timeout hint, as undici does: the app must never close first. */
+const KEEP_ALIVE_HINT_MARGIN_MS = 1000;
+
+/** The app's `Keep-Alive: timeout=N` (RFC 2068 §19.7.1.1) less the margin, in ms; undefined without one. */
+function keepAliveHintMs(response: ResponseHead | null): number | undefined {
+  if (response === null) return undefined;
+  for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) {
+    if ((response.rawHeaders[i] as string).toLowerCase() !== 'keep-alive') continue;
+    const match = /(?:^|[\s,;])timeout\s*=\s*(\d{1,6})/i.exec(response.rawHeaders[i + 1] as string);
+    if (match !== null) return Number(match[1]) * 1000 - KEEP_ALIVE_HINT_MARGIN_MS;
+  }
+  return undefined;
+}
+
 type ConnectionState = 'head' | 'exchange' | 'closed' | 'handed-off';
 
 export class ClientConnection {
@@ -805,7 +819,7 @@ class Exchange implements RawExchange {
     const upstream = this.#detachUpstream();
     if (upstream !== null) {
       if (this.#upstreamKeepAlive && outcome === 'completed' && this.#requestDone) {
-        this.#handler.pool.release(this.#address, upstream);
+        this.#handler.pool.release(this.#address, upstream, keepAliveHintMs(this.#response));
       } else {
         upstream.destroy();
       }

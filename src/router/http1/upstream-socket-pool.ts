@@ -66,9 +66,14 @@ export class UpstreamSocketPool {
     return { socket, reused: false };
   }
 
-  /** Returns a connection whose exchange ended cleanly; anything odd about it closes it. */
-  release(address: Address, socket: net.Socket): void {
-    if (this.#closed || socket.destroyed || socket.readyState !== 'open') {
+  /**
+   * Returns a connection whose exchange ended cleanly; anything odd about it closes it.
+   * `idleMs` (from the app's `Keep-Alive: timeout=N`, less a margin) shortens how long it waits
+   * for reuse, so the router never sends on a connection the app is about to close.
+   */
+  release(address: Address, socket: net.Socket, idleMs?: number): void {
+    const keepMs = Math.min(idleMs ?? this.#options.idleTimeoutMs, this.#options.idleTimeoutMs);
+    if (this.#closed || socket.destroyed || socket.readyState !== 'open' || keepMs <= 0) {
       socket.destroy();
       return;
     }
@@ -93,7 +98,7 @@ export class UpstreamSocketPool {
     socket.on('data', onIdleEvent);
     socket.on('end', onIdleEvent);
     socket.on('timeout', onIdleEvent);
-    socket.setTimeout(this.#options.idleTimeoutMs);
+    socket.setTimeout(keepMs);
     if (socket.isPaused()) socket.resume();
     stack.push(socket);
   }
