@@ -151,7 +151,7 @@ export async function startCutoverDaemon(options: StartDaemonOptions): Promise<C
   };
 }
 
-/** Deploys `release` on `instances` for `app` (fast health checks) and waits for the flip. */
+/** Deploys `release` on `instances` for `app` and waits for the flip. */
 export async function deployRelease(
   daemon: CutoverDaemon,
   app: string,
@@ -161,7 +161,8 @@ export async function deployRelease(
   return daemon.adminOk('POST', `/v1/apps/${app}/deploy`, {
     release,
     instances,
-    health: { path: '/', intervalMs: 100, timeoutMs: 1000, rise: 1, fall: 3 },
+    // Checks at the default 1 s interval: cheap enough not to tax the router under load.
+    health: { path: '/', intervalMs: 1000, timeoutMs: 1000, rise: 1, fall: 3 },
     healthTimeoutMs: 15_000,
   });
 }
