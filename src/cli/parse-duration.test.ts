@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { formatDuration, parseDuration } from './parse-duration.ts';
 
 void test('parses ms, s, m and h, with decimals', () => {
@@ -36,4 +37,31 @@ void test('formats durations for people', () => {
   assert.equal(formatDuration(250.4), '250 ms');
   assert.equal(formatDuration(1240), '1.24 s');
   assert.equal(formatDuration(125_000), '2 m 5 s');
+});
+
+void test('property: any whole amount with a unit parses to amount times the unit', () => {
+  const units: [string, number][] = [
+    ['ms', 1],
+    ['s', 1000],
+    ['m', 60_000],
+    ['h', 3_600_000],
+  ];
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 24 }),
+      fc.constantFrom(...units),
+      (amount, [unit, factor]) => {
+        assert.equal(parseDuration(`${amount}${unit}`, '--t'), amount * factor);
+      },
+    ),
+  );
+});
+
+void test('property: anything else than <number><unit> is a usage error, never a number', () => {
+  fc.assert(
+    fc.property(fc.string(), (text) => {
+      fc.pre(!/^\s*\d+(\.\d+)?(ms|s|m|h)\s*$/.test(text));
+      assert.throws(() => parseDuration(text, '--t'), { code: 'CUTOVER_ERR_USAGE' });
+    }),
+  );
 });
