@@ -37,6 +37,10 @@ export interface RawSendOptions {
   readonly finalResponses?: number;
   /** Delay between the parts when `data` is an array (slow clients). */
   readonly partDelayMs?: number;
+  /** Half-close (send FIN) after the last part. */
+  readonly halfClose?: boolean;
+  /** Stop once nothing has arrived for this long after the last part was written. */
+  readonly quietMs?: number;
 }
 
 /** Values of a header (case-insensitive) in a flat list. */
@@ -168,7 +172,7 @@ export function sendRaw(
     let closed = false;
     let done = false;
     const timers: NodeJS.Timeout[] = [];
-    const socket: Socket = connect({ host: '127.0.0.1', port });
+    const socket: Socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     const finish = (timedOut: boolean): void => {
       if (done) return;
       done = true;
@@ -186,8 +190,16 @@ export function sendRaw(
       });
     };
     timers.push(setTimeout(() => finish(true), timeoutMs));
+    let quiet: NodeJS.Timeout | undefined;
+    const armQuiet = (): void => {
+      if (options.quietMs === undefined || done) return;
+      if (quiet !== undefined) clearTimeout(quiet);
+      quiet = setTimeout(() => finish(false), options.quietMs);
+      timers.push(quiet);
+    };
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
+      armQuiet();
       if (options.untilClose === true) return;
       const parsed = parseResponses(Buffer.concat(chunks), false, headRequest);
       if (parsed.error !== null || finalCount(parsed.responses) >= wanted) finish(false);
@@ -209,6 +221,14 @@ export function sendRaw(
         if (delay === 0) write();
         else timers.push(setTimeout(write, delay));
         delay += options.partDelayMs ?? 0;
+      }
+      timers.push(setTimeout(armQuiet, delay));
+      if (options.halfClose === true) {
+        const end = (): void => {
+          if (!done && !socket.destroyed) socket.end();
+        };
+        if (delay === 0) end();
+        else timers.push(setTimeout(end, delay));
       }
     });
   });
