@@ -102,6 +102,12 @@ class RouterWorker {
   }
 }
 
+/** The replies of the workers that answered. */
+async function settled(calls: Promise<WorkerReply>[]): Promise<WorkerReply[]> {
+  const results = await Promise.allSettled(calls);
+  return results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+}
+
 function addTraffic(into: Record<string, Record<Color, ColorTraffic>>, apps: AppTraffic): void {
   for (const [app, colors] of Object.entries(apps)) {
     const sum = (into[app] ??= {
@@ -217,7 +223,8 @@ export async function createWorkerTrafficSwitch(
   }
 
   async function drain(app: string, color: Color, options: DrainOptions): Promise<DrainReport> {
-    const replies = await Promise.all(
+    // A worker that dies meanwhile took its connections with it: the others still report.
+    const replies = await settled(
       [...workers].map((worker) => worker.call({ type: 'drain', app, color, options })),
     );
     let report: DrainReport = {
@@ -245,9 +252,7 @@ export async function createWorkerTrafficSwitch(
   }
 
   async function describe(): Promise<TrafficSnapshot> {
-    const replies = await Promise.all(
-      [...workers].map((worker) => worker.call({ type: 'describe' })),
-    );
+    const replies = await settled([...workers].map((worker) => worker.call({ type: 'describe' })));
     const apps: Record<string, Record<Color, ColorTraffic>> = {};
     for (const reply of replies) if (reply.type === 'traffic') addTraffic(apps, reply.apps);
     return { generation: committed.generation, workers: replies.length, apps };
