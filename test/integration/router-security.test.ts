@@ -43,6 +43,18 @@ const BAD_RESPONSES: Record<string, string> = {
   'space-colon': 'HTTP/1.1 200 OK\r\nX-A : b\r\nContent-Length: 2\r\n\r\nok',
 };
 
+/**
+ * Response queue poisoning: an app that sends more than one response, or bytes past its body.
+ * The router must never hand the extra bytes to the next request on a reused connection.
+ */
+const POISON_RESPONSES: Record<string, string> = {
+  poison:
+    'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok' +
+    'HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Poison: 1\r\n\r\nevil',
+  'poison-1xx': 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 100 Continue\r\n\r\n',
+  normal: 'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nnormal',
+};
+
 let router: BuiltinTrafficSwitch;
 let port: number;
 let raw: RawUpstream;
@@ -167,9 +179,14 @@ for (const workers of [1, 2]) {
       });
       echo = await startUpstream({ name: 'echo' });
       badResponses = await startRawUpstream({
-        reply: (head) =>
-          BAD_RESPONSES[/^GET \/(\S*)/.exec(head)?.[1] ?? ''] ??
-          'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n',
+        reply: (head) => {
+          const path = /^GET \/(\S*)/.exec(head)?.[1] ?? '';
+          return (
+            POISON_RESPONSES[path] ??
+            BAD_RESPONSES[path] ??
+            'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'
+          );
+        },
       });
       flood = await startFloodUpstream();
       router = await createBuiltinTrafficSwitch({
@@ -704,6 +721,35 @@ for (const workers of [1, 2]) {
               `expected 502, got ${status}: ${JSON.stringify(text.slice(0, 200))}`,
             );
           }
+        });
+      }
+
+      for (const poison of ['poison', 'poison-1xx']) {
+        it(`never gives the extra bytes of /${poison} to the next request (response queue poisoning)`, async () => {
+          const first = await sendRaw(port, `GET /${poison} HTTP/1.1\r\nHost: bad.test\r\n\r\n`);
+          assert.equal(statusOf(first), 200);
+          assert.equal(first.responses.find((r) => r.status === 200)?.body.toString(), 'ok');
+          const connectionsBefore = badResponses.connections;
+          for (let i = 0; i < 5; i++) {
+            const next = await sendRaw(port, 'GET /normal HTTP/1.1\r\nHost: bad.test\r\n\r\n');
+            const response = next.responses.find((r) => r.status >= 200);
+            assert.equal(response?.status, 200, next.bytes.toString('latin1'));
+            assert.equal(
+              response.body.toString(),
+              'normal',
+              'another request got the poisoned bytes',
+            );
+            assert.deepEqual(headerValues(response.rawHeaders, 'x-poison'), []);
+            assert.ok(
+              next.responses.every((r) => r.status !== 100),
+              'an unsolicited 100 crossed',
+            );
+          }
+          // The pool does reuse connections, so a poisoned one would have been picked up.
+          assert.ok(
+            badResponses.connections - connectionsBefore < 5,
+            'no upstream connection was reused',
+          );
         });
       }
 
