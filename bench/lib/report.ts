@@ -3,6 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
+import { cleanupStarted } from './cleanup.ts';
 
 export type Cell = string | number | boolean | null;
 
@@ -65,6 +66,8 @@ export function machine(): Record<string, unknown> {
 
 /** Prints the one JSON line and writes bench/results/<name>.json. */
 export async function writeResult(name: string, result: Record<string, unknown>): Promise<void> {
+  // Interrupted: the peers were stopped under the measurement, so there is no result to keep.
+  if (cleanupStarted()) return;
   const full = { bench: name, date: new Date().toISOString(), machine: machine(), ...result };
   const line = JSON.stringify(full);
   process.stdout.write(`\n${line}\n`);
