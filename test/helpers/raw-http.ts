@@ -258,6 +258,8 @@ export interface RawUpstreamOptions {
    * answer writes nothing.
    */
   readonly reply?: (head: string) => string | Buffer;
+  /** Close the connection after each answer (a close-delimited or truncated response ends). */
+  readonly closeAfterReply?: boolean;
 }
 
 /** A TCP upstream on 127.0.0.1:0 that counts bytes and answers scripted raw responses. */
@@ -289,6 +291,10 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
         if (length !== null) pending = pending.slice(Number(length[1]));
         const answer = reply(head);
         if (answer.length > 0) socket.write(answer);
+        if (options.closeAfterReply === true) {
+          socket.end();
+          return;
+        }
       }
     });
     socket.on('error', () => socket.destroy());

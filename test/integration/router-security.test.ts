@@ -1199,3 +1199,117 @@ describe('fuzz: mutated requests never desynchronize the router and the app', ()
     }
   });
 });
+
+describe('fuzz: mutated app responses never reach a strict client malformed', () => {
+  const BASE_RESPONSES = [
+    'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nConnection: X-Secret, keep-alive\r\nX-Secret: 1\r\nKeep-Alive: timeout=9\r\nContent-Length: 2\r\n\r\nok',
+    'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    'HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n',
+    'HTTP/1.1 200 OK\r\n\r\nclose-delimited',
+  ];
+  const INSERTS = ['\r', '\n', '\r\n', '\u0000', ' ', '\t', ',', ':', '0', '9', 'a', 'chunked'];
+
+  it('property: the client parses every answer strictly, or the router refuses it with 502', async () => {
+    const fc = (await import('fast-check')).default;
+    const { request: httpRequest } = await import('node:http');
+    let nextResponse = BASE_RESPONSES[0] ?? '';
+    const app = await startRawUpstream({ reply: () => nextResponse, closeAfterReply: true });
+    const fuzzRouter = await createBuiltinTrafficSwitch({
+      public: { host: '127.0.0.1', port: 0 },
+      preview: { host: '127.0.0.1', port: 0 },
+      limits: LIMITS,
+    });
+    /** One GET with node's strict client: the status, or the parse error it hit. */
+    const get = (): Promise<{ status?: number; error?: string; body?: string }> =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          req.destroy();
+          resolve({ error: 'timeout' });
+        }, 3000);
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: fuzzRouter.publicAddress.port,
+            path: '/',
+            headers: { host: 'rfuzz.test' },
+            agent: false,
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('error', (error: Error & { code?: string }) => {
+              clearTimeout(timer);
+              resolve({ status: res.statusCode ?? 0, error: error.code ?? error.message });
+            });
+            res.on('end', () => {
+              clearTimeout(timer);
+              resolve({
+                status: res.statusCode ?? 0,
+                body: Buffer.concat(chunks).toString('latin1'),
+              });
+            });
+          },
+        );
+        req.on('error', (error: Error & { code?: string }) => {
+          clearTimeout(timer);
+          resolve({ error: error.code ?? error.message });
+        });
+        req.end();
+      });
+    const outcomes: (number | string)[] = [];
+    try {
+      await fuzzRouter.apply({
+        generation: 1,
+        apps: [route('rfuzz', ['rfuzz.test'], app.address)],
+      });
+      const mutation = fc.record({
+        at: fc.nat(),
+        kind: fc.constantFrom('insert', 'delete'),
+        text: fc.constantFrom(...INSERTS),
+      });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.nat({ max: BASE_RESPONSES.length - 1 }),
+          fc.array(mutation, { maxLength: 3 }),
+          async (base, mutations) => {
+            let response = BASE_RESPONSES[base] ?? '';
+            for (const { at, kind, text } of mutations) {
+              const i = at % (response.length + 1);
+              response =
+                kind === 'insert'
+                  ? response.slice(0, i) + text + response.slice(i)
+                  : response.slice(0, i) + response.slice(i + 1);
+            }
+            nextResponse = response;
+            const result = await get();
+            outcomes.push(result.status ?? result.error ?? 'none');
+            const label = JSON.stringify(response);
+            // A parse error in the client means the router relayed bytes no strict parser takes.
+            assert.ok(
+              result.error === undefined || !result.error.startsWith('HPE_'),
+              `the client could not parse the router's answer (${result.error}) to ${label}`,
+            );
+            assert.notEqual(result.error, 'timeout', `the router hung on ${label}`);
+            if (result.status !== undefined && result.status !== 502) {
+              assert.ok(result.status >= 100 && result.status < 600, label);
+            }
+          },
+        ),
+        { numRuns: 80 },
+      );
+      nextResponse = BASE_RESPONSES[0] ?? '';
+      assert.equal((await get()).body, 'hello', 'the router stopped answering');
+      // Not vacuous: the run saw relayed answers and refused ones.
+      assert.ok(outcomes.includes(200), `no answer was relayed: ${outcomes.join()}`);
+      assert.ok(
+        outcomes.some((o) => o !== 200 && o !== 204),
+        `nothing was refused: ${outcomes.join()}`,
+      );
+    } finally {
+      await fuzzRouter.close(1000);
+      await app.close();
+    }
+  });
+});
