@@ -1102,10 +1102,12 @@ describe('fuzz: mutated requests never desynchronize the router and the app', ()
   it('property: every request the app parsed was answered to the client, and the app parsed every byte', async () => {
     const fc = (await import('fast-check')).default;
     const app = await startStrictApp();
+    // Two workers, as the daemon runs on a two-core machine, whatever this machine has.
     const fuzzRouter = await createBuiltinTrafficSwitch({
       public: { host: '127.0.0.1', port: 0 },
       preview: { host: '127.0.0.1', port: 0 },
       limits: LIMITS,
+      workers: 2,
     });
     try {
       await fuzzRouter.apply({
@@ -1216,10 +1218,12 @@ describe('fuzz: mutated app responses never reach a strict client malformed', ()
     const { request: httpRequest } = await import('node:http');
     let nextResponse = BASE_RESPONSES[0] ?? '';
     const app = await startRawUpstream({ reply: () => nextResponse, closeAfterReply: true });
+    // Two workers, as the daemon runs on a two-core machine, whatever this machine has.
     const fuzzRouter = await createBuiltinTrafficSwitch({
       public: { host: '127.0.0.1', port: 0 },
       preview: { host: '127.0.0.1', port: 0 },
       limits: LIMITS,
+      workers: 2,
     });
     /** One GET with node's strict client: the status, or the parse error it hit. */
     const get = (): Promise<{ status?: number; error?: string; body?: string }> =>
