@@ -56,6 +56,7 @@ const POISON_RESPONSES: Record<string, string> = {
 };
 
 let router: BuiltinTrafficSwitch;
+let baseTable: RoutingTable;
 let port: number;
 let raw: RawUpstream;
 let hop: RawUpstream;
@@ -196,7 +197,7 @@ for (const workers of [1, 2]) {
         workers,
       });
       port = router.publicAddress.port;
-      const table: RoutingTable = {
+      baseTable = {
         generation: 1,
         apps: [
           route('shop', ['shop.test'], raw.address),
@@ -208,7 +209,7 @@ for (const workers of [1, 2]) {
           route('bad', ['bad.test'], badResponses.address),
         ],
       };
-      await router.apply(table);
+      await router.apply(baseTable);
     });
 
     after(async () => {
@@ -650,6 +651,71 @@ for (const workers of [1, 2]) {
           `closed after ${reply.elapsedMs} ms`,
         );
         assert.equal(raw.bytesReceived - before, 0);
+      });
+
+      it('keeps memory bounded for an upload to an app that never reads', async () => {
+        // The app reads the head (so the router has a connection) and then stops reading.
+        let appReceived = 0;
+        const stalled = new Set<Socket>();
+        const app = createServer((socket) => {
+          stalled.add(socket);
+          socket.on('error', () => socket.destroy());
+          socket.on('data', (chunk: Buffer) => {
+            appReceived += chunk.length;
+            socket.pause();
+          });
+        });
+        await new Promise<void>((resolve) => app.listen({ host: '127.0.0.1', port: 0 }, resolve));
+        const bound = app.address();
+        if (bound === null || typeof bound === 'string')
+          throw new Error('stalled app did not bind');
+        await router.apply({
+          generation: 2,
+          apps: [...baseTable.apps, route('stalled', ['stalled.test'], `127.0.0.1:${bound.port}`)],
+        });
+        const socket: Socket = connect({ host: '127.0.0.1', port });
+        let written = 0;
+        let closedEarly = false;
+        let closedByRouter: boolean;
+        try {
+          await new Promise<void>((resolve) => socket.once('connect', resolve));
+          socket.on('error', () => undefined);
+          socket.on('close', () => {
+            closedEarly = true;
+          });
+          socket.write(
+            `POST /upload HTTP/1.1\r\nHost: stalled.test\r\nContent-Length: ${FLOOD_BYTES}\r\n\r\n`,
+          );
+          const chunk = Buffer.alloc(64 * 1024, 0x62);
+          const deadline = Date.now() + 1500;
+          while (Date.now() < deadline && written < FLOOD_BYTES && !socket.destroyed) {
+            if (socket.write(chunk)) {
+              written += chunk.length;
+              continue;
+            }
+            written += chunk.length;
+            const drained = await Promise.race([
+              new Promise<boolean>((resolve) => socket.once('drain', () => resolve(true))),
+              new Promise<boolean>((resolve) =>
+                setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())),
+              ),
+            ]);
+            if (!drained) break;
+          }
+        } finally {
+          closedByRouter = closedEarly;
+          socket.destroy();
+          for (const open of stalled) open.destroy();
+          await new Promise<void>((resolve) => app.close(() => resolve()));
+          await router.apply({ generation: 3, apps: baseTable.apps });
+        }
+        assert.ok(appReceived > 0, 'the upload never reached the app');
+        // Backpressure, not a hang-up, is what stopped the upload.
+        assert.equal(closedByRouter, false, 'the router closed the upload instead of pausing it');
+        assert.ok(
+          written < BOUNDED_BYTES,
+          `the router buffered ${written} bytes of an upload the app does not read`,
+        );
       });
 
       it('keeps memory bounded for a client that never reads', async () => {
