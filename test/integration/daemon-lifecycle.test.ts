@@ -90,29 +90,38 @@ describe('daemon flags and the data dir lock', () => {
     assert.match(result.stdout, /--data-dir/);
   });
 
-  it("refuses a second daemon on the same data dir, naming the first one's pid", async () => {
+  it("refuses a second daemon or a bad start on the same data dir, naming the first one's pid, changing nothing (B4)", async () => {
+    const upstream = await startUpstream({ name: 'lock-v1' });
     const first = await startTestDaemon();
     try {
-      const second = spawnSync(
-        process.execPath,
-        [
-          CUTOVER_BIN,
-          'daemon',
-          '--data-dir',
-          first.dataDir,
-          '--public',
-          '127.0.0.1:0',
-          '--preview',
-          '127.0.0.1:0',
-        ],
-        { encoding: 'utf8', timeout: 20_000 },
-      );
+      const deploy = await first.admin('POST', '/v1/apps/lock/deploy', {
+        body: { release: 'v1', instances: [upstream.address], health: FAST_HEALTH },
+      });
+      assert.equal(deploy.status, 200, deploy.body);
+      const observe = async () => {
+        const status = await first.admin('GET', '/v1/status');
+        const routed = await first.get('public', '/', { host: 'lock.test' });
+        return `${String(status.headers.etag)} ${routed.status} ${routed.body}`;
+      };
+      const before = await observe();
+      const start = (args: string[]) =>
+        spawnSync(process.execPath, [CUTOVER_BIN, 'daemon', '--data-dir', first.dataDir, ...args], {
+          encoding: 'utf8',
+          timeout: 20_000,
+        });
+      const second = start(['--public', '127.0.0.1:0', '--preview', '127.0.0.1:0']);
       assert.equal(second.status, 1, second.stderr);
       assert.match(second.stderr, new RegExp(`pid ${first.pid}\\b`));
-      // The first daemon is untouched.
-      assert.equal((await first.admin('GET', '/v1/health')).status, 200);
+      assert.match(second.stderr, /CUTOVER_ERR_DAEMON_ALREADY_RUNNING/);
+      const invalid = start(['--public', '127.0.0.1:0', '--preview', 'nowhere']);
+      assert.equal(invalid.status, 2, invalid.stderr);
+      // The first daemon is untouched: same revision, same routing, its files in place.
+      assert.equal(await observe(), before);
+      assert.equal(await exists(join(first.dataDir, 'daemon.json')), true);
+      assert.equal((await first.admin('GET', '/v1/health')).json<{ pid: number }>().pid, first.pid);
     } finally {
       await first.stop();
+      await upstream.close();
     }
   });
 
