@@ -1,7 +1,7 @@
-// The data directory holds the state, the admin socket and the daemon's files. It is private to
-// its owner (0700): the admin socket inside it is then unreachable by others even before its
+// The data directory holds the state, the admin socket and the daemon's files. Created private
+// to its owner (0700): the admin socket inside it is then unreachable by others even before its
 // own chmod (QUALITY.md D1).
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CutoverError } from '../core/errors.ts';
 
@@ -25,18 +25,32 @@ export function dataDirPaths(root: string): DataDirPaths {
   };
 }
 
-/** Creates the data directory (0700) or tightens an existing one to 0700. */
+/**
+ * Creates the data directory (0700). An existing one is used as it is, never chmod-ed (it might
+ * be a shared directory like /tmp), but refused if others can write to it: they could replace
+ * the state or the admin socket.
+ */
 export async function prepareDataDir(root: string): Promise<DataDirPaths> {
+  const notADirectory = (): CutoverError =>
+    new CutoverError(
+      'CUTOVER_ERR_CONFIG_INVALID',
+      `The data dir "${root}" exists and is not a directory: pass another --data-dir.`,
+    );
   try {
-    await mkdir(root, { recursive: true, mode: DATA_DIR_MODE });
+    await mkdir(root, { recursive: true, mode: DATA_DIR_MODE }).catch(
+      (error: NodeJS.ErrnoException) => {
+        throw error.code === 'EEXIST' || error.code === 'ENOTDIR' ? notADirectory() : error;
+      },
+    );
     const info = await stat(root);
-    if (!info.isDirectory()) {
+    if (!info.isDirectory()) throw notADirectory();
+    if ((info.mode & 0o022) !== 0) {
       throw new CutoverError(
         'CUTOVER_ERR_CONFIG_INVALID',
-        `The data dir "${root}" exists and is not a directory: pass another --data-dir.`,
+        `The data dir "${root}" is writable by other users (mode ${(info.mode & 0o7777).toString(8)}): ` +
+          'use a private directory (`chmod 700` it) or pass another --data-dir.',
       );
     }
-    if ((info.mode & 0o777) !== DATA_DIR_MODE) await chmod(root, DATA_DIR_MODE);
   } catch (error) {
     if (error instanceof CutoverError) throw error;
     throw new CutoverError(
