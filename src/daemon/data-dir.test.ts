@@ -44,6 +44,12 @@ describe('data dir', () => {
     assert.equal((await stat(root)).mode & 0o7777, 0o1777);
   });
 
+  it('refuses a data dir too deep for a Unix socket path, before creating anything', async () => {
+    const root = join(dir, 'x'.repeat(120));
+    await assert.rejects(prepareDataDir(root), /too deep for the admin socket/);
+    await assert.rejects(stat(root), /ENOENT/);
+  });
+
   it('refuses a path that is a file', async () => {
     const file = join(dir, 'file');
     await writeFile(file, 'x');

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { CutoverError } from '../core/errors.ts';
 
 export const DATA_DIR_MODE = 0o700;
+/** sockaddr_un.sun_path holds 108 bytes on Linux, NUL included (unix(7)). */
+export const MAX_SOCKET_PATH_BYTES = 107;
 
 export interface DataDirPaths {
   readonly root: string;
@@ -31,6 +33,14 @@ export function dataDirPaths(root: string): DataDirPaths {
  * the state or the admin socket.
  */
 export async function prepareDataDir(root: string): Promise<DataDirPaths> {
+  const socketPath = dataDirPaths(root).adminSocket;
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+    throw new CutoverError(
+      'CUTOVER_ERR_CONFIG_INVALID',
+      `The data dir "${root}" is too deep for the admin socket: ${socketPath} is ` +
+        `${Buffer.byteLength(socketPath)} bytes, Unix sockets allow ${MAX_SOCKET_PATH_BYTES}. Pass a shorter --data-dir.`,
+    );
+  }
   const notADirectory = (): CutoverError =>
     new CutoverError(
       'CUTOVER_ERR_CONFIG_INVALID',
