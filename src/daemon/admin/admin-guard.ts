@@ -86,12 +86,12 @@ export function checkJsonContentType(headers: IncomingHttpHeaders): void {
 export function parseIfMatch(headers: IncomingHttpHeaders): number | undefined {
   const value = single(headers, 'if-match')?.trim();
   if (value === undefined || value === '' || value === '*') return undefined;
-  const match = /^(?:W\/)?"?(\d{1,15})"?$/.exec(value);
+  const match = /^(?:W\/)?(?:"(\d{1,15})"|(\d{1,15}))$/.exec(value);
   if (match === null) {
     throw new CutoverError(
       'CUTOVER_ERR_USAGE',
       `If-Match must be the state revision in quotes, e.g. "42" (the ETag of GET /v1/status), got ${value}.`,
     );
   }
-  return Number(match[1]);
+  return Number(match[1] ?? match[2]);
 }
