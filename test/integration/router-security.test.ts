@@ -374,6 +374,20 @@ for (const workers of [1, 2]) {
         await assertRefused('TRACE / HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 1\r\n\r\nX');
       });
 
+      it('the preview listener applies the same guard', async () => {
+        const preview = router.previewAddress.port;
+        for (const request of [
+          `${head}Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX`,
+          `${head}Content-Length: 1\r\nContent-Length: 1\r\n\r\nX`,
+          'GET / HTTP/1.1\r\n\r\n',
+          'GET / HTTP/1.1\nHost: shop.test\n\n',
+        ]) {
+          const reply = await sendRaw(preview, request, { untilClose: true });
+          assert.equal(statusOf(reply), 400, JSON.stringify(request));
+          assert.equal(reply.closed, true);
+        }
+      });
+
       it('the router still answers after every vector', assertRouterAlive);
     });
 
