@@ -22,6 +22,8 @@ export const ADMIN_SOCKET_MODE = 0o600;
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** Bounds memory if a local process opens connections in a loop; far above any real use. */
+const MAX_ADMIN_CONNECTIONS = 256;
 
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...healthRoutes,
@@ -92,6 +94,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
     process.umask(previousUmask);
   }
   await chmod(options.socketPath, ADMIN_SOCKET_MODE);
+  unixServer.maxConnections = MAX_ADMIN_CONNECTIONS;
   servers.push(unixServer);
 
   let tcpAddress: HostPort | null = null;
@@ -111,6 +114,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
     const bound = tcpServer.address() as AddressInfo;
     tcpAddress = { host: options.tcp.address.host, port: bound.port };
     tcpHandler = listener({ kind: 'tcp', address: tcpAddress, token: options.tcp.token });
+    tcpServer.maxConnections = MAX_ADMIN_CONNECTIONS;
     servers.push(tcpServer);
   }
 
