@@ -203,4 +203,26 @@ if (websocket !== null) {
     '',
   );
 }
+const conns = await load('conns');
+if (conns !== null) {
+  out.push('### conns', '', `\`${String(conns['command'])}\` — ${runLine(conns)}`, '');
+  const peers = (conns['peers'] as Json[] | undefined) ?? [];
+  const nginxKib = Number(peers.find((peer) => peer['peer'] === 'nginx')?.['loadedKib']);
+  out.push(
+    table(
+      ['peer', 'open at sample', 'RSS before MiB', 'RSS with conns MiB', 'vs nginx'],
+      peers.map((peer) => [
+        peer['peer'],
+        `${String(peer['openAtSample'])}/${String(conns['connections'])}`,
+        Math.round(Number(peer['baselineKib']) / 102.4) / 10,
+        Math.round(Number(peer['loadedKib']) / 102.4) / 10,
+        Math.round((Number(peer['loadedKib']) / nginxKib) * 100) / 100,
+      ]),
+    ),
+    '',
+  );
+  if (typeof conns['haproxyError'] === 'string') {
+    out.push(`HAProxy left out: \`${conns['haproxyError']}\``, '');
+  }
+}
 process.stdout.write(`${out.join('\n')}\n`);
