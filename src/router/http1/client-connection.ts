@@ -21,7 +21,12 @@ import {
 } from './head-parser.ts';
 import type { BodyFraming } from './message-framing.ts';
 import { requestFraming, responseFraming } from './message-framing.ts';
-import type { UpstreamSocketPool } from './upstream-socket-pool.ts';
+import { LazyTimer } from './lazy-timer.ts';
+import type {
+  UpstreamConnection,
+  UpstreamOwner,
+  UpstreamSocketPool,
+} from './upstream-socket-pool.ts';
 
 export interface Http1Limits {
   /** From the first byte of a head to its end. */
@@ -108,6 +113,8 @@ export interface RawExchange {
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 const MAX_BUFFERED_BYTES = 256 * 1024;
 const CLOSE_FLUSH_MS = 1000;
+const EMPTY = Buffer.alloc(0);
+const NO_BODY: BodyFraming = { kind: 'none' };
 
 function hasToken(rawHeaders: readonly string[], name: string, token: string): boolean {
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -156,10 +163,13 @@ export class ClientConnection {
   readonly #socket: net.Socket;
   readonly #handler: Http1Handler;
   readonly #peer: PeerInfo;
-  #buffer: Buffer = Buffer.alloc(0);
+  #buffer: Buffer = EMPTY;
   #state: ConnectionState = 'head';
   #exchange: Exchange | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  /** The client-side deadline: head, body or keep-alive, whichever applies now. */
+  readonly #deadline: LazyTimer;
+  /** The running exchange's upstream deadline (response head, then body silence). */
+  readonly #upstreamDeadline: LazyTimer;
   /** True once bytes of the next head are expected under the headers deadline. */
   #headStarted = true;
 
@@ -171,6 +181,8 @@ export class ClientConnection {
       remotePort: socket.remotePort ?? 0,
       localPort: socket.localPort ?? 0,
     };
+    this.#deadline = new LazyTimer(this.#onTimeout);
+    this.#upstreamDeadline = new LazyTimer(this.#onUpstreamTimeout);
     socket.setNoDelay(true);
     socket.on('data', this.#onData);
     socket.on('error', this.#onGone);
@@ -195,7 +207,7 @@ export class ClientConnection {
   readonly #onGone = (): void => {
     if (this.#state === 'closed' || this.#state === 'handed-off') return;
     this.#state = 'closed';
-    this.#disarm();
+    this.#dispose();
     this.#exchange?.clientGone();
     this.#exchange = null;
   };
@@ -238,7 +250,7 @@ export class ClientConnection {
   close(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    this.#disarm();
+    this.#dispose();
     this.#socket.end();
     setTimeout(() => this.#socket.destroy(), CLOSE_FLUSH_MS).unref();
   }
@@ -250,18 +262,32 @@ export class ClientConnection {
   }
 
   #arm(ms: number): void {
-    this.#disarm();
-    this.#timer = setTimeout(this.#onTimeout, ms);
-    this.#timer.unref();
+    this.#deadline.set(ms);
   }
 
   #disarm(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#deadline.clear();
   }
 
+  #dispose(): void {
+    this.#deadline.dispose();
+    this.#upstreamDeadline.dispose();
+  }
+
+  /** Starts or moves the running exchange's upstream deadline. */
+  armUpstream(ms: number): void {
+    this.#upstreamDeadline.set(ms);
+  }
+
+  disarmUpstream(): void {
+    this.#upstreamDeadline.clear();
+  }
+
+  readonly #onUpstreamTimeout = (): void => {
+    if (this.#state === 'exchange') this.#exchange?.upstreamTimeout();
+  };
+
   readonly #onTimeout = (): void => {
-    this.#timer = null;
     if (this.#state === 'exchange') {
       this.#exchange?.requestTimedOut();
       return;
@@ -348,20 +374,20 @@ export class ClientConnection {
 
   #handoff(): void {
     this.#state = 'handed-off';
-    this.#disarm();
+    this.#dispose();
     const socket = this.#socket;
     socket.off('data', this.#onData);
     socket.off('error', this.#onGone);
     socket.off('close', this.#onGone);
     const pending = this.#buffer;
-    this.#buffer = Buffer.alloc(0);
+    this.#buffer = EMPTY;
     if (pending.length > 0) socket.unshift(pending);
     this.#handler.handoff(socket);
   }
 }
 
 /** One request and its response on the raw path. */
-class Exchange implements RawExchange {
+class Exchange implements RawExchange, UpstreamOwner {
   readonly #client: ClientConnection;
   readonly #handler: Http1Handler;
   readonly #head: RequestHead;
@@ -369,18 +395,17 @@ class Exchange implements RawExchange {
   #decision: ForwardDecision | null = null;
   #ended = false;
   #address: Address = '';
-  #upstream: net.Socket | null = null;
-  #reused = false;
+  #upstream: UpstreamConnection | null = null;
   readonly #tried = new Set<Address>();
   #retried = false;
   #bodyRemaining = 0;
   readonly #requestChunks: ChunkedDecoder | null = null;
   #requestDone: boolean;
   #bodySent = 0;
-  #responseBuffer: Buffer = Buffer.alloc(0);
+  #responseBuffer: Buffer = EMPTY;
   #responseBytes = 0;
   #response: ResponseHead | null = null;
-  #responseFraming: BodyFraming = { kind: 'none' };
+  #responseFraming: BodyFraming = NO_BODY;
   #responseRemaining = 0;
   #responseChunks: ChunkedDecoder | null = null;
   #pendingHead: string | null = null;
@@ -390,7 +415,6 @@ class Exchange implements RawExchange {
   #waitingForClientDrain = false;
   #status = 0;
   #stopped: 'grace' | 'deadline' | null = null;
-  #timer: NodeJS.Timeout | null = null;
 
   constructor(
     client: ClientConnection,
@@ -474,18 +498,10 @@ class Exchange implements RawExchange {
   #connect(address: Address): void {
     this.#address = address;
     this.#tried.add(address);
-    const { socket, reused } = this.#handler.pool.acquire(address);
-    this.#upstream = socket;
-    this.#reused = reused;
-    socket.on('data', this.#onUpstreamData);
-    socket.on('end', this.#onUpstreamEnd);
-    socket.on('error', this.#onUpstreamError);
-    socket.on('close', this.#onUpstreamEnd);
-    socket.on('timeout', this.#onUpstreamTimeout);
-    socket.on('drain', this.#onUpstreamDrain);
-    const headers = [...(this.#decision as ForwardDecision).headers];
+    this.#upstream = this.#handler.pool.acquire(address, this);
+    let headers = (this.#decision as ForwardDecision).headers;
     // Framing is the router's own: Transfer-Encoding is hop-by-hop and was stripped.
-    if (this.#framing.kind === 'chunked') headers.push('Transfer-Encoding', 'chunked');
+    if (this.#framing.kind === 'chunked') headers = [...headers, 'Transfer-Encoding', 'chunked'];
     const target = (this.#decision as ForwardDecision).target ?? this.#head.target;
     this.#writeUpstream(serializeRequestHead(this.#head.method, target, headers));
     this.#pumpBody();
@@ -493,8 +509,8 @@ class Exchange implements RawExchange {
   }
 
   #writeUpstream(data: string | Buffer): void {
-    const upstream = this.#upstream;
-    if (upstream === null) return;
+    const upstream = this.#upstream?.socket;
+    if (upstream === undefined) return;
     // A head is latin1 text: field values may carry obs-text bytes (RFC 9110 §5.5), which the
     // default utf8 encoding would rewrite.
     const flushed =
@@ -502,9 +518,9 @@ class Exchange implements RawExchange {
     if (!flushed) this.#client.socket.pause();
   }
 
-  readonly #onUpstreamDrain = (): void => {
+  upstreamDrain(): void {
     if (this.#client.socket.isPaused()) this.#client.socket.resume();
-  };
+  }
 
   #pumpBody(): void {
     if (this.#requestDone || this.#client.buffered === 0) return;
@@ -540,7 +556,7 @@ class Exchange implements RawExchange {
     if (this.#responseDone) this.#end('completed');
   }
 
-  readonly #onUpstreamData = (chunk: Buffer): void => {
+  upstreamData(chunk: Buffer): void {
     if (this.#ended) return;
     this.#responseBytes += chunk.length;
     if (this.#response === null) {
@@ -550,7 +566,7 @@ class Exchange implements RawExchange {
     } else {
       this.#forwardResponseBody(chunk);
     }
-  };
+  }
 
   #readResponseHead(): void {
     for (;;) {
@@ -580,7 +596,7 @@ class Exchange implements RawExchange {
       }
       const head = parsed.head;
       const rest = this.#responseBuffer.subarray(end);
-      this.#responseBuffer = Buffer.alloc(0);
+      this.#responseBuffer = EMPTY;
       if (head.status === 101) {
         // Upgrades never take the fast path, so a 101 here is a broken instance.
         this.#fail(
@@ -601,7 +617,7 @@ class Exchange implements RawExchange {
       // Bytes after a bodiless response mean the instance is out of step (checked on finish).
       this.#responseBuffer = rest;
       this.#startResponse(head);
-      this.#responseBuffer = Buffer.alloc(0);
+      this.#responseBuffer = EMPTY;
       if (!this.#ended && rest.length > 0) this.#forwardResponseBody(rest);
       this.#flushHead();
       return;
@@ -681,14 +697,17 @@ class Exchange implements RawExchange {
       this.#armUpstream(this.#handler.limits.upstreamBodyTimeoutMs);
     }
     let out: Buffer = bytes;
-    if (this.#pendingHead !== null) {
-      const head = Buffer.from(this.#pendingHead, 'latin1');
+    const head = this.#pendingHead;
+    if (head !== null) {
       this.#pendingHead = null;
-      out = bytes.length === 0 ? head : Buffer.concat([head, bytes], head.length + bytes.length);
+      // One buffer for head and first body bytes: one write, one syscall, one allocation.
+      out = Buffer.allocUnsafe(head.length + bytes.length);
+      const written = out.write(head, 0, 'latin1');
+      bytes.copy(out, written);
     }
     if (out.length > 0 && !this.#client.write(out) && !this.#waitingForClientDrain) {
-      const upstream = this.#upstream;
-      if (upstream !== null) {
+      const upstream = this.#upstream?.socket;
+      if (upstream !== undefined) {
         this.#waitingForClientDrain = true;
         upstream.pause();
         this.#client.socket.once('drain', () => {
@@ -722,7 +741,7 @@ class Exchange implements RawExchange {
     this.#end('completed');
   }
 
-  readonly #onUpstreamEnd = (): void => {
+  upstreamEnd(): void {
     if (this.#ended) return;
     if (this.#response !== null && this.#responseFraming.kind === 'close') {
       this.#upstreamKeepAlive = false;
@@ -732,13 +751,14 @@ class Exchange implements RawExchange {
       return;
     }
     this.#upstreamLost(undefined);
-  };
+  }
 
-  readonly #onUpstreamError = (error: NodeJS.ErrnoException): void => {
+  upstreamError(error: NodeJS.ErrnoException): void {
     if (!this.#ended) this.#upstreamLost(error);
-  };
+  }
 
-  readonly #onUpstreamTimeout = (): void => {
+  /** The instance did not connect, answer or send body bytes in time. */
+  upstreamTimeout(): void {
     if (this.#ended) return;
     if (this.#response === null) {
       this.#fail(
@@ -751,11 +771,11 @@ class Exchange implements RawExchange {
       this.#upstreamKeepAlive = false;
       this.#end('failed');
     }
-  };
+  }
 
   #upstreamLost(error: NodeJS.ErrnoException | undefined): void {
-    const upstream = this.#detachUpstream();
-    upstream?.destroy();
+    const lost = this.#detachUpstream();
+    lost?.socket.destroy();
     if (this.#response !== null) {
       // Part of the response is out: the client sees an incomplete message, then a close.
       this.#end('failed');
@@ -782,7 +802,7 @@ class Exchange implements RawExchange {
     // A reused keep-alive connection the app closed as the request went out: resend once, only
     // an idempotent request without content and before any response byte (RFC 9112 §9.3.1).
     if (
-      this.#reused &&
+      lost?.reused === true &&
       !this.#retried &&
       this.#responseBytes === 0 &&
       this.#framing.kind === 'none' &&
@@ -819,9 +839,9 @@ class Exchange implements RawExchange {
     const upstream = this.#detachUpstream();
     if (upstream !== null) {
       if (this.#upstreamKeepAlive && outcome === 'completed' && this.#requestDone) {
-        this.#handler.pool.release(this.#address, upstream, keepAliveHintMs(this.#response));
+        this.#handler.pool.release(upstream, keepAliveHintMs(this.#response));
       } else {
-        upstream.destroy();
+        upstream.socket.destroy();
       }
     }
     const decision = this.#decision;
@@ -831,30 +851,22 @@ class Exchange implements RawExchange {
     this.#client.exchangeDone(outcome === 'completed' && this.#clientKeepAlive);
   }
 
-  #detachUpstream(): net.Socket | null {
+  /** Takes the upstream connection from this exchange; its events no longer reach it. */
+  #detachUpstream(): UpstreamConnection | null {
     const upstream = this.#upstream;
     if (upstream === null) return null;
     this.#upstream = null;
-    upstream.off('data', this.#onUpstreamData);
-    upstream.off('end', this.#onUpstreamEnd);
-    upstream.off('error', this.#onUpstreamError);
-    upstream.off('close', this.#onUpstreamEnd);
-    upstream.off('timeout', this.#onUpstreamTimeout);
-    upstream.off('drain', this.#onUpstreamDrain);
-    // A destroyed socket may still emit 'error' once; never let it go unhandled.
-    upstream.on('error', () => undefined);
-    if (upstream.isPaused()) upstream.resume();
+    // The pool's listeners stay on the socket (an 'error' after destroy is always handled).
+    upstream.owner = null;
+    if (upstream.socket.isPaused()) upstream.socket.resume();
     return upstream;
   }
 
   #armUpstream(ms: number): void {
-    this.#disarmUpstream();
-    this.#timer = setTimeout(this.#onUpstreamTimeout, ms);
-    this.#timer.unref();
+    this.#client.armUpstream(ms);
   }
 
   #disarmUpstream(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#client.disarmUpstream();
   }
 }

@@ -61,15 +61,21 @@ export function findHeadEnd(buffer: Buffer, from = 0): number {
   return crlf === -1 ? -1 : crlf + 4;
 }
 
-/** Splits a head into lines, insisting on CRLF everywhere (RFC 9112 §2.2: no bare CR or LF). */
-function splitLines(head: string): string[] | HeadError {
-  const lines: string[] = [];
+/**
+ * Checks that a head uses CRLF everywhere (RFC 9112 §2.2: no bare CR or LF) and ends with the
+ * empty line. Returns the index of the start line's CR. One pass over the characters, with no
+ * array of lines: the fields are read in place afterwards.
+ */
+function checkLines(head: string): number | HeadError {
+  let firstCr = -1;
   let start = 0;
+  let lineStart = 0;
   for (let i = 0; i < head.length; i++) {
     const c = head.charCodeAt(i);
     if (c === CR) {
       if (head.charCodeAt(i + 1) !== LF) return 'bare-cr';
-      lines.push(head.slice(start, i));
+      if (firstCr === -1) firstCr = i;
+      lineStart = start;
       i++;
       start = i + 1;
     } else if (c === LF) {
@@ -77,41 +83,67 @@ function splitLines(head: string): string[] | HeadError {
     }
   }
   if (start !== head.length) return 'bad-start-line';
-  // The head ends with an empty line; drop it.
-  if (lines.length === 0 || lines[lines.length - 1] !== '') return 'bad-start-line';
-  lines.pop();
-  return lines;
+  // The head ends with an empty line, and has a start line before it.
+  if (firstCr === -1 || start - lineStart !== 2 || firstCr === head.length - 2) {
+    return 'bad-start-line';
+  }
+  return firstCr;
 }
 
-function parseFields(lines: readonly string[], maxFields: number): string[] | HeadError {
-  if (lines.length - 1 > maxFields) return 'too-many-fields';
+/** Counts the field lines between the start line's CRLF and the final empty line. */
+function countFieldLines(head: string, from: number): number {
+  let count = 0;
+  for (
+    let i = head.indexOf('\r', from);
+    i !== -1 && i < head.length - 2;
+    i = head.indexOf('\r', i + 2)
+  ) {
+    count++;
+  }
+  return count;
+}
+
+/** Reads the field lines after the start line (`firstCr` is its CR), in place. */
+function parseFields(head: string, firstCr: number, maxFields: number): string[] | HeadError {
+  const from = firstCr + 2;
+  const last = head.length - 2;
+  if (countFieldLines(head, from) > maxFields) return 'too-many-fields';
   const raw: string[] = [];
-  for (let l = 1; l < lines.length; l++) {
-    const line = lines[l] as string;
-    const first = line.charCodeAt(0);
+  let lineStart = from;
+  while (lineStart < last) {
+    const lineEnd = head.indexOf('\r', lineStart);
+    const first = head.charCodeAt(lineStart);
     // RFC 9112 §5.2: obs-fold is refused with 400 by a proxy that does not unfold it.
     if (first === SP || first === HTAB) return 'obs-fold';
-    const colon = line.indexOf(':');
-    if (colon <= 0) return 'bad-field-name';
-    for (let i = 0; i < colon; i++) {
-      const c = line.charCodeAt(i);
+    let colon = -1;
+    for (let i = lineStart; i < lineEnd; i++) {
+      const c = head.charCodeAt(i);
+      if (c === 58) {
+        colon = i;
+        break;
+      }
+    }
+    if (colon <= lineStart) return 'bad-field-name';
+    for (let i = lineStart; i < colon; i++) {
+      const c = head.charCodeAt(i);
       if (c === SP || c === HTAB) return 'space-before-colon';
       if (c > 255 || TOKEN[c] !== 1) return 'bad-field-name';
     }
     // RFC 9110 §5.5: field-value = *field-content; VCHAR, obs-text, SP and HTAB only.
     let start = colon + 1;
-    let end = line.length;
-    while (start < end && (line.charCodeAt(start) === SP || line.charCodeAt(start) === HTAB)) {
+    let end = lineEnd;
+    while (start < end && (head.charCodeAt(start) === SP || head.charCodeAt(start) === HTAB)) {
       start++;
     }
-    while (end > start && (line.charCodeAt(end - 1) === SP || line.charCodeAt(end - 1) === HTAB)) {
+    while (end > start && (head.charCodeAt(end - 1) === SP || head.charCodeAt(end - 1) === HTAB)) {
       end--;
     }
     for (let i = start; i < end; i++) {
-      const c = line.charCodeAt(i);
+      const c = head.charCodeAt(i);
       if ((c < 0x20 && c !== HTAB) || c === 0x7f || c > 0xff) return 'bad-field-value';
     }
-    raw.push(line.slice(0, colon), line.slice(start, end));
+    raw.push(head.slice(lineStart, colon), head.slice(start, end));
+    lineStart = lineEnd + 2;
   }
   return raw;
 }
@@ -128,9 +160,10 @@ export interface HeadLimits {
 
 /** Parses a complete request head (RFC 9112 §3): `method SP request-target SP HTTP-version`. */
 export function parseRequestHead(bytes: Buffer, limits: HeadLimits): ParseResult<RequestHead> {
-  const lines = splitLines(bytes.toString('latin1'));
-  if (typeof lines === 'string') return { ok: false, error: lines };
-  const start = lines[0] as string;
+  const text = bytes.toString('latin1');
+  const firstCr = checkLines(text);
+  if (typeof firstCr === 'string') return { ok: false, error: firstCr };
+  const start = text.slice(0, firstCr);
   const sp1 = start.indexOf(' ');
   const sp2 = sp1 === -1 ? -1 : start.indexOf(' ', sp1 + 1);
   if (sp1 <= 0 || sp2 === -1 || start.indexOf(' ', sp2 + 1) !== -1) {
@@ -149,22 +182,29 @@ export function parseRequestHead(bytes: Buffer, limits: HeadLimits): ParseResult
   }
   const versionMinor = parseVersion(start.slice(sp2 + 1));
   if (versionMinor === undefined) return { ok: false, error: 'bad-version' };
-  const rawHeaders = parseFields(lines, limits.maxFields);
+  const rawHeaders = parseFields(text, firstCr, limits.maxFields);
   if (typeof rawHeaders === 'string') return { ok: false, error: rawHeaders };
   return { ok: true, head: { method, target, versionMinor, rawHeaders } };
 }
 
 /** Parses a complete response head (RFC 9112 §4): `HTTP-version SP status-code SP [reason]`. */
 export function parseResponseHead(bytes: Buffer, limits: HeadLimits): ParseResult<ResponseHead> {
-  const lines = splitLines(bytes.toString('latin1'));
-  if (typeof lines === 'string') return { ok: false, error: lines };
-  const start = lines[0] as string;
+  const text = bytes.toString('latin1');
+  const firstCr = checkLines(text);
+  if (typeof firstCr === 'string') return { ok: false, error: firstCr };
+  const start = text.slice(0, firstCr);
   const versionMinor = parseVersion(start.slice(0, 8));
   if (versionMinor === undefined || start.charCodeAt(8) !== SP) {
     return { ok: false, error: 'bad-version' };
   }
-  const code = start.slice(9, 12);
-  if (!/^[1-9][0-9][0-9]$/.test(code) || (start.length > 12 && start.charCodeAt(12) !== SP)) {
+  const d0 = start.charCodeAt(9) - 48;
+  const d1 = start.charCodeAt(10) - 48;
+  const d2 = start.charCodeAt(11) - 48;
+  // status-code = 3DIGIT, the first 1-9 (RFC 9110 §15); NaN fails every comparison.
+  if (
+    !(d0 >= 1 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) ||
+    (start.length > 12 && start.charCodeAt(12) !== SP)
+  ) {
     return { ok: false, error: 'bad-status' };
   }
   const reason = start.slice(13);
@@ -172,9 +212,9 @@ export function parseResponseHead(bytes: Buffer, limits: HeadLimits): ParseResul
     const c = reason.charCodeAt(i);
     if ((c < 0x20 && c !== HTAB) || c === 0x7f) return { ok: false, error: 'bad-status' };
   }
-  const rawHeaders = parseFields(lines, limits.maxFields);
+  const rawHeaders = parseFields(text, firstCr, limits.maxFields);
   if (typeof rawHeaders === 'string') return { ok: false, error: rawHeaders };
-  return { ok: true, head: { status: Number(code), reason, versionMinor, rawHeaders } };
+  return { ok: true, head: { status: d0 * 100 + d1 * 10 + d2, reason, versionMinor, rawHeaders } };
 }
 
 /** Re-serializes a head from validated parts; the router never forwards the client's bytes. */
