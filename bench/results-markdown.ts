@@ -128,6 +128,7 @@ if (rollback !== null) {
         '100 % ms max',
         'command ms p50',
         'daemon flip ms p50',
+        'daemon flip ms max',
       ],
       (['adminApi', 'cli'] as const).map((key) => [
         key === 'adminApi' ? 'admin API' : 'cutover rollback CLI (includes Node start)',
@@ -138,6 +139,7 @@ if (rollback !== null) {
         get(rollback, key, 'allMsMax'),
         get(rollback, key, 'commandMsMedian'),
         get(rollback, key, 'reportedMsMedian'),
+        get(rollback, key, 'reportedMsMax'),
       ]),
     ),
     '',

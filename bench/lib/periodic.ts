@@ -1,7 +1,7 @@
-// Runs an action every `intervalMs` for `durationMs` (a flip or a reload), never overlapping:
-// if one takes longer than the interval, the next starts right after it, but never after
-// `durationMs`, so every action happens inside the load window and slow actions show up as
-// fewer actions done.
+// Runs an action `count` times, one every `intervalMs` (a flip or a reload), never overlapping:
+// if one takes longer than the interval, the next starts right after it. Nothing starts after
+// `deadlineMs`, so every action happens inside the load window; a slow machine shows up as
+// fewer actions done, or a longer elapsed time.
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PeriodicReport {
@@ -15,17 +15,18 @@ export interface PeriodicReport {
 
 export async function runPeriodically(
   intervalMs: number,
-  durationMs: number,
+  count: number,
+  deadlineMs: number,
   action: (index: number) => Promise<void>,
 ): Promise<PeriodicReport> {
   const start = performance.now();
   const durationsMs: number[] = [];
   let errors = 0;
   let firstError: string | null = null;
-  for (let index = 0; ; index += 1) {
+  for (let index = 0; index < count; index += 1) {
     const due = start + index * intervalMs;
     const now = performance.now();
-    if (due - start >= durationMs || now - start >= durationMs) break;
+    if (now - start >= deadlineMs) break;
     if (due > now) await sleep(due - now);
     const began = performance.now();
     try {
