@@ -72,6 +72,8 @@ export interface GuardRequest {
   readonly url: string;
   readonly httpVersion: string;
   readonly rawHeaders: readonly string[];
+  /** The lower-case field names, one per field, when the parser produced them already. */
+  readonly names?: readonly string[];
 }
 
 export interface GuardPeer {
@@ -306,7 +308,7 @@ export function guardRequest(
       'CONNECT is not supported: cutover is a reverse proxy, not a tunnel (RFC 9110 §9.3.6).',
     );
   }
-  const names = lowerCaseNames(req.rawHeaders);
+  const names = req.names ?? lowerCaseNames(req.rawHeaders);
   const facts = collectHead(req.rawHeaders, names);
   if ('ok' in facts) return facts;
   const framing = checkFraming(facts, req.httpVersion, req.method);

@@ -90,7 +90,8 @@ export interface Http1Handler {
    * once here and counts the exchange in flight before returning.
    */
   decide(head: RequestHead, peer: PeerInfo, exchange: RawExchange): RequestDecision;
-  sanitizeResponseHeaders(rawHeaders: readonly string[]): string[];
+  /** `names` are the lower-case field names, one per field, when the caller has them. */
+  sanitizeResponseHeaders(rawHeaders: readonly string[], names?: readonly string[]): string[];
   /** Gives the connection, with its unread bytes pushed back, to the node:http server. */
   handoff(socket: net.Socket): void;
   /**
@@ -114,21 +115,17 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 const MAX_BUFFERED_BYTES = 256 * 1024;
 const CLOSE_FLUSH_MS = 1000;
 const EMPTY = Buffer.alloc(0);
+const NONE_TRIED: ReadonlySet<Address> = new Set();
 const NO_BODY: BodyFraming = { kind: 'none' };
 
-function hasToken(rawHeaders: readonly string[], name: string, token: string): boolean {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if ((rawHeaders[i] as string).toLowerCase() !== name) continue;
-    for (const part of (rawHeaders[i + 1] as string).split(',')) {
+/** Whether a field `name` (lower-case) lists `token`; `names` are the head's lower-case names. */
+function hasToken(head: RequestHead | ResponseHead, name: string, token: string): boolean {
+  const names = head.names;
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] !== name) continue;
+    for (const part of (head.rawHeaders[2 * i + 1] as string).split(',')) {
       if (part.trim().toLowerCase() === token) return true;
     }
-  }
-  return false;
-}
-
-function hasField(rawHeaders: readonly string[], name: string): boolean {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if ((rawHeaders[i] as string).toLowerCase() === name) return true;
   }
   return false;
 }
@@ -138,8 +135,8 @@ function needsHandoff(head: RequestHead): boolean {
   return (
     head.versionMinor === 0 ||
     head.method === 'CONNECT' ||
-    hasField(head.rawHeaders, 'upgrade') ||
-    hasField(head.rawHeaders, 'expect')
+    head.names.includes('upgrade') ||
+    head.names.includes('expect')
   );
 }
 
@@ -149,9 +146,11 @@ const KEEP_ALIVE_HINT_MARGIN_MS = 1000;
 /** The app's `Keep-Alive: timeout=N` (RFC 2068 §19.7.1.1) less the margin, in ms; undefined without one. */
 function keepAliveHintMs(response: ResponseHead | null): number | undefined {
   if (response === null) return undefined;
-  for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) {
-    if ((response.rawHeaders[i] as string).toLowerCase() !== 'keep-alive') continue;
-    const match = /(?:^|[\s,;])timeout\s*=\s*(\d{1,6})/i.exec(response.rawHeaders[i + 1] as string);
+  for (let i = 0; i < response.names.length; i++) {
+    if (response.names[i] !== 'keep-alive') continue;
+    const match = /(?:^|[\s,;])timeout\s*=\s*(\d{1,6})/i.exec(
+      response.rawHeaders[2 * i + 1] as string,
+    );
     if (match !== null) return Number(match[1]) * 1000 - KEEP_ALIVE_HINT_MARGIN_MS;
   }
   return undefined;
@@ -396,7 +395,8 @@ class Exchange implements RawExchange, UpstreamOwner {
   #ended = false;
   #address: Address = '';
   #upstream: UpstreamConnection | null = null;
-  readonly #tried = new Set<Address>();
+  /** Instances tried so far; made only when a second one is picked (most requests try one). */
+  #tried: Set<Address> | null = null;
   #retried = false;
   #bodyRemaining = 0;
   readonly #requestChunks: ChunkedDecoder | null = null;
@@ -426,7 +426,7 @@ class Exchange implements RawExchange, UpstreamOwner {
     this.#handler = handler;
     this.#head = head;
     this.#framing = framing;
-    this.#clientKeepAlive = !hasToken(head.rawHeaders, 'connection', 'close');
+    this.#clientKeepAlive = !hasToken(head, 'connection', 'close');
     if (framing.kind === 'length') this.#bodyRemaining = framing.length;
     if (framing.kind === 'chunked') this.#requestChunks = new ChunkedDecoder();
     this.#requestDone = framing.kind === 'none';
@@ -443,7 +443,7 @@ class Exchange implements RawExchange, UpstreamOwner {
 
   start(decision: ForwardDecision): void {
     this.#decision = decision;
-    const address = decision.pickAddress(this.#tried);
+    const address = decision.pickAddress(NONE_TRIED);
     if (address === undefined) {
       this.#fail(
         503,
@@ -497,7 +497,7 @@ class Exchange implements RawExchange, UpstreamOwner {
 
   #connect(address: Address): void {
     this.#address = address;
-    this.#tried.add(address);
+    this.#tried?.add(address);
     this.#upstream = this.#handler.pool.acquire(address, this);
     let headers = (this.#decision as ForwardDecision).headers;
     // Framing is the router's own: Transfer-Encoding is hop-by-hop and was stripped.
@@ -645,9 +645,9 @@ class Exchange implements RawExchange, UpstreamOwner {
     this.#responseFraming = framing.framing;
     this.#upstreamKeepAlive =
       head.versionMinor === 1 &&
-      !hasToken(head.rawHeaders, 'connection', 'close') &&
+      !hasToken(head, 'connection', 'close') &&
       framing.framing.kind !== 'close';
-    const fields = this.#handler.sanitizeResponseHeaders(head.rawHeaders);
+    const fields = this.#handler.sanitizeResponseHeaders(head.rawHeaders, head.names);
     if (framing.framing.kind === 'chunked') {
       fields.push('Transfer-Encoding', 'chunked');
       this.#responseChunks = new ChunkedDecoder();
@@ -786,6 +786,7 @@ class Exchange implements RawExchange, UpstreamOwner {
     if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'EADDRNOTAVAIL') {
       decision.hooks.onRefused?.(this.#address);
       // Nothing reached that instance; another may take the request while no body byte is spent.
+      this.#tried ??= new Set([this.#address]);
       const next = this.#bodySent === 0 ? decision.pickAddress(this.#tried) : undefined;
       if (next !== undefined) {
         this.#connect(next);

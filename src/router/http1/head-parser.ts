@@ -26,6 +26,8 @@ export interface RequestHead {
   readonly versionMinor: 0 | 1;
   /** Flat [name, value, name, value, ...] in arrival order, names as sent, values trimmed. */
   readonly rawHeaders: string[];
+  /** The field names lower-cased, one per field: every later pass reads these. */
+  readonly names: string[];
 }
 
 export interface ResponseHead {
@@ -33,6 +35,7 @@ export interface ResponseHead {
   readonly reason: string;
   readonly versionMinor: 0 | 1;
   readonly rawHeaders: string[];
+  readonly names: string[];
 }
 
 export type ParseResult<T> =
@@ -104,11 +107,17 @@ function countFieldLines(head: string, from: number): number {
 }
 
 /** Reads the field lines after the start line (`firstCr` is its CR), in place. */
-function parseFields(head: string, firstCr: number, maxFields: number): string[] | HeadError {
+interface Fields {
+  readonly rawHeaders: string[];
+  readonly names: string[];
+}
+
+function parseFields(head: string, firstCr: number, maxFields: number): Fields | HeadError {
   const from = firstCr + 2;
   const last = head.length - 2;
   if (countFieldLines(head, from) > maxFields) return 'too-many-fields';
   const raw: string[] = [];
+  const names: string[] = [];
   let lineStart = from;
   while (lineStart < last) {
     const lineEnd = head.indexOf('\r', lineStart);
@@ -142,10 +151,12 @@ function parseFields(head: string, firstCr: number, maxFields: number): string[]
       const c = head.charCodeAt(i);
       if ((c < 0x20 && c !== HTAB) || c === 0x7f || c > 0xff) return 'bad-field-value';
     }
-    raw.push(head.slice(lineStart, colon), head.slice(start, end));
+    const name = head.slice(lineStart, colon);
+    raw.push(name, head.slice(start, end));
+    names.push(name.toLowerCase());
     lineStart = lineEnd + 2;
   }
-  return raw;
+  return { rawHeaders: raw, names };
 }
 
 function parseVersion(text: string): 0 | 1 | undefined {
@@ -182,9 +193,10 @@ export function parseRequestHead(bytes: Buffer, limits: HeadLimits): ParseResult
   }
   const versionMinor = parseVersion(start.slice(sp2 + 1));
   if (versionMinor === undefined) return { ok: false, error: 'bad-version' };
-  const rawHeaders = parseFields(text, firstCr, limits.maxFields);
-  if (typeof rawHeaders === 'string') return { ok: false, error: rawHeaders };
-  return { ok: true, head: { method, target, versionMinor, rawHeaders } };
+  const fields = parseFields(text, firstCr, limits.maxFields);
+  if (typeof fields === 'string') return { ok: false, error: fields };
+  const { rawHeaders, names } = fields;
+  return { ok: true, head: { method, target, versionMinor, rawHeaders, names } };
 }
 
 /** Parses a complete response head (RFC 9112 §4): `HTTP-version SP status-code SP [reason]`. */
@@ -212,9 +224,11 @@ export function parseResponseHead(bytes: Buffer, limits: HeadLimits): ParseResul
     const c = reason.charCodeAt(i);
     if ((c < 0x20 && c !== HTAB) || c === 0x7f) return { ok: false, error: 'bad-status' };
   }
-  const rawHeaders = parseFields(text, firstCr, limits.maxFields);
-  if (typeof rawHeaders === 'string') return { ok: false, error: rawHeaders };
-  return { ok: true, head: { status: d0 * 100 + d1 * 10 + d2, reason, versionMinor, rawHeaders } };
+  const fields = parseFields(text, firstCr, limits.maxFields);
+  if (typeof fields === 'string') return { ok: false, error: fields };
+  const { rawHeaders, names } = fields;
+  const status = d0 * 100 + d1 * 10 + d2;
+  return { ok: true, head: { status, reason, versionMinor, rawHeaders, names } };
 }
 
 /** Re-serializes a head from validated parts; the router never forwards the client's bytes. */

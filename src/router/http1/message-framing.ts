@@ -22,6 +22,11 @@ export type FramingResult =
 /** Bodies above this are refused as framing errors (no 2^53 arithmetic surprises). */
 export const MAX_CONTENT_LENGTH = 2 ** 50;
 
+// Shared results: framing is decided twice per request, and these are never mutated.
+const NO_BODY: FramingResult = { ok: true, framing: { kind: 'none' } };
+const CLOSE_DELIMITED: FramingResult = { ok: true, framing: { kind: 'close' } };
+const CHUNKED: FramingResult = { ok: true, framing: { kind: 'chunked' } };
+
 interface FramingFields {
   contentLength: string | undefined;
   contentLengthCount: number;
@@ -66,20 +71,20 @@ function common(fields: FramingFields, versionMinor: 0 | 1): FramingResult | und
     if (versionMinor === 0) return { ok: false, error: 'transfer-encoding-on-http10' };
     if (!isChunkedOnly(fields.transferEncoding))
       return { ok: false, error: 'unsupported-transfer-encoding' };
-    return { ok: true, framing: { kind: 'chunked' } };
+    return CHUNKED;
   }
   if (fields.contentLengthCount > 1) return { ok: false, error: 'duplicate-content-length' };
   if (fields.contentLength !== undefined) {
     const length = parseContentLength(fields.contentLength);
     if (length === undefined) return { ok: false, error: 'bad-content-length' };
-    return { ok: true, framing: length === 0 ? { kind: 'none' } : { kind: 'length', length } };
+    return length === 0 ? NO_BODY : { ok: true, framing: { kind: 'length', length } };
   }
   return undefined;
 }
 
 /** Request body framing (RFC 9112 §6.3 rules 3-6): no length and no chunked means no body. */
 export function requestFraming(rawHeaders: readonly string[], versionMinor: 0 | 1): FramingResult {
-  return common(collect(rawHeaders), versionMinor) ?? { ok: true, framing: { kind: 'none' } };
+  return common(collect(rawHeaders), versionMinor) ?? NO_BODY;
 }
 
 /** Response body framing (RFC 9112 §6.3 rules 1-2, 4-8). */
@@ -90,7 +95,7 @@ export function responseFraming(
   requestMethod: string,
 ): FramingResult {
   if (requestMethod === 'HEAD' || status < 200 || status === 204 || status === 304) {
-    return { ok: true, framing: { kind: 'none' } };
+    return NO_BODY;
   }
-  return common(collect(rawHeaders), versionMinor) ?? { ok: true, framing: { kind: 'close' } };
+  return common(collect(rawHeaders), versionMinor) ?? CLOSE_DELIMITED;
 }
