@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -141,8 +142,26 @@ describe('ClientConnection (raw forwarding path)', () => {
   let upstreamBytes = 0;
   let harness: Harness;
 
+  // Varied bytes: a reused read buffer overwritten under a pending write would show.
+  // Larger than the loopback socket buffers, so the router's writes to a stalled client back up.
+  const big = randomBytes(16 * 1024 * 1024 + 17);
+
   before(async () => {
     upstream = http.createServer((req, res) => {
+      if (req.url === '/big-length' || req.url === '/big-chunked') {
+        if (req.url === '/big-length') res.setHeader('content-length', big.length);
+        // Many writes of uneven sizes, so reads on the router side split them anywhere.
+        for (let at = 0; at < big.length; at += 70_001) res.write(big.subarray(at, at + 70_001));
+        res.end();
+        return;
+      }
+      if (req.url === '/split-head') {
+        // The response head arrives in two reads, the second one with the body.
+        const socket = res.socket as net.Socket;
+        socket.write('HTTP/1.1 200 OK\r\nContent-Le');
+        setTimeout(() => socket.end('ngth: 5\r\nConnection: close\r\nX-A: 1\r\n\r\nsplit'), 50);
+        return;
+      }
       if (req.url === '/chunked') {
         res.write('part1-');
         res.end('part2');
@@ -210,6 +229,43 @@ describe('ClientConnection (raw forwarding path)', () => {
     );
     assert.match(viaChunks, /x-te: chunked/i);
     assert.ok(viaChunks.endsWith('hello world'));
+  });
+
+  it('relays a large response byte-exact to a client that reads slowly', async () => {
+    const digest = createHash('sha256').update(big).digest('hex');
+    for (const path of ['/big-length', '/big-chunked']) {
+      const body = await new Promise<Buffer>((resolve, reject) => {
+        http
+          .get({ port: harness.port, host: '127.0.0.1', path }, (res) => {
+            const parts: Buffer[] = [];
+            // Stalls at first and now and then, so the router's writes to the client back up.
+            res.pause();
+            setTimeout(() => res.resume(), 300);
+            res.on('data', (d: Buffer) => {
+              parts.push(d);
+              if (parts.length % 50 === 0) {
+                res.pause();
+                setTimeout(() => res.resume(), 20);
+              }
+            });
+            res.on('end', () => resolve(Buffer.concat(parts)));
+            res.on('error', reject);
+          })
+          .on('error', reject);
+      });
+      assert.equal(body.length, big.length, path);
+      assert.equal(createHash('sha256').update(body).digest('hex'), digest, path);
+    }
+  });
+
+  it('reads a response head that arrives in two parts', async () => {
+    const reply = await raw(
+      harness.port,
+      'GET /split-head HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+    );
+    assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(reply, /\r\nX-A: 1\r\n/);
+    assert.ok(reply.endsWith('\r\n\r\nsplit'), reply);
   });
 
   it('forwards a chunked response and answers pipelined requests in order', async () => {

@@ -16,7 +16,7 @@ import {
   findHeadEnd,
   parseRequestHead,
   parseResponseHead,
-  serializeRequestHead,
+  encodeHead,
   serializeResponseHead,
 } from './head-parser.ts';
 import type { BodyFraming } from './message-framing.ts';
@@ -408,7 +408,9 @@ class Exchange implements RawExchange, UpstreamOwner {
   #responseFraming: BodyFraming = NO_BODY;
   #responseRemaining = 0;
   #responseChunks: ChunkedDecoder | null = null;
-  #pendingHead: string | null = null;
+  /** A response head waiting for the first body bytes: its start line, then its fields. */
+  #pendingStart = '';
+  #pendingFields: string[] | null = null;
   #responseDone = false;
   #upstreamKeepAlive = true;
   #clientKeepAlive: boolean;
@@ -503,7 +505,7 @@ class Exchange implements RawExchange, UpstreamOwner {
     // Framing is the router's own: Transfer-Encoding is hop-by-hop and was stripped.
     if (this.#framing.kind === 'chunked') headers = [...headers, 'Transfer-Encoding', 'chunked'];
     const target = (this.#decision as ForwardDecision).target ?? this.#head.target;
-    this.#writeUpstream(serializeRequestHead(this.#head.method, target, headers));
+    this.#writeUpstream(encodeHead(`${this.#head.method} ${target} HTTP/1.1`, headers, null));
     this.#pumpBody();
     this.#armUpstream(this.#handler.limits.upstreamHeadersTimeoutMs);
   }
@@ -572,6 +574,8 @@ class Exchange implements RawExchange, UpstreamOwner {
     for (;;) {
       const end = findHeadEnd(this.#responseBuffer);
       if (end === -1) {
+        // Kept past this read: a copy, never a view of the connection's reused read buffer.
+        this.#responseBuffer = Buffer.from(this.#responseBuffer);
         if (this.#responseBuffer.length > this.#handler.limits.maxHeaderBytes * 2) {
           this.#fail(
             502,
@@ -661,7 +665,8 @@ class Exchange implements RawExchange, UpstreamOwner {
     }
     this.#armUpstream(this.#handler.limits.upstreamBodyTimeoutMs);
     // The head waits for the first body bytes, so most responses leave in one write (one syscall).
-    this.#pendingHead = serializeResponseHead(head.status, head.reason, fields);
+    this.#pendingStart = `HTTP/1.1 ${head.status} ${head.reason}`;
+    this.#pendingFields = fields;
     if (framing.framing.kind === 'none') this.#responseFinished();
   }
 
@@ -683,7 +688,7 @@ class Exchange implements RawExchange, UpstreamOwner {
       if (progress.error !== undefined) {
         // Forward what was valid, then close: the client sees an incomplete message.
         this.#flushHead();
-        if (bytes.length > 0) this.#client.write(bytes);
+        if (bytes.length > 0) this.#client.write(Buffer.from(bytes));
         this.#upstreamKeepAlive = false;
         this.#end('failed');
         return;
@@ -696,14 +701,16 @@ class Exchange implements RawExchange, UpstreamOwner {
     } else {
       this.#armUpstream(this.#handler.limits.upstreamBodyTimeoutMs);
     }
-    let out: Buffer = bytes;
-    const head = this.#pendingHead;
-    if (head !== null) {
-      this.#pendingHead = null;
+    let out: Buffer;
+    const fields = this.#pendingFields;
+    if (fields !== null) {
+      this.#pendingFields = null;
       // One buffer for head and first body bytes: one write, one syscall, one allocation.
-      out = Buffer.allocUnsafe(head.length + bytes.length);
-      const written = out.write(head, 0, 'latin1');
-      bytes.copy(out, written);
+      out = encodeHead(this.#pendingStart, fields, bytes);
+    } else {
+      // `bytes` is a view of the upstream read buffer, which the next read overwrites: a write
+      // that does not complete at once must own its bytes.
+      out = Buffer.from(bytes);
     }
     if (out.length > 0 && !this.#client.write(out) && !this.#waitingForClientDrain) {
       const upstream = this.#upstream?.socket;
@@ -721,10 +728,10 @@ class Exchange implements RawExchange, UpstreamOwner {
 
   /** Writes a response head still waiting for body bytes. */
   #flushHead(): void {
-    if (this.#pendingHead === null) return;
-    const head = this.#pendingHead;
-    this.#pendingHead = null;
-    this.#client.write(head, 'latin1');
+    const fields = this.#pendingFields;
+    if (fields === null) return;
+    this.#pendingFields = null;
+    this.#client.write(encodeHead(this.#pendingStart, fields, null));
   }
 
   #responseFinished(): void {

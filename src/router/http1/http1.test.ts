@@ -3,10 +3,12 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 import {
+  encodeHead,
   findHeadEnd,
   parseRequestHead,
   parseResponseHead,
   serializeRequestHead,
+  serializeResponseHead,
 } from './head-parser.ts';
 import { requestFraming, responseFraming } from './message-framing.ts';
 
@@ -60,7 +62,39 @@ describe('parseRequestHead', () => {
         const result = req(text);
         assert.ok(result.ok);
         assert.deepEqual(result.head.rawHeaders, flat);
+        assert.deepEqual(
+          result.head.names,
+          pairs.map(([name]) => name.toLowerCase()),
+        );
       }),
+    );
+  });
+});
+
+describe('encodeHead', () => {
+  it('writes the same bytes as the serialize functions, then the body bytes', () => {
+    const token = fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,20}$/);
+    // obs-text included: a head is latin1, one byte per character.
+    const value = fc.stringMatching(
+      /^[\x21-\x7e\xa0-\xff]([\x20-\x7e\x80-\xff]{0,30}[\x21-\xff])?$/,
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(token, value), { maxLength: 20 }),
+        fc.uint8Array({ maxLength: 40 }),
+        (pairs, body) => {
+          const flat = pairs.flat();
+          const bytes = Buffer.from(body);
+          assert.deepEqual(
+            encodeHead('GET /a?b HTTP/1.1', flat, null),
+            Buffer.from(serializeRequestHead('GET', '/a?b', flat), 'latin1'),
+          );
+          assert.deepEqual(
+            encodeHead('HTTP/1.1 200 OK', flat, bytes),
+            Buffer.concat([Buffer.from(serializeResponseHead(200, 'OK', flat), 'latin1'), bytes]),
+          );
+        },
+      ),
     );
   });
 });
