@@ -167,6 +167,22 @@ describe('message framing', () => {
       framing: { kind: 'none' },
     });
     assert.deepEqual(responseFraming([], 1, 304, 'GET'), { ok: true, framing: { kind: 'none' } });
+    // Bodiless, yet a malformed Content-Length would still break the client's parser.
+    assert.deepEqual(responseFraming(['Content-Length', 'a 0'], 1, 204, 'GET'), {
+      ok: false,
+      error: 'bad-content-length',
+    });
+    assert.deepEqual(
+      responseFraming(['Content-Length', '5', 'content-length', '5'], 1, 304, 'GET'),
+      {
+        ok: false,
+        error: 'duplicate-content-length',
+      },
+    );
+    assert.deepEqual(responseFraming(['Content-Length', '12'], 1, 200, 'HEAD'), {
+      ok: true,
+      framing: { kind: 'none' },
+    });
   });
 });
 

@@ -95,6 +95,16 @@ export function responseFraming(
   requestMethod: string,
 ): FramingResult {
   if (requestMethod === 'HEAD' || status < 200 || status === 204 || status === 304) {
+    // No body whatever the fields say, but the client's parser still reads Content-Length: a
+    // malformed or repeated one would break it there, so it is refused here (RFC 9110 §8.6).
+    const fields = collect(rawHeaders);
+    if (fields.contentLengthCount > 1) return { ok: false, error: 'duplicate-content-length' };
+    if (
+      fields.contentLength !== undefined &&
+      parseContentLength(fields.contentLength) === undefined
+    ) {
+      return { ok: false, error: 'bad-content-length' };
+    }
     return NO_BODY;
   }
   return common(collect(rawHeaders), versionMinor) ?? CLOSE_DELIMITED;
