@@ -20,6 +20,11 @@ function label(workers: number, fastPath: boolean): string {
 
 const BODY_BYTES = 256 * 1024;
 const IN_FLIGHT = 20;
+/**
+ * How long each in-flight request takes upstream: long enough that all of them are open at once
+ * even when a busy machine is slow to open twenty connections.
+ */
+const IN_FLIGHT_MS = 1500;
 
 function settle<T>(
   promise: Promise<T>,
@@ -55,7 +60,7 @@ for (const { workers, fastPath } of CONFIGS) {
       await fx.flipTo('blue');
       const expected = patternBytes(BODY_BYTES);
       const pending = Array.from({ length: IN_FLIGHT }, () =>
-        send(fx.publicPort, { path: `/bytes?n=${BODY_BYTES}&ms=400` }),
+        send(fx.publicPort, { path: `/bytes?n=${BODY_BYTES}&ms=${IN_FLIGHT_MS}` }),
       );
       await inflight(fx, 'blue', IN_FLIGHT);
       const flipStarted = performance.now();
