@@ -157,6 +157,8 @@ export class Router {
   /** Every instance address of the current table, live or idle. */
   private routed: ReadonlySet<Address> = new Set();
   private readonly loads = new Map<string, ColorLoad>();
+  /** The loads of each app route of the table: the fast path's lookup, without a string key. */
+  private readonly routeLoads = new WeakMap<AppRoute, Partial<Record<Color, ColorLoad>>>();
   private readonly drains = new Set<DrainRun>();
   private readonly guards: Readonly<Record<ListenerName, GuardOptions>>;
   private readonly handshakeTimeoutMs: number;
@@ -325,7 +327,13 @@ export class Router {
     if ('ok' in routed) {
       return { kind: 'refuse', status: routed.status, code: routed.code, message: routed.reason };
     }
-    const load = this.loadOf(routed.route.app, routed.target.color);
+    let loads = this.routeLoads.get(routed.route);
+    if (loads === undefined) {
+      loads = {};
+      this.routeLoads.set(routed.route, loads);
+    }
+    const color = routed.target.color;
+    const load = (loads[color] ??= this.loadOf(routed.route.app, color));
     const tracked = new RawTracked(listener, exchange);
     load.begin(tracked);
     return new RawRequest(tracked, load, routed.target, this.pools, guard);
