@@ -101,6 +101,9 @@ export const ROUTER_HTTP_LIMITS = {
 
 const MAX_CONTENT_LENGTH_DIGITS = 15;
 
+/** The options of a request without a Connection field: most requests, no Set built for them. */
+const NO_CONNECTION_OPTIONS: ReadonlySet<string> = new Set();
+
 type Failure = Extract<GuardResult, { ok: false }>;
 
 function badRequest(reason: string): Failure {
@@ -317,12 +320,16 @@ export function guardRequest(
   if ('ok' in host) return host;
   const path = checkTarget(req.method, req.url, host);
   if (typeof path !== 'string') return path;
-  const named = connectionOptions(req.rawHeaders, names);
-  for (const field of END_TO_END_FIELDS) {
-    if (named.has(field)) {
-      return badRequest(
-        `Connection names "${field}", which is end-to-end and never a connection option (RFC 9110 §7.6.1).`,
-      );
+  const named = names.includes('connection')
+    ? connectionOptions(req.rawHeaders, names)
+    : NO_CONNECTION_OPTIONS;
+  if (named.size > 0) {
+    for (const field of END_TO_END_FIELDS) {
+      if (named.has(field)) {
+        return badRequest(
+          `Connection names "${field}", which is end-to-end and never a connection option (RFC 9110 §7.6.1).`,
+        );
+      }
     }
   }
   const upgrade = isWebSocketUpgrade(req.method, req.httpVersion, named, facts.upgrades)
