@@ -25,3 +25,79 @@ describe('ChunkedDecoder trailer section', () => {
     assert.equal(decode('0\r\nX: a\u0001b\r\n\r\n').error, 'bad-trailer');
   });
 });
+
+/**
+ * Feeds `body` the way the router's request path does: whatever the decoder leaves unconsumed
+ * stays buffered and is pushed again with the next bytes. Returns every byte it would forward.
+ */
+function forwardInPieces(
+  body: string,
+  cuts: number[],
+): { forwarded: string; error?: string; done: boolean } {
+  const decoder = new ChunkedDecoder({ wholeLines: true });
+  const bytes = Buffer.from(body, 'latin1');
+  let buffered = Buffer.alloc(0);
+  let forwarded = '';
+  let offset = 0;
+  for (const cut of [
+    ...cuts.filter((c) => c > 0 && c < bytes.length).sort((a, b) => a - b),
+    bytes.length,
+  ]) {
+    if (cut <= offset) continue;
+    buffered = Buffer.concat([buffered, bytes.subarray(offset, cut)]);
+    offset = cut;
+    const progress = decoder.push(buffered);
+    forwarded += buffered.subarray(0, progress.consumed).toString('latin1');
+    buffered = buffered.subarray(progress.consumed);
+    if (progress.error !== undefined) return { forwarded, error: progress.error, done: false };
+    if (progress.done) return { forwarded, done: true };
+  }
+  return { forwarded, done: false };
+}
+
+describe('ChunkedDecoder whole-line mode (request bodies)', () => {
+  it('never forwards a byte of a size line that turns out malformed', () => {
+    const smuggle = '2\tb\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n\r\n0\r\n\r\n';
+    assert.deepEqual(forwardInPieces(smuggle, []), {
+      forwarded: '',
+      error: 'bad-chunk-extension',
+      done: false,
+    });
+    assert.deepEqual(forwardInPieces('3\r\nabc\r\n2\tb\r\n', [1, 5, 9, 11]), {
+      forwarded: '3\r\nabc\r\n',
+      error: 'bad-chunk-extension',
+      done: false,
+    });
+  });
+
+  it('holds a partial line until it is whole, however the bytes are split', () => {
+    const body = '1a;x=1\r\nabcdefghijklmnopqrstuvwxyz\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n';
+    for (let cut = 1; cut < body.length; cut++) {
+      assert.deepEqual(
+        forwardInPieces(body, [cut, cut + 3]),
+        { forwarded: body, done: true },
+        `cut ${cut}`,
+      );
+    }
+  });
+
+  it('withholds a bad CRLF after chunk data and a malformed trailer line', () => {
+    assert.deepEqual(forwardInPieces('3\r\nabcX\r\n', []), {
+      forwarded: '3\r\nabc',
+      error: 'missing-crlf',
+      done: false,
+    });
+    assert.deepEqual(forwardInPieces('0\r\nno colon\r\n\r\n', [4, 6]), {
+      forwarded: '0\r\n',
+      error: 'bad-trailer',
+      done: false,
+    });
+  });
+
+  it('refuses a size line that never ends instead of buffering it forever', () => {
+    assert.equal(
+      forwardInPieces(`1;${'e'.repeat(5000)}`, [100, 2000]).error,
+      'chunk-extension-too-long',
+    );
+  });
+});

@@ -58,6 +58,19 @@ export class ChunkedDecoder {
   #trailerLine = '';
   #last = false;
   #sawSemicolon = false;
+  readonly #wholeLines: boolean;
+  /** Within one push: where the line being read began; bytes before it are validated. */
+  #safe = 0;
+
+  /**
+   * `wholeLines`: report a size, CRLF or trailer line as consumed only once all of it has
+   * arrived and passed, and never a byte of a line that fails. The router decodes request
+   * bodies this way, so an app never receives a fragment it would parse differently (the
+   * remainder stays in the caller's buffer and is pushed again with the next bytes).
+   */
+  constructor(options: { wholeLines?: boolean } = {}) {
+    this.#wholeLines = options.wholeLines === true;
+  }
 
   get done(): boolean {
     return this.#phase === 'done';
@@ -67,12 +80,27 @@ export class ChunkedDecoder {
   push(input: Buffer): ChunkedProgress {
     let i = 0;
     const n = input.length;
+    this.#safe = 0;
     while (i < n) {
+      if (this.#wholeLines && this.#atLineStart()) {
+        this.#safe = i;
+        const wanted = this.#phase === 'data-cr' ? i + 1 : input.indexOf(LF, i);
+        if (wanted === -1 || wanted >= n) {
+          if (n - i > MAX_CHUNK_LINE_BYTES + 2) {
+            return this.#fail(
+              i,
+              this.#phase === 'trailer' ? 'trailer-too-long' : 'chunk-extension-too-long',
+            );
+          }
+          return { consumed: i, done: false };
+        }
+      }
       switch (this.#phase) {
         case 'data': {
           const take = Math.min(this.#remaining, n - i);
           this.#remaining -= take;
           i += take;
+          this.#safe = i;
           if (this.#remaining === 0) this.#phase = 'data-cr';
           break;
         }
@@ -184,7 +212,21 @@ export class ChunkedDecoder {
     return { consumed: i, done: this.#last && this.#phase === 'done' };
   }
 
+  /** True where a size line, the CRLF after chunk data, or a trailer line begins. */
+  #atLineStart(): boolean {
+    switch (this.#phase) {
+      case 'size':
+        return this.#lineBytes === 0 && this.#digits === 0;
+      case 'trailer':
+        return this.#trailerLineBytes === 0;
+      case 'data-cr':
+        return true;
+      default:
+        return false;
+    }
+  }
+
   #fail(at: number, error: ChunkedError): ChunkedProgress {
-    return { consumed: at, done: false, error };
+    return { consumed: this.#wholeLines ? this.#safe : at, done: false, error };
   }
 }

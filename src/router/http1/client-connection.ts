@@ -430,7 +430,7 @@ class Exchange implements RawExchange, UpstreamOwner {
     this.#framing = framing;
     this.#clientKeepAlive = !hasToken(head, 'connection', 'close');
     if (framing.kind === 'length') this.#bodyRemaining = framing.length;
-    if (framing.kind === 'chunked') this.#requestChunks = new ChunkedDecoder();
+    if (framing.kind === 'chunked') this.#requestChunks = new ChunkedDecoder({ wholeLines: true });
     this.#requestDone = framing.kind === 'none';
     if (this.#requestDone) client.requestRead();
   }
