@@ -339,8 +339,9 @@ export class Router {
     return new RawRequest(tracked, load, routed.target, this.pools, guard);
   }
 
-  handleRequest(listener: ListenerName, req: IncomingMessage, res: ServerResponse): void {
-    const guard = guardRequest(
+  /** The request guard over a request node:http parsed (the slow path's entry). */
+  private guardParsed(listener: ListenerName, req: IncomingMessage): GuardResult {
+    return guardRequest(
       {
         method: req.method ?? '',
         url: req.url ?? '',
@@ -350,6 +351,10 @@ export class Router {
       peerOf(req.socket),
       this.guards[listener],
     );
+  }
+
+  handleRequest(listener: ListenerName, req: IncomingMessage, res: ServerResponse): void {
+    const guard = this.guardParsed(listener, req);
     if (!guard.ok) {
       sendRouterError(res, guard.code, guard.reason, { close: true, status: guard.status });
       return;
@@ -375,16 +380,7 @@ export class Router {
 
   handleUpgrade(listener: ListenerName, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {});
-    const guard = guardRequest(
-      {
-        method: req.method ?? '',
-        url: req.url ?? '',
-        httpVersion: req.httpVersion,
-        rawHeaders: req.rawHeaders,
-      },
-      peerOf(req.socket),
-      this.guards[listener],
-    );
+    const guard = this.guardParsed(listener, req);
     if (!guard.ok) {
       writeRawRouterError(socket, guard.code, guard.reason, guard.status);
       return;

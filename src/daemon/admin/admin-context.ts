@@ -1,5 +1,6 @@
-// What the admin routes need from the rest of the daemon: the controller's API (store-controller
-// brief, section 4), the traffic snapshot for /metrics, and the audit log. Routes stay thin.
+// What the admin routes need from the rest of the daemon: the controller's API
+// (src/controller/controller.ts), the traffic snapshot for /metrics, and the audit log. Routes
+// stay thin.
 import type {
   DeployRequest,
   DeployResponse,
