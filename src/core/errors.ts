@@ -83,6 +83,23 @@ export const ERROR_CODES = {
     exitCode: 1,
     description: 'There is no standby color to roll back to (never deployed twice, or retired).',
   },
+  CUTOVER_ERR_DEPLOY_INVALID_EVENT: {
+    status: 409,
+    exitCode: 1,
+    description:
+      "A report does not apply to the deployment's current step (out of order or repeated); the deployment state is unchanged.",
+  },
+  CUTOVER_ERR_DEPLOY_ENDED: {
+    status: 409,
+    exitCode: 1,
+    description: 'The deployment has already ended (succeeded, failed, aborted or rolled back).',
+  },
+  CUTOVER_ERR_DEPLOY_ABORT_TOO_LATE: {
+    status: 409,
+    exitCode: 1,
+    description:
+      'The deployment is past its verify window or already rolling back, so it can no longer be aborted.',
+  },
   CUTOVER_ERR_DAEMON_UNREACHABLE: {
     status: 503,
     exitCode: 1,
