@@ -1,0 +1,537 @@
+// The app's `cutover.yaml` as data: the zod schema, its defaults, and the fully-defaulted typed
+// `AppConfig` the pipeline consumes. Pure: no file access and no line numbers; the loader in
+// `src/config/` maps each issue's path back to a line of the file.
+import { z } from 'zod';
+
+export type JsonScalar = string | number | boolean | null;
+
+/** An env var: a literal value, or a reference resolved only when an instance starts. */
+export type EnvValue =
+  | { readonly kind: 'value'; readonly value: string }
+  | { readonly kind: 'fromEnv'; readonly name: string }
+  | { readonly kind: 'fromFile'; readonly path: string };
+
+export interface HttpSmokeCheck {
+  readonly kind: 'http';
+  readonly path: string;
+  readonly method: HttpMethod;
+  readonly status: number;
+  readonly bodyContains: string | null;
+  /** Dotted field path (`data.version`) to the value the JSON body must hold there. */
+  readonly json: Readonly<Record<string, JsonScalar>>;
+  readonly timeoutMs: number;
+}
+
+export interface CommandSmokeCheck {
+  readonly kind: 'command';
+  /** Run by `sh -c` with CUTOVER_URL set to the idle color's URL; exit 0 passes. */
+  readonly command: string;
+  readonly timeoutMs: number;
+}
+
+export type SmokeCheck = HttpSmokeCheck | CommandSmokeCheck;
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
+
+export interface AppConfig {
+  readonly app: string;
+  readonly hosts: readonly string[];
+  readonly runtime: 'process' | 'external';
+  /** The command that starts one instance (process runtime); null for the external runtime. */
+  readonly start: string | null;
+  readonly cwd: string;
+  readonly instances: number;
+  readonly env: Readonly<Record<string, EnvValue>>;
+  readonly stop: { readonly signal: StopSignal; readonly timeoutMs: number };
+  readonly health: {
+    readonly path: string;
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    readonly rise: number;
+    readonly fall: number;
+    readonly startTimeoutMs: number;
+  };
+  readonly smoke: readonly SmokeCheck[];
+  readonly warmup: {
+    readonly requests: number;
+    readonly durationMs: number;
+    readonly paths: readonly string[];
+    readonly concurrency: number;
+  };
+  readonly switch: {
+    readonly drainTimeoutMs: number;
+    readonly websocketGraceMs: number;
+    readonly probeWindowMs: number;
+    readonly probeIntervalMs: number;
+    readonly probePaths: readonly string[];
+    /** Fraction of failed requests (0..1) in the probe window above which the flip is undone. */
+    readonly failureThreshold: number;
+    readonly autoRollback: boolean;
+  };
+  readonly standby: { readonly rollbackWindowMs: number; readonly after: 'keep' | 'stop' };
+  readonly rtoMs: number;
+  readonly migrations: { readonly dir: string };
+}
+
+/** One thing wrong with the input, at a path of keys and list indexes. */
+export interface AppConfigIssue {
+  readonly path: readonly (string | number)[];
+  /** The path for people: `smoke[0].status`, or `(top level)`. */
+  readonly field: string;
+  readonly kind: 'invalid' | 'missing' | 'unknown';
+  /** What was expected (and, for an unknown key, the key it may have meant). */
+  readonly message: string;
+}
+
+export type AppConfigResult =
+  | { readonly ok: true; readonly config: AppConfig }
+  | { readonly ok: false; readonly issues: readonly AppConfigIssue[] };
+
+const APP_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const HOST_PATTERN =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const URL_PATH_PATTERN = /^\/[\x21-\x7e]*$/;
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** Longer than any wait in a deployment should be; catches a typo like `30000s`. */
+const MAX_DURATION_MS = 24 * 3_600_000;
+const MAX_INSTANCES = 64;
+const MAX_WARMUP_CONCURRENCY = 256;
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
+/** Each instance gets its own PORT from cutover; a configured one would be silently ignored. */
+const RESERVED_ENV_NAMES = new Set(['PORT']);
+
+const DURATION_EXPECTED = 'expected a duration like 500ms, 30s or 2m (or a number of ms)';
+
+/** Parses `30s`, `500ms`, `2m`, `1h`, `1.5s` or a number of milliseconds; undefined if neither. */
+export function parseDurationMs(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const match = DURATION_PATTERN.exec(value.trim());
+  if (match === null) return undefined;
+  return Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 'ms'] ?? 1));
+}
+
+function duration(defaultMs: number, options: { allowZero?: boolean } = {}) {
+  const expected =
+    options.allowZero === true ? `${DURATION_EXPECTED}, 0 for none` : DURATION_EXPECTED;
+  return z
+    .unknown()
+    .transform((value, ctx): number => {
+      const ms = parseDurationMs(value);
+      if (ms === undefined || (ms === 0 && options.allowZero !== true)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: ms === 0 ? `${expected}, longer than 0` : expected,
+        });
+        return z.NEVER;
+      }
+      if (ms > MAX_DURATION_MS) {
+        ctx.addIssue({ code: 'custom', message: `${expected}, at most 24h` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .default(defaultMs);
+}
+
+function integer(min: number, max: number) {
+  const expected =
+    min === 1 && max === Number.MAX_SAFE_INTEGER
+      ? 'expected a positive integer'
+      : `expected a whole number from ${min} to ${max}`;
+  return z
+    .number({ error: expected })
+    .int({ error: expected })
+    .min(min, { error: expected })
+    .max(max, { error: expected });
+}
+
+function text(expected: string, pattern?: RegExp) {
+  const schema = z.string({ error: expected }).trim().min(1, { error: expected });
+  return pattern === undefined ? schema : schema.regex(pattern, { error: expected });
+}
+
+const urlPath = () =>
+  text('expected a URL path starting with "/", like /healthz', URL_PATH_PATTERN);
+
+const envValueSchema = z.unknown().transform((value, ctx): EnvValue => {
+  if (typeof value === 'string') return { kind: 'value', value };
+  if (typeof value === 'number' || typeof value === 'boolean') {
+    return { kind: 'value', value: String(value) };
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    const entry = value as Record<string, unknown>;
+    if (
+      keys.length === 1 &&
+      typeof entry.fromEnv === 'string' &&
+      ENV_NAME_PATTERN.test(entry.fromEnv)
+    ) {
+      return { kind: 'fromEnv', name: entry.fromEnv };
+    }
+    if (keys.length === 1 && typeof entry.fromFile === 'string' && entry.fromFile.trim() !== '') {
+      return { kind: 'fromFile', path: entry.fromFile };
+    }
+  }
+  ctx.addIssue({
+    code: 'custom',
+    message: 'expected a value, { fromEnv: NAME } or { fromFile: PATH }',
+  });
+  return z.NEVER;
+});
+
+const envSchema = z
+  .record(
+    z
+      .string()
+      .regex(ENV_NAME_PATTERN, {
+        error: 'expected env var names of letters, digits and _, not starting with a digit',
+      })
+      .refine((name) => !RESERVED_ENV_NAMES.has(name), {
+        error: 'PORT is set by cutover for each instance; remove it',
+      }),
+    envValueSchema,
+    { error: 'expected a mapping of env var names to values' },
+  )
+  .default({});
+
+const jsonScalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: 'expected a string, number, true, false or null',
+});
+
+const SMOKE_SHAPE = {
+  path: urlPath().optional(),
+  method: z.enum(HTTP_METHODS, { error: `expected one of ${HTTP_METHODS.join(', ')}` }).optional(),
+  status: integer(100, 599).optional(),
+  bodyContains: z.string({ error: 'expected a string the body must contain' }).optional(),
+  json: z
+    .record(z.string(), jsonScalar, {
+      error: 'expected a mapping of JSON field paths (like data.version) to values',
+    })
+    .optional(),
+  command: text('expected a shell command').optional(),
+  // 0 stands for "not set": the default depends on the kind of check (5s HTTP, 60s command).
+  timeout: duration(0),
+};
+
+const smokeCheckSchema = z
+  .strictObject(SMOKE_SHAPE, { error: 'expected a mapping with a path or a command' })
+  .transform((check, ctx): SmokeCheck => {
+    if (check.command !== undefined) {
+      for (const key of ['path', 'method', 'status', 'bodyContains', 'json'] as const) {
+        if (check[key] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'a command check takes no HTTP fields; make it a separate check',
+          });
+        }
+      }
+      return { kind: 'command', command: check.command, timeoutMs: check.timeout || 60_000 };
+    }
+    if (check.path === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected a path (an HTTP check) or a command (a script check)',
+      });
+      return z.NEVER;
+    }
+    return {
+      kind: 'http',
+      path: check.path,
+      method: check.method ?? 'GET',
+      status: check.status ?? 200,
+      bodyContains: check.bodyContains ?? null,
+      json: check.json ?? {},
+      timeoutMs: check.timeout || 5_000,
+    };
+  });
+
+const STOP_SHAPE = {
+  signal: z
+    .enum(STOP_SIGNALS, { error: `expected one of ${STOP_SIGNALS.join(', ')}` })
+    .default('SIGTERM'),
+  timeout: duration(10_000),
+};
+
+const HEALTH_SHAPE = {
+  path: urlPath().default('/'),
+  interval: duration(1_000),
+  timeout: duration(2_000),
+  rise: integer(1, 100).default(2),
+  fall: integer(1, 100).default(3),
+  startTimeout: duration(30_000),
+};
+
+const WARMUP_SHAPE = {
+  requests: integer(0, 1_000_000).default(0),
+  duration: duration(0, { allowZero: true }),
+  paths: z
+    .array(urlPath(), { error: 'expected a list of URL paths' })
+    .min(1, {
+      error: 'expected at least one URL path',
+    })
+    .default(['/']),
+  concurrency: integer(1, MAX_WARMUP_CONCURRENCY).default(4),
+};
+
+const failureThreshold = z
+  .unknown()
+  .transform((value, ctx): number => {
+    const percent = typeof value === 'string' ? /^(\d+(?:\.\d+)?)%$/.exec(value.trim()) : null;
+    const fraction = percent?.[1] !== undefined ? Number(percent[1]) / 100 : value;
+    if (typeof fraction === 'number' && fraction >= 0 && fraction <= 1) return fraction;
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a fraction from 0 to 1 or a percentage like 1%',
+    });
+    return z.NEVER;
+  })
+  .default(0.01);
+
+const SWITCH_SHAPE = {
+  drainTimeout: duration(30_000),
+  websocketGrace: duration(10_000, { allowZero: true }),
+  probeWindow: duration(30_000, { allowZero: true }),
+  probeInterval: duration(1_000),
+  probePaths: z
+    .array(urlPath(), { error: 'expected a list of URL paths' })
+    .min(1, {
+      error: 'expected at least one URL path',
+    })
+    .optional(),
+  failureThreshold,
+  autoRollback: z.boolean({ error: 'expected true or false' }).default(true),
+};
+
+const STANDBY_SHAPE = {
+  rollbackWindow: duration(600_000, { allowZero: true }),
+  after: z.enum(['keep', 'stop'], { error: 'expected keep or stop' }).default('stop'),
+};
+
+const MIGRATIONS_SHAPE = { dir: text('expected a directory path').default('migrations/') };
+
+function sectionError(name: string): { error: string } {
+  return { error: `expected a mapping of ${name} settings` };
+}
+
+const TOP_SHAPE = {
+  app: text(
+    'expected an app name: 1-63 lower-case letters, digits and dashes, like shop',
+    APP_NAME_PATTERN,
+  ),
+  hosts: z
+    .array(text('expected a host name like shop.example.com', HOST_PATTERN), {
+      error: 'expected a list of host names',
+    })
+    .default([]),
+  runtime: z
+    .enum(['process', 'external'], { error: 'expected process or external' })
+    .default('process'),
+  start: text('expected the command that starts one instance, like node server.js').optional(),
+  cwd: text('expected a directory path, relative to the release directory').default('.'),
+  instances: integer(1, MAX_INSTANCES).default(1),
+  env: envSchema,
+  stop: z.strictObject(STOP_SHAPE, sectionError('stop')).prefault({}),
+  health: z.strictObject(HEALTH_SHAPE, sectionError('health')).prefault({}),
+  smoke: z.array(smokeCheckSchema, { error: 'expected a list of checks' }).default([]),
+  warmup: z.strictObject(WARMUP_SHAPE, sectionError('warmup')).prefault({}),
+  switch: z.strictObject(SWITCH_SHAPE, sectionError('switch')).prefault({}),
+  standby: z.strictObject(STANDBY_SHAPE, sectionError('standby')).prefault({}),
+  rto: duration(1_000),
+  migrations: z.strictObject(MIGRATIONS_SHAPE, sectionError('migrations')).prefault({}),
+};
+
+/** The schema of the file as written (YAML keys); `validateAppConfig` gives the typed result. */
+export const appConfigSchema = z.strictObject(TOP_SHAPE, {
+  error: 'expected a mapping of settings, starting with app: NAME',
+});
+
+/** The keys each mapping accepts, for "did you mean" on an unknown key. */
+const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
+  '': Object.keys(TOP_SHAPE),
+  stop: Object.keys(STOP_SHAPE),
+  health: Object.keys(HEALTH_SHAPE),
+  smoke: Object.keys(SMOKE_SHAPE),
+  warmup: Object.keys(WARMUP_SHAPE),
+  switch: Object.keys(SWITCH_SHAPE),
+  standby: Object.keys(STANDBY_SHAPE),
+  migrations: Object.keys(MIGRATIONS_SHAPE),
+};
+
+/** Validates parsed YAML (plain JS values) and fills every default. */
+export function validateAppConfig(input: unknown): AppConfigResult {
+  const parsed = appConfigSchema.safeParse(input);
+  const issues = parsed.success
+    ? []
+    : parsed.error.issues.flatMap((issue) => toIssues(issue, input));
+  const raw = isRecord(input) ? input : {};
+  const runtime = raw.runtime ?? 'process';
+  if (runtime === 'process' && raw.start === undefined) {
+    issues.push({
+      path: ['start'],
+      field: 'start',
+      kind: 'missing',
+      message:
+        'missing; the process runtime needs the command that starts one instance, like node server.js',
+    });
+  }
+  if (
+    isRecord(raw.warmup) &&
+    raw.warmup.requests !== undefined &&
+    raw.warmup.duration !== undefined
+  ) {
+    issues.push({
+      path: ['warmup', 'duration'],
+      field: 'warmup.duration',
+      kind: 'invalid',
+      message: 'expected requests or duration, not both',
+    });
+  }
+  if (!parsed.success || issues.length > 0) return { ok: false, issues };
+  const data = parsed.data;
+  return {
+    ok: true,
+    config: {
+      app: data.app,
+      hosts: data.hosts,
+      runtime: data.runtime,
+      start: data.start ?? null,
+      cwd: data.cwd,
+      instances: data.instances,
+      env: data.env,
+      stop: { signal: data.stop.signal, timeoutMs: data.stop.timeout },
+      health: {
+        path: data.health.path,
+        intervalMs: data.health.interval,
+        timeoutMs: data.health.timeout,
+        rise: data.health.rise,
+        fall: data.health.fall,
+        startTimeoutMs: data.health.startTimeout,
+      },
+      smoke: data.smoke,
+      warmup: {
+        requests: data.warmup.requests,
+        durationMs: data.warmup.duration,
+        paths: data.warmup.paths,
+        concurrency: data.warmup.concurrency,
+      },
+      switch: {
+        drainTimeoutMs: data.switch.drainTimeout,
+        websocketGraceMs: data.switch.websocketGrace,
+        probeWindowMs: data.switch.probeWindow,
+        probeIntervalMs: data.switch.probeInterval,
+        // By default the switch window probes what the health check probes.
+        probePaths: data.switch.probePaths ?? [data.health.path],
+        failureThreshold: data.switch.failureThreshold,
+        autoRollback: data.switch.autoRollback,
+      },
+      standby: { rollbackWindowMs: data.standby.rollbackWindow, after: data.standby.after },
+      rtoMs: data.rto,
+      migrations: { dir: data.migrations.dir },
+    },
+  };
+}
+
+function toIssues(issue: z.core.$ZodIssue, input: unknown): AppConfigIssue[] {
+  const path = issue.path.filter((key) => typeof key !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    const known = KNOWN_KEYS[sectionOf(path)] ?? [];
+    return issue.keys.map((key) => {
+      const keyPath = [...path, key];
+      const guess = closestKey(key, known);
+      return {
+        path: keyPath,
+        field: formatField(keyPath),
+        kind: 'unknown' as const,
+        message:
+          guess === undefined
+            ? `unknown key; expected one of ${known.join(', ')}`
+            : `unknown key; did you mean "${guess}"?`,
+      };
+    });
+  }
+  if (issue.code === 'invalid_key') {
+    return [
+      {
+        path,
+        field: formatField(path),
+        kind: 'invalid',
+        message: issue.issues[0]?.message ?? issue.message,
+      },
+    ];
+  }
+  const missing = issue.code === 'invalid_type' && valueAt(input, path) === undefined;
+  return [
+    {
+      path,
+      field: formatField(path),
+      kind: missing ? 'missing' : 'invalid',
+      message: missing ? `missing; ${issue.message}` : issue.message,
+    },
+  ];
+}
+
+/** `smoke[2]` and `smoke` share the keys of a smoke check; others are named by their first key. */
+function sectionOf(path: readonly (string | number)[]): string {
+  const head = path[0];
+  return typeof head === 'string' ? head : '';
+}
+
+export function formatField(path: readonly (string | number)[]): string {
+  if (path.length === 0) return '(top level)';
+  return path
+    .map((key, index) => (typeof key === 'number' ? `[${key}]` : index === 0 ? key : `.${key}`))
+    .join('');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function valueAt(input: unknown, path: readonly (string | number)[]): unknown {
+  let current = input;
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  return current;
+}
+
+/** The known key within edit distance 2 (or a case-only difference) of the unknown one. */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance =
+      candidate.toLowerCase() === key.toLowerCase()
+        ? 0
+        : editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (
+      distance <= Math.min(2, Math.floor(candidate.length / 2)) &&
+      (best === undefined || distance < best.distance)
+    ) {
+      best = { key: candidate, distance };
+    }
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + cost,
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
