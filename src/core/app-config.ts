@@ -234,7 +234,9 @@ const smokeCheckSchema = z
     }
     if (check.path === undefined) {
       ctx.addIssue({
-        code: 'custom',
+        code: 'invalid_type',
+        expected: 'string',
+        path: ['path'],
         message: 'expected a path (an HTTP check) or a command (a script check)',
       });
       return z.NEVER;
@@ -370,7 +372,7 @@ export function validateAppConfig(input: unknown): AppConfigResult {
     : parsed.error.issues.flatMap((issue) => toIssues(issue, input));
   const raw = isRecord(input) ? input : {};
   const runtime = raw.runtime ?? 'process';
-  if (runtime === 'process' && raw.start === undefined) {
+  if (isRecord(input) && runtime === 'process' && raw.start === undefined) {
     issues.push({
       path: ['start'],
       field: 'start',
