@@ -4,6 +4,9 @@
 // `repeatable` must be reconciled by key before they run again (look the key up in the effect
 // journal or on the target: instances tagged with it, the routing table's last flip), so a
 // resume after a crash never runs them twice.
+// The repeatable ones must be written to be: `acquire-lock` takes the lock with the deployment
+// id as holder (taking it again as the same holder succeeds), `release-lock` releases only this
+// deployment's lock, `drain` and `stop-instances` of a drained or stopped color do nothing.
 import type { Color } from '../types.ts';
 import type { RunningStep } from './deployment-state.ts';
 
