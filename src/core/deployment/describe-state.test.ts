@@ -17,6 +17,13 @@ void describe('describeState', () => {
     const starting = describeState(state);
     assert.equal(starting.step, 'starting');
     assert.equal(starting.waitingFor, 'the instances of v2 on green to pass their health checks');
+    assert.equal(starting.stepElapsedMs, null);
+    const later = describeState(state, '2026-11-26T10:00:12.345Z');
+    assert.equal(later.stepElapsedMs, 12_345);
+    assert.equal(
+      later.line,
+      'shop v2: starting 12.3 s (waiting for the instances of v2 on green to pass their health checks)',
+    );
   });
 
   void it('gives the reason and nothing to wait for once ended', () => {
@@ -24,8 +31,9 @@ void describe('describeState', () => {
       createDeployment({ id: 'd1', app: 'shop', release: 'v2', requestedAt: AT }),
       { type: 'LockRefused', at: AT, holder: 'deployment d0' },
     ).state;
-    const description = describeState(state);
+    const description = describeState(state, '2026-11-26T10:05:00.000Z');
     assert.equal(description.waitingFor, null);
+    assert.equal(description.stepElapsedMs, null);
     assert.equal(description.line, 'shop v2: failed - shop is locked by deployment d0');
   });
 });

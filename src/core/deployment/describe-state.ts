@@ -1,9 +1,11 @@
-// One status line per deployment step: where it is and what it waits for. Elapsed time is left
-// to the caller, which has a clock.
+// One status line per deployment step: where it is, for how long, and what it waits for. The
+// caller passes the current time (it has the clock); without it the line leaves time out.
 import type { DeploymentState } from './deployment-state.ts';
 
 export interface StateDescription {
   readonly step: DeploymentState['step'];
+  /** Milliseconds since the step started, when the caller gave the current time. */
+  readonly stepElapsedMs: number | null;
   /** What the step waits for; null once the deployment has ended. */
   readonly waitingFor: string | null;
   /** A plain status line, e.g. `shop v2: smoke (smoke checks against green via the preview listener)`. */
@@ -52,10 +54,14 @@ function waitingFor(state: DeploymentState): string | null {
   }
 }
 
-export function describeState(state: DeploymentState): StateDescription {
+/** `now` is an ISO-8601 time; the elapsed time is shown only for a running step. */
+export function describeState(state: DeploymentState, now?: string): StateDescription {
   const waiting = waitingFor(state);
-  const head = `${state.app} ${state.release}: ${state.step}`;
+  const elapsed = Date.parse(now ?? '') - Date.parse(state.stepStartedAt);
+  const stepElapsedMs = waiting === null || !Number.isFinite(elapsed) ? null : Math.max(0, elapsed);
+  let head = `${state.app} ${state.release}: ${state.step}`;
+  if (stepElapsedMs !== null) head += ` ${(stepElapsedMs / 1000).toFixed(1)} s`;
   let line = waiting === null ? head : `${head} (waiting for ${waiting})`;
   if (state.reason !== null) line += ` - ${state.reason}`;
-  return { step: state.step, waitingFor: waiting, line };
+  return { step: state.step, stepElapsedMs, waitingFor: waiting, line };
 }
