@@ -237,6 +237,40 @@ void test('starts two instances on their own ports, re-adopts them after a daemo
   assert.deepEqual(await fx.runtime().adopt(), []);
 });
 
+void test('a new daemon stops an instance from its record alone, and drops the record of a dead one', async (t) => {
+  const fx = await setUp(t);
+  const spec = fx.spec({ command: `exec "${process.execPath}" server.js` });
+  const first = fx.runtime();
+  const instances = await first.start({ app: 'shop', release: 'v1', color: 'blue', process: spec });
+  const [instance] = instances;
+  assert.ok(instance !== undefined);
+  const { pid } = await answer(instance);
+  fx.pids.add(pid);
+  await first.close();
+  // Not adopted: the stop finds the instance through its record, and still stops it gracefully.
+  const second = fx.runtime();
+  await second.stop('shop', instances);
+  assert.equal(await isAlive(pid), false);
+  assert.deepEqual(fx.events.at(-1), {
+    type: 'InstanceStopped',
+    app: 'shop',
+    id: 'shop-blue-1',
+    killed: false,
+  });
+
+  // It dies while no daemon watches: adopt returns nothing and forgets it.
+  const again = await second.start({ app: 'shop', release: 'v2', color: 'blue', process: spec });
+  const [next] = again;
+  assert.ok(next !== undefined);
+  const reply = await answer(next);
+  fx.pids.add(reply.pid);
+  await second.close();
+  process.kill(-reply.pid, 'SIGKILL');
+  await waitFor('the kill', async () => ((await isAlive(reply.pid)) ? undefined : true));
+  assert.deepEqual(await fx.runtime().adopt('shop'), []);
+  assert.equal(existsSync(join(fx.stateDir, 'shop', 'shop-blue-1.json')), false);
+});
+
 void test('stops gracefully: the app sees the signal and finishes its in-flight request', async (t) => {
   const fx = await setUp(t);
   const runtime = fx.runtime();
@@ -347,6 +381,28 @@ void test('restarts a crashed instance with backoff and reports a crash loop', a
   );
   await runtime.stop('shop', [instance]);
   for (const pid of fx.pids) assert.equal(await isAlive(pid), false, `pid ${pid} is gone`);
+});
+
+void test('catches a start command that exits at once, and stops restarting it on stop', async (t) => {
+  const fx = await setUp(t);
+  const runtime = fx.runtime({ backoff: { baseDelayMs: 20, maxDelayMs: 40 } });
+  const instances = await runtime.start({
+    app: 'shop',
+    release: 'v1',
+    process: fx.spec({ command: 'exit 7' }),
+  });
+  await waitFor('three crashes', () =>
+    fx.events.filter((e) => e.type === 'InstanceCrashed').length >= 3 ? true : undefined,
+  );
+  for (const event of fx.events.filter((e) => e.type === 'InstanceCrashed')) {
+    assert.ok(event.type === 'InstanceCrashed');
+    assert.equal(event.exitCode, 7);
+  }
+  await runtime.stop('shop', instances);
+  const count = fx.events.length;
+  await sleep(200);
+  assert.equal(fx.events.length, count, 'no restart after the stop');
+  assert.equal(existsSync(join(fx.stateDir, 'shop', 'shop-1.json')), false);
 });
 
 void test('refuses bad input and a color whose instances still run, naming what to fix', async (t) => {

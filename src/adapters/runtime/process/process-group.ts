@@ -8,6 +8,8 @@ const GROUP_POLL_MS = 20;
 
 /** Sends `signal` to the group; false when the group is gone. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  // kill(0) and kill(-1) mean "my own group" and "everyone": never from a bad record.
+  if (!Number.isInteger(pgid) || pgid <= 1) return false;
   try {
     process.kill(-pgid, signal);
     return true;

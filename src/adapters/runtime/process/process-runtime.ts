@@ -3,8 +3,7 @@
 // with backoff when it crashes, and stops it gracefully (signal, then SIGKILL after a timeout).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { open, stat } from 'node:fs/promises';
-import { readdir } from 'node:fs/promises';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CutoverError } from '../../../core/errors.ts';
 import type { Color, InstanceSpec } from '../../../core/types.ts';
@@ -169,13 +168,18 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         detached: true,
         stdio: ['ignore', log.fd, log.fd],
       });
+      // Owned at once: an instant exit must reach onExit as this run's crash.
+      entry.child = child;
       child.on('exit', (code, signal) => {
         onExit(entry, child, code, signal);
       });
       const [event] = (await Promise.race([once(child, 'spawn'), once(child, 'error')])) as [
         unknown,
       ];
-      if (event instanceof Error) throw event;
+      if (event instanceof Error) {
+        entry.child = null;
+        throw event;
+      }
     } finally {
       await log.close();
     }
@@ -183,7 +187,6 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     const pid = child.pid;
     if (pid === undefined) throw new Error(`No pid for ${base.id}.`);
     const procStat = await readProcessStat(pid);
-    entry.child = child;
     entry.startedAtMs = Date.now();
     entry.record = {
       ...base,
@@ -192,7 +195,14 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       startTimeTicks: procStat?.startTimeTicks ?? '',
       startedAt: new Date(entry.startedAtMs).toISOString(),
     };
-    await writeInstanceRecord(appDirOf(base.app), entry.record);
+    try {
+      await writeInstanceRecord(appDirOf(base.app), entry.record);
+    } catch (error) {
+      // Unrecorded, a new daemon could never find it: do not leave it running.
+      entry.child = null;
+      signalGroup(pid, 'SIGKILL');
+      throw error;
+    }
   }
 
   function onExit(
@@ -206,11 +216,17 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     crashed(entry, code, signal);
   }
 
-  function crashed(entry: Supervised, code: number | null, signal: string | null): void {
+  function crashed(
+    entry: Supervised,
+    code: number | null,
+    signal: string | null,
+    groupJustDied = true,
+  ): void {
     if (closed || entry.state !== 'running') return;
     const { record } = entry;
-    // Children the crashed process left behind in its group would hold its port.
-    signalGroup(record.pgid, 'SIGKILL');
+    // Children the crashed process left behind in its group would hold its port. Only right
+    // after the leader died: later, its number may lead a stranger's group.
+    if (groupJustDied) signalGroup(record.pgid, 'SIGKILL');
     const verdict = entry.backoff.crashed(entry.startedAtMs, Date.now());
     emit({
       type: 'InstanceCrashed',
@@ -259,7 +275,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       });
       if (closed) return;
       entry.state = 'running';
-      crashed(entry, null, null);
+      crashed(entry, null, null, false);
       return;
     }
     // A stop may have begun while spawning; it then stops the new process itself.
@@ -405,7 +421,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
             stopping: null,
             spawning: null,
           };
-          await writeInstanceRecord(appDirOf(app), { ...entry.record });
+          await mkdir(appDirOf(app), { recursive: true, mode: 0o700 });
           supervised.set(keyOf(app, id), entry);
           try {
             await spawnInstance(entry);
