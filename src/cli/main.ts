@@ -10,6 +10,7 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerDeployCommand } from './commands/deploy.ts';
 import { registerFlipCommand } from './commands/flip.ts';
 import { registerHistoryCommand } from './commands/history.ts';
+import { registerInitCommand } from './commands/init.ts';
 import { registerRollbackCommand } from './commands/rollback.ts';
 import { registerStatusCommand } from './commands/status.ts';
 
@@ -53,6 +54,7 @@ export function createProgram(ctx: CliContext): Command {
       outputError: () => undefined,
     })
     .configureHelp({ showGlobalOptions: true });
+  registerInitCommand(program, ctx);
   registerDeployCommand(program, ctx);
   registerFlipCommand(program, ctx);
   registerRollbackCommand(program, ctx);

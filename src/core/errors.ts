@@ -23,6 +23,17 @@ export const ERROR_CODES = {
     description:
       'A configuration value is invalid; the message names the field and what was expected.',
   },
+  CUTOVER_ERR_CONFIG_EXISTS: {
+    status: 409,
+    exitCode: 1,
+    description: '`cutover init` found a cutover.yaml already there and left it unchanged.',
+  },
+  CUTOVER_ERR_CONFIG_WRITE_FAILED: {
+    status: 500,
+    exitCode: 1,
+    description:
+      'A config file could not be written (permissions, disk full); the message names the file and the reason.',
+  },
   CUTOVER_ERR_APP_NOT_FOUND: {
     status: 404,
     exitCode: 1,
