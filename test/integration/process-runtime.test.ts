@@ -1,6 +1,8 @@
 // The process runtime against real processes: a tiny node:http app, written here into a temp
 // dir and run with this test's node, started detached, re-adopted, stopped and restarted.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -19,6 +21,10 @@ import type { InstanceSpec } from '../../src/core/types.ts';
 import type { InstanceEvent, ProcessStartSpec } from '../../src/ports/runtime.ts';
 
 const WAIT_MS = 10_000;
+const PROCESS_RUNTIME_URL = new URL(
+  '../../src/adapters/runtime/process/process-runtime.ts',
+  import.meta.url,
+).href;
 
 const APP_SOURCE = `
 const http = require('node:http');
@@ -235,6 +241,49 @@ void test('starts two instances on their own ports, re-adopts them after a daemo
   assert.equal(existsSync(join(fx.stateDir, 'shop', 'shop-blue-1.json')), false);
   await second.stop('shop', instances);
   assert.deepEqual(await fx.runtime().adopt(), []);
+});
+
+void test('instances survive a kill -9 of the daemon that started them and are re-adopted', async (t) => {
+  const fx = await setUp(t);
+  // The daemon: another node process that starts two instances, says so, and waits.
+  const daemonScript = join(fx.dir, 'daemon.mjs');
+  await writeFile(
+    daemonScript,
+    `import { createProcessRuntime } from ${JSON.stringify(PROCESS_RUNTIME_URL)};
+const runtime = createProcessRuntime({ stateDir: ${JSON.stringify(fx.stateDir)} });
+const instances = await runtime.start(${JSON.stringify({
+      app: 'shop',
+      release: 'v1',
+      color: 'green',
+      process: fx.spec({ instances: 2, command: `exec "${process.execPath}" server.js` }),
+    })});
+console.log(JSON.stringify(instances));
+setInterval(() => {}, 1000);
+`,
+  );
+  const daemon = spawn(process.execPath, [daemonScript], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => daemon.kill('SIGKILL'));
+  let out = '';
+  daemon.stdout.setEncoding('utf8');
+  daemon.stdout.on('data', (chunk: string) => (out += chunk));
+  const instances = await waitFor('the daemon to start instances', () =>
+    out.includes('\n') ? (JSON.parse(out) as InstanceSpec[]) : undefined,
+  );
+  const before = await Promise.all(instances.map(answer));
+  for (const reply of before) fx.pids.add(reply.pid);
+
+  daemon.kill('SIGKILL');
+  await once(daemon, 'exit');
+  assert.deepEqual(await Promise.all(instances.map(answer)), before, 'still serving, same pids');
+
+  const runtime = fx.runtime();
+  const adopted = await runtime.adopt();
+  assert.deepEqual(
+    adopted.map((a) => [a.instance, a.pid]),
+    instances.map((instance, index) => [instance, before[index]?.pid]),
+  );
+  await runtime.stop('shop', instances);
+  for (const reply of before) assert.equal(await isAlive(reply.pid), false);
 });
 
 void test('a new daemon stops an instance from its record alone, and drops the record of a dead one', async (t) => {
