@@ -3,14 +3,13 @@
 // with backoff when it crashes, and stops it gracefully (signal, then SIGKILL after a timeout).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { CutoverError } from '../../../core/errors.ts';
 import type { Color, InstanceSpec } from '../../../core/types.ts';
 import type {
   AdoptedInstance,
   InstanceEvent,
-  ProcessStartSpec,
   Runtime,
   StartRequest,
 } from '../../../ports/runtime.ts';
@@ -24,6 +23,7 @@ import {
 } from './instance-record.ts';
 import { isSameProcessAlive, readProcessStat } from './proc-stat.ts';
 import { signalGroup, waitForGroupExit } from './process-group.ts';
+import { APP_NAME_PATTERN, formatAddress, validateStartSpec } from './start-spec.ts';
 import {
   createRestartBackoff,
   DEFAULT_RESTART_BACKOFF,
@@ -37,8 +37,6 @@ export const DEFAULT_STOP_SIGNAL: NodeJS.Signals = 'SIGTERM';
 export const ADOPTED_POLL_MS = 500;
 /** How long to wait for a group to vanish after SIGKILL before giving up. */
 const KILL_WAIT_MS = 5_000;
-const MAX_INSTANCES = 64;
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export interface ProcessRuntimeOptions {
   /** Where records and logs live: `<stateDir>/<app>/<instance>.json` and `.log`. */
@@ -75,45 +73,6 @@ interface Supervised {
   spawning: Promise<void> | null;
 }
 
-function usage(message: string, field: string): CutoverError {
-  return new CutoverError('CUTOVER_ERR_USAGE', message, { field });
-}
-
-function addressOf(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-async function validateSpec(app: string, spec: ProcessStartSpec | undefined): Promise<void> {
-  if (!NAME_PATTERN.test(app)) {
-    throw usage(`The app name "${app}" must be letters, digits, ".", "_" or "-".`, 'app');
-  }
-  if (spec === undefined) {
-    throw usage(`The process runtime needs a start command and a directory for ${app}.`, 'start');
-  }
-  if (spec.command.trim() === '') {
-    throw usage('The start command is empty: set `start:` in cutover.yaml.', 'start');
-  }
-  if (!Number.isInteger(spec.instances) || spec.instances < 1 || spec.instances > MAX_INSTANCES) {
-    throw usage(
-      `instances must be a whole number from 1 to ${MAX_INSTANCES}, got ${spec.instances}.`,
-      'instances',
-    );
-  }
-  if (spec.stopTimeoutMs !== undefined && !(spec.stopTimeoutMs >= 0)) {
-    throw usage(
-      `The stop timeout must be 0 or more ms, got ${spec.stopTimeoutMs}.`,
-      'stop.timeout',
-    );
-  }
-  const isDir = await stat(spec.dir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isDir) {
-    throw usage(`The release directory ${spec.dir} does not exist or is not a directory.`, 'dir');
-  }
-}
-
 export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRuntime {
   const host = options.host ?? '127.0.0.1';
   const backoffOptions = { ...DEFAULT_RESTART_BACKOFF, ...options.backoff };
@@ -131,6 +90,13 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       // A listener's bug must not take supervision down with it.
     }
   };
+
+  async function liveRecord(
+    record: InstanceRecord | undefined,
+  ): Promise<InstanceRecord | undefined> {
+    if (record === undefined) return undefined;
+    return (await isSameProcessAlive(record.pid, record.startTimeTicks)) ? record : undefined;
+  }
 
   function envOf(record: InstanceRecord): NodeJS.ProcessEnv {
     return {
@@ -371,21 +337,21 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     async start(request: StartRequest): Promise<readonly InstanceSpec[]> {
       if (closed) throw new CutoverError('CUTOVER_ERR_INTERNAL', 'The process runtime is closed.');
       const { app, release } = request;
-      await validateSpec(app, request.process);
-      const spec = request.process as ProcessStartSpec;
+      const spec = await validateStartSpec(app, request.process);
       const color: Color | null = request.color ?? null;
       const prefix = color === null ? app : `${app}-${color}`;
       const ids = Array.from({ length: spec.instances }, (_, i) => `${prefix}-${i + 1}`);
       const { records } = await readInstanceRecords(appDirOf(app));
       for (const id of ids) {
-        const running = supervised.get(keyOf(app, id))?.record ?? records.find((r) => r.id === id);
-        if (
-          running !== undefined &&
-          (await isSameProcessAlive(running.pid, running.startTimeTicks))
-        ) {
-          throw usage(
+        // A supervised instance counts even between a crash and its restart.
+        const running =
+          supervised.get(keyOf(app, id))?.record ??
+          (await liveRecord(records.find((r) => r.id === id)));
+        if (running !== undefined) {
+          throw new CutoverError(
+            'CUTOVER_ERR_USAGE',
             `Instance ${id} of release ${running.release} still runs (pid ${running.pid}): stop its color before starting ${release} on it.`,
-            'color',
+            { field: 'color' },
           );
         }
       }
@@ -407,7 +373,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
               startTimeTicks: '',
               startedAt: '',
               command: spec.command,
-              dir: spec.dir,
+              // Absolute: a later daemon restarting it may run from another directory.
+              dir: resolve(spec.dir),
               env: { ...spec.env },
               stopSignal: spec.stopSignal ?? DEFAULT_STOP_SIGNAL,
               stopTimeoutMs: spec.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
@@ -430,7 +397,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
             await removeInstanceRecord(appDirOf(app), id);
             throw error;
           }
-          started.push({ id, address: addressOf(host, port) });
+          started.push({ id, address: formatAddress(host, port) });
           emit({ type: 'InstanceStarted', app, id, pid: entry.record.pid });
         }
       } catch (error) {
@@ -460,7 +427,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
             })
           : [app];
       const adopted: AdoptedInstance[] = [];
-      for (const name of apps.filter((a) => NAME_PATTERN.test(a)).sort()) {
+      for (const name of apps.filter((a) => APP_NAME_PATTERN.test(a)).sort()) {
         const { records } = await readInstanceRecords(appDirOf(name));
         for (const record of records) {
           const key = keyOf(name, record.id);
@@ -487,7 +454,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
             app: name,
             release: record.release,
             color: record.color,
-            instance: { id: record.id, address: addressOf(record.host, record.port) },
+            instance: { id: record.id, address: formatAddress(record.host, record.port) },
             pid: record.pid,
           });
         }
