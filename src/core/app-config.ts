@@ -352,8 +352,8 @@ export const appConfigSchema = z.strictObject(TOP_SHAPE, {
   error: 'expected a mapping of settings, starting with app: NAME',
 });
 
-/** The keys each mapping accepts, for "did you mean" on an unknown key. */
-const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
+/** The keys each mapping accepts (`''` the top level), for "did you mean" and the docs test. */
+export const APP_CONFIG_KEYS: Readonly<Record<string, readonly string[]>> = {
   '': Object.keys(TOP_SHAPE),
   stop: Object.keys(STOP_SHAPE),
   health: Object.keys(HEALTH_SHAPE),
@@ -441,7 +441,7 @@ export function validateAppConfig(input: unknown): AppConfigResult {
 function toIssues(issue: z.core.$ZodIssue, input: unknown): AppConfigIssue[] {
   const path = issue.path.filter((key) => typeof key !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    const known = KNOWN_KEYS[sectionOf(path)] ?? [];
+    const known = APP_CONFIG_KEYS[sectionOf(path)] ?? [];
     return issue.keys.map((key) => {
       const keyPath = [...path, key];
       const guess = closestKey(key, known);
