@@ -262,3 +262,19 @@ void test('closestKey and formatField', () => {
   assert.equal(formatField(['smoke', 2, 'json']), 'smoke[2].json');
   assert.equal(formatField([]), '(top level)');
 });
+
+void test('an empty section (YAML null) means all its defaults; host names are lower-cased', () => {
+  const empty = valid({
+    ...MINIMAL,
+    hosts: null,
+    env: null,
+    stop: null,
+    warmup: null,
+    switch: null,
+    standby: null,
+    migrations: null,
+  });
+  assert.deepEqual(empty, valid(MINIMAL));
+  assert.deepEqual(valid({ ...MINIMAL, hosts: [' Shop.Example.COM'] }).hosts, ['shop.example.com']);
+  assert.equal(issues({ ...MINIMAL, hosts: ['shop example'] })[0]?.field, 'hosts[0]');
+});

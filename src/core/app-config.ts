@@ -103,6 +103,7 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGU
 /** Each instance gets its own PORT from cutover; a configured one would be silently ignored. */
 const RESERVED_ENV_NAMES = new Set(['PORT']);
 
+const HOST_EXPECTED = 'expected a host name like shop.example.com';
 const DURATION_EXPECTED = 'expected a duration like 500ms, 30s or 2m (or a number of ms)';
 
 /** Parses `30s`, `500ms`, `2m`, `1h`, `1.5s` or a number of milliseconds; undefined if neither. */
@@ -316,6 +317,11 @@ const STANDBY_SHAPE = {
 
 const MIGRATIONS_SHAPE = { dir: text('expected a directory path').default('migrations/') };
 
+/** `health:` with every line under it commented out is YAML null: it means "all defaults". */
+function emptyAsUnset<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === null ? undefined : value), schema);
+}
+
 function sectionError(name: string): { error: string } {
   return { error: `expected a mapping of ${name} settings` };
 }
@@ -325,26 +331,37 @@ const TOP_SHAPE = {
     'expected an app name: 1-63 lower-case letters, digits and dashes, like shop',
     APP_NAME_PATTERN,
   ),
-  hosts: z
-    .array(text('expected a host name like shop.example.com', HOST_PATTERN), {
-      error: 'expected a list of host names',
-    })
-    .default([]),
+  hosts: emptyAsUnset(
+    z
+      .array(
+        z
+          .string({ error: HOST_EXPECTED })
+          .trim()
+          .toLowerCase()
+          .regex(HOST_PATTERN, { error: HOST_EXPECTED }),
+        { error: 'expected a list of host names' },
+      )
+      .default([]),
+  ),
   runtime: z
     .enum(['process', 'external'], { error: 'expected process or external' })
     .default('process'),
   start: text('expected the command that starts one instance, like node server.js').optional(),
   cwd: text('expected a directory path, relative to the release directory').default('.'),
   instances: integer(1, MAX_INSTANCES).default(1),
-  env: envSchema,
-  stop: z.strictObject(STOP_SHAPE, sectionError('stop')).prefault({}),
-  health: z.strictObject(HEALTH_SHAPE, sectionError('health')).prefault({}),
-  smoke: z.array(smokeCheckSchema, { error: 'expected a list of checks' }).default([]),
-  warmup: z.strictObject(WARMUP_SHAPE, sectionError('warmup')).prefault({}),
-  switch: z.strictObject(SWITCH_SHAPE, sectionError('switch')).prefault({}),
-  standby: z.strictObject(STANDBY_SHAPE, sectionError('standby')).prefault({}),
+  env: emptyAsUnset(envSchema),
+  stop: emptyAsUnset(z.strictObject(STOP_SHAPE, sectionError('stop')).prefault({})),
+  health: emptyAsUnset(z.strictObject(HEALTH_SHAPE, sectionError('health')).prefault({})),
+  smoke: emptyAsUnset(
+    z.array(smokeCheckSchema, { error: 'expected a list of checks' }).default([]),
+  ),
+  warmup: emptyAsUnset(z.strictObject(WARMUP_SHAPE, sectionError('warmup')).prefault({})),
+  switch: emptyAsUnset(z.strictObject(SWITCH_SHAPE, sectionError('switch')).prefault({})),
+  standby: emptyAsUnset(z.strictObject(STANDBY_SHAPE, sectionError('standby')).prefault({})),
   rto: duration(1_000),
-  migrations: z.strictObject(MIGRATIONS_SHAPE, sectionError('migrations')).prefault({}),
+  migrations: emptyAsUnset(
+    z.strictObject(MIGRATIONS_SHAPE, sectionError('migrations')).prefault({}),
+  ),
 };
 
 /** The schema of the file as written (YAML keys); `validateAppConfig` gives the typed result. */
