@@ -231,7 +231,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       entry.state = 'running';
       await spawnInstance(entry);
     } catch (error) {
-      entry.state = 'restarting';
+      // A stop or close that began meanwhile owns the instance now.
+      if (closed || entry.state !== 'running') return;
       const { record } = entry;
       emit({
         type: 'InstanceRestartFailed',
@@ -239,8 +240,6 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         id: record.id,
         reason: error instanceof Error ? error.message : String(error),
       });
-      if (closed) return;
-      entry.state = 'running';
       crashed(entry, null, null, false);
       return;
     }
@@ -302,7 +301,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       const { records } = await readInstanceRecords(appDirOf(app));
       const record = records.find((r) => r.id === id);
       if (record === undefined) return;
-      entry = {
+      // Another stop of it may have begun while the records were read.
+      entry = supervised.get(key) ?? {
         record,
         child: null,
         startedAtMs: Date.parse(record.startedAt),
