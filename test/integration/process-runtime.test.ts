@@ -38,7 +38,7 @@ const server = http.createServer((req, res) => {
   if (req.url === '/crash') process.exit(3);
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ pid: process.pid, port, release: process.env.RELEASE,
-    instance: process.env.CUTOVER_INSTANCE }));
+    instance: process.env.CUTOVER_INSTANCE, color: process.env.CUTOVER_COLOR, cwd: process.cwd() }));
 });
 process.on('SIGTERM', () => {
   console.log('got SIGTERM');
@@ -48,6 +48,15 @@ process.on('SIGTERM', () => {
 if (process.env.CRASH_AFTER_MS) setTimeout(() => process.exit(3), Number(process.env.CRASH_AFTER_MS));
 server.listen(port, '127.0.0.1', () => console.log('listening on ' + port));
 `;
+
+interface AppReply {
+  readonly pid: number;
+  readonly port: number;
+  readonly release: string;
+  readonly instance: string;
+  readonly color?: string;
+  readonly cwd: string;
+}
 
 interface Fixture {
   readonly dir: string;
@@ -105,18 +114,11 @@ function get(address: string, path: string): Promise<{ status: number; body: str
 }
 
 /** Answers once the instance listens; connection refused until then. */
-async function answer(
-  instance: InstanceSpec,
-): Promise<{ pid: number; port: number; release: string; instance: string }> {
+async function answer(instance: InstanceSpec): Promise<AppReply> {
   return waitFor(`${instance.id} to answer`, async () => {
     try {
       const reply = await get(instance.address, '/');
-      return JSON.parse(reply.body) as {
-        pid: number;
-        port: number;
-        release: string;
-        instance: string;
-      };
+      return JSON.parse(reply.body) as AppReply;
     } catch {
       return undefined;
     }
@@ -198,6 +200,8 @@ void test('starts two instances on their own ports, re-adopts them after a daemo
     assert.equal(instance.address, `127.0.0.1:${reply.port}`);
     assert.equal(reply.release, 'v1');
     assert.equal(reply.instance, instance.id);
+    assert.equal(reply.color, 'blue');
+    assert.equal(reply.cwd, fx.dir, 'runs in the release directory');
     fx.pids.add(reply.pid);
   }
   const log = await waitFor('the log line', async () => {
