@@ -1,0 +1,133 @@
+// The shop example app, shared by every release in examples/shop/vN: a small catalog over HTTP
+// with a WebSocket echo. Each release's cutover.yaml starts this one file with its own env:
+//   PORT (0 picks a free one), HOST (default 127.0.0.1),
+//   SHOP_VERSION (the release shown in answers; else CUTOVER_RELEASE, else RELEASE, else v0),
+//   SHOP_MESSAGE (a line shown on /, so a new release is visibly different),
+//   SHOP_FAULT: none (default) | broken-catalog | fails-under-traffic,
+//   SHOP_FAIL_AFTER_REQUESTS (for fails-under-traffic: requests answered before the 500s; 15).
+// Faults, so the demo can show cutover refusing bad releases:
+//   broken-catalog: /healthz and / are fine but /api/products answers 500, so a smoke check on
+//     the catalog fails before the flip.
+//   fails-under-traffic: everything is fine for the first SHOP_FAIL_AFTER_REQUESTS requests
+//     (health checks not counted), enough for smoke checks and warm-up; after that / and /api/*
+//     answer 500, so the switch window's probes fail and cutover rolls back.
+// Once listening it prints one JSON line `{"ready":true,"port":N,...}` on stdout.
+// Routes: GET /healthz -> 200 "ok"; GET / -> { app, version, message, color, instance, pid };
+// GET /api/products -> { version, count, products }; GET /api/products/:id -> one product;
+// /ws -> WebSocket: a hello message, then echo.
+// SIGTERM / SIGINT: stop accepting, finish in-flight requests, close WebSockets with 1001, exit.
+import { createServer } from 'node:http';
+import { WebSocketServer } from 'ws';
+
+const SHUTDOWN_DEADLINE_MS = 10_000;
+const DEFAULT_FAIL_AFTER_REQUESTS = 15;
+const FAULTS = new Set(['none', 'broken-catalog', 'fails-under-traffic']);
+const PRODUCTS = [
+  { id: 'mug', name: 'Blue-green mug', priceCents: 1200 },
+  { id: 'shirt', name: 'Zero-downtime shirt', priceCents: 2500 },
+  { id: 'sticker', name: 'Rollback sticker', priceCents: 300 },
+];
+
+const env = process.env;
+const version = env.SHOP_VERSION ?? env.CUTOVER_RELEASE ?? env.RELEASE ?? 'v0';
+const message = env.SHOP_MESSAGE ?? `shop ${version}`;
+const fault = env.SHOP_FAULT ?? 'none';
+const failAfter = Number(env.SHOP_FAIL_AFTER_REQUESTS ?? DEFAULT_FAIL_AFTER_REQUESTS);
+const color = env.CUTOVER_COLOR ?? null;
+const instance = env.CUTOVER_INSTANCE ?? `pid-${process.pid}`;
+const host = env.HOST ?? '127.0.0.1';
+const port = Number(env.PORT ?? '3000');
+
+function refuse(text) {
+  process.stderr.write(`shop: ${text}\n`);
+  process.exit(2);
+}
+if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  refuse(`PORT must be a number from 0 to 65535, got "${env.PORT}"`);
+}
+if (!FAULTS.has(fault)) {
+  refuse(`SHOP_FAULT must be one of ${[...FAULTS].join(', ')}, got "${fault}"`);
+}
+if (!Number.isInteger(failAfter) || failAfter < 0) {
+  refuse(`SHOP_FAIL_AFTER_REQUESTS must be a whole number, got "${env.SHOP_FAIL_AFTER_REQUESTS}"`);
+}
+
+let stopping = false;
+let served = 0;
+
+const server = createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  // While stopping, tell keep-alive clients to go elsewhere for their next request.
+  if (stopping) res.setHeader('connection', 'close');
+  // Drain any request body before answering.
+  req.resume();
+  if (url.pathname === '/healthz') {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('ok\n');
+    return;
+  }
+  served += 1;
+  if (fault === 'fails-under-traffic' && served > failAfter) {
+    json(res, 500, { error: 'out of database connections', version });
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    json(res, 405, { error: 'only GET is supported', version });
+    return;
+  }
+  if (url.pathname === '/') {
+    json(res, 200, { app: 'shop', version, message, color, instance, pid: process.pid });
+    return;
+  }
+  if (url.pathname === '/api/products') {
+    if (fault === 'broken-catalog') {
+      json(res, 500, { error: 'catalog unavailable', version });
+      return;
+    }
+    json(res, 200, { version, count: PRODUCTS.length, products: PRODUCTS });
+    return;
+  }
+  const match = /^\/api\/products\/([a-z0-9-]+)$/.exec(url.pathname);
+  const product = match === null ? undefined : PRODUCTS.find((item) => item.id === match[1]);
+  if (product !== undefined && fault !== 'broken-catalog') {
+    json(res, 200, { version, product });
+    return;
+  }
+  json(res, 404, { error: `no such page: ${url.pathname}`, version });
+});
+
+function json(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/json', 'x-release': version });
+  res.end(`${JSON.stringify(body)}\n`);
+}
+
+// Longer than cutover's upstream idle timeout, so cutover closes idle connections first (DESIGN.md).
+server.keepAliveTimeout = 65_000;
+
+const sockets = new WebSocketServer({ server, path: '/ws' });
+sockets.on('connection', (socket) => {
+  socket.send(JSON.stringify({ app: 'shop', version, color, instance }));
+  socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+  socket.on('error', () => socket.terminate());
+});
+
+server.listen(port, host, () => {
+  const address = server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, port: bound, host, app: 'shop', version, fault, instance })}\n`,
+  );
+});
+
+function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  const deadline = setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS);
+  deadline.unref();
+  for (const socket of sockets.clients) socket.close(1001, 'server going away');
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+}
+
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
