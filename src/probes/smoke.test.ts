@@ -51,6 +51,11 @@ describe('runSmokeChecks', () => {
         case '/hang':
           hanging.add(res);
           return;
+        case '/hang-body':
+          res.writeHead(200);
+          res.write('partial');
+          hanging.add(res);
+          return;
         case '/method':
           res.end(req.method);
           return;
@@ -127,6 +132,11 @@ describe('runSmokeChecks', () => {
     assert.ok((report.checks[0]?.durationMs ?? 0) < 2_000);
   });
 
+  it('fails a check whose body hangs at its timeout', async () => {
+    const report = await runSmokeChecks([http('/hang-body', { timeoutMs: 200 })], context());
+    assert.equal(report.checks[0]?.reason, 'timeout after 200 ms');
+  });
+
   it('fails a check against a closed port as refused', async () => {
     const report = await runSmokeChecks([http('/')], {
       ...context(),
@@ -161,6 +171,16 @@ describe('runSmokeChecks', () => {
     const report = await runSmokeChecks([command('sleep 30', 300)], context());
     assert.equal(report.checks[0]?.reason, 'timeout after 300 ms');
     assert.ok((report.checks[0]?.durationMs ?? 0) < 3_000);
+  });
+
+  it('does not wait for a process the command left behind holding its output', async () => {
+    const report = await runSmokeChecks(
+      [command('setsid sleep 3 & echo started; exit 0', 10_000)],
+      context(),
+    );
+    assert.equal(report.passed, true, JSON.stringify(report));
+    assert.equal(report.checks[0]?.output, 'started');
+    assert.ok((report.checks[0]?.durationMs ?? 0) < 2_000);
   });
 
   it('runs every check and passes only if all pass', async () => {

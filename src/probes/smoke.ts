@@ -16,6 +16,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** A command's output kept for the report: the tail, as that is where failures are told. */
 const MAX_OUTPUT_BYTES = 64 * 1024;
 const OUTPUT_TAIL_LINES = 20;
+/** After the script exits, how long its output pipes may stay open before they are cut. */
+const OUTPUT_GRACE_MS = 500;
 
 export interface SmokeContext {
   /** The idle color's preview URL, like `http://127.0.0.1:8081`. */
@@ -229,11 +231,23 @@ function runCommandCheck(check: CommandSmokeCheck, context: SmokeContext): Promi
     child.on('error', (error) => {
       finish(`could not run sh: ${error.message}`);
     });
+    const verdictOf = (code: number | null, signal: NodeJS.Signals | null): string | null => {
+      if (stoppedBy !== null) return stoppedBy;
+      if (code === 0) return null;
+      if (code !== null) return `exit code ${code}`;
+      return `killed by ${signal ?? 'a signal'}`;
+    };
     child.on('close', (code, signal) => {
-      if (stoppedBy !== null) finish(stoppedBy);
-      else if (code === 0) finish(null);
-      else if (code !== null) finish(`exit code ${code}`);
-      else finish(`killed by ${signal ?? 'a signal'}`);
+      finish(verdictOf(code, signal));
+    });
+    // A process the script left behind in another session may hold the output pipes open:
+    // the script's exit decides, after a moment for the output to arrive.
+    child.on('exit', (code, signal) => {
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish(verdictOf(code, signal));
+      }, OUTPUT_GRACE_MS).unref();
     });
   });
 }

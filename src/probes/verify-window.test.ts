@@ -48,6 +48,11 @@ describe('verifySwitchWindow', () => {
         case '/hang':
           hanging.add(res);
           return;
+        case '/hang-body':
+          res.writeHead(200);
+          res.write('partial');
+          hanging.add(res);
+          return;
         case '/flap':
           flapCount += 1;
           res.statusCode = flapCount % 3 === 0 ? 503 : 200;
@@ -131,6 +136,16 @@ describe('verifySwitchWindow', () => {
     if (result.ok) return;
     assert.equal(result.reason, 'probe GET /hang: timeout after 150 ms');
     assert.equal(result.timeline[0]?.status, null);
+  });
+
+  it('fails a probe whose body hangs at the probe timeout', async () => {
+    const result = await verifySwitchWindow(settings({ probePaths: ['/hang-body'] }), {
+      ...context(),
+      probeTimeoutMs: 150,
+    });
+    assert.equal(result.ok, false);
+    if (result.ok) return;
+    assert.equal(result.reason, 'probe GET /hang-body: timeout after 150 ms');
   });
 
   it('fails when nothing listens', async () => {

@@ -162,6 +162,9 @@ async function probeOnce(
       signal: deadline.signal,
     });
     await response.body.dump({ limit: 64 * 1024 });
+    // dump() resolves even when the deadline cuts the body off: a body that hangs is a timeout.
+    if (timedOut) return record(null, `timeout after ${timeoutMs} ms`);
+    if (isAborted(context.signal)) return record(null, 'stopped');
     const status = response.statusCode;
     return record(status, status >= 200 && status < 400 ? null : `status ${status}`);
   } catch (error) {

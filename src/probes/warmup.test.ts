@@ -27,6 +27,12 @@ describe('runWarmup', () => {
         hanging.add(res);
         return;
       }
+      if (path === '/hang-body') {
+        res.writeHead(200);
+        res.write('partial');
+        hanging.add(res);
+        return;
+      }
       inflight += 1;
       peakInflight = Math.max(peakInflight, inflight);
       setTimeout(() => {
@@ -113,6 +119,16 @@ describe('runWarmup', () => {
     assert.ok(report.failed >= 2 && report.failed <= 10, `${report.failed} failed`);
     assert.equal(report.errors['timeout after 100 ms'], report.failed);
     assert.ok(report.durationMs < 2_000);
+  });
+
+  it('counts a body that hangs as a timeout, not a success', async () => {
+    const report = await runWarmup(
+      { requests: 2, durationMs: 0, paths: ['/hang-body'], concurrency: 2 },
+      { ...context(), requestTimeoutMs: 100 },
+    );
+    assert.equal(report.end, 'done');
+    assert.equal(report.ok, 0);
+    assert.deepEqual(report.errors, { 'timeout after 100 ms': 2 });
   });
 
   it('stops when the signal aborts', async () => {

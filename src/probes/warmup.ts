@@ -111,15 +111,19 @@ async function getOnce(
   host: string,
   options: { timeoutMs: number; stop: AbortSignal },
 ): Promise<string | null> {
+  const deadline = AbortSignal.timeout(options.timeoutMs);
   try {
     const response = await request(url, {
       method: 'GET',
       headers: { host, 'user-agent': 'cutover-warmup' },
       dispatcher: agent,
-      signal: AbortSignal.any([options.stop, AbortSignal.timeout(options.timeoutMs)]),
+      signal: AbortSignal.any([options.stop, deadline]),
     });
     // Read the body to the end so the connection is reused (keep-alive).
     await response.body.dump({ limit: 1024 * 1024 });
+    // dump() resolves even when a signal cuts the body off: a body that hangs is a timeout.
+    if (options.stop.aborted) return 'stopped';
+    if (deadline.aborted) return `timeout after ${options.timeoutMs} ms`;
     const status = response.statusCode;
     return status >= 200 && status < 400 ? null : `status ${status}`;
   } catch (error) {
