@@ -179,6 +179,18 @@ describe('verifySwitchWindow', () => {
     assert.equal(over.timeline.length, 1);
   });
 
+  it('keeps only the latest probes in the timeline, and the failing one', async () => {
+    const result = await verifySwitchWindow(
+      settings({ probeWindowMs: 5_000, probeIntervalMs: 5, probePaths: ['/flap'] }),
+      { ...context(), timelineLimit: 2 },
+    );
+    assert.equal(result.ok, false);
+    assert.deepEqual(
+      result.timeline.map((probe) => probe.status),
+      [200, 503],
+    );
+  });
+
   it('stops when the signal aborts', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 120);

@@ -7,6 +7,8 @@ import type { Clock } from '../ports/clock.ts';
 
 /** A probe gets this long unless told otherwise; a live color slower than this is failing. */
 export const DEFAULT_PROBE_TIMEOUT_MS = 2_000;
+/** The timeline keeps the latest probes only; a 24 h window at 1 ms must not fill the memory. */
+export const MAX_TIMELINE_PROBES = 10_000;
 
 /** Counts since the router started (cumulative), for the error rate of real traffic. */
 export interface TrafficCounts {
@@ -20,9 +22,11 @@ export interface VerifyWindowContext {
   readonly host: string;
   readonly clock: Clock;
   readonly signal?: AbortSignal;
-  /** Called after each probe, for live progress and the history timeline. */
+  /** Called after each probe, for live progress and the history timeline (which is capped). */
   readonly onProbe?: (probe: ProbeRecord) => void;
   readonly probeTimeoutMs?: number;
+  /** Overrides MAX_TIMELINE_PROBES (tests). */
+  readonly timelineLimit?: number;
   /** The app's new live color's traffic (the router's counts); without it only probes count. */
   readonly traffic?: () => Promise<TrafficCounts>;
 }
@@ -76,6 +80,7 @@ export async function verifySwitchWindow(
         if (isAborted(context.signal)) return fail('stopped', true);
         const probe = await probeOnce(agent, context, path, timeoutMs);
         timeline.push(probe);
+        if (timeline.length > (context.timelineLimit ?? MAX_TIMELINE_PROBES)) timeline.shift();
         context.onProbe?.(probe);
         if (!probe.ok) {
           if (isAborted(context.signal)) return fail('stopped', true);
