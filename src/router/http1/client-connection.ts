@@ -408,6 +408,7 @@ class Exchange implements RawExchange, UpstreamOwner {
   #responseFraming: BodyFraming = NO_BODY;
   #responseRemaining = 0;
   #responseChunks: ChunkedDecoder | null = null;
+  #responseCarry: Buffer | null = null;
   /** A response head waiting for the first body bytes: its start line, then its fields. */
   #pendingStart = '';
   #pendingFields: string[] | null = null;
@@ -654,7 +655,7 @@ class Exchange implements RawExchange, UpstreamOwner {
     const fields = this.#handler.sanitizeResponseHeaders(head.rawHeaders, head.names);
     if (framing.framing.kind === 'chunked') {
       fields.push('Transfer-Encoding', 'chunked');
-      this.#responseChunks = new ChunkedDecoder();
+      this.#responseChunks = new ChunkedDecoder({ wholeLines: true });
     } else if (framing.framing.kind === 'length') {
       this.#responseRemaining = framing.framing.length;
     }
@@ -683,8 +684,17 @@ class Exchange implements RawExchange, UpstreamOwner {
       this.#responseRemaining -= bytes.length;
       finished = this.#responseRemaining === 0;
     } else if (framing.kind === 'chunked') {
-      const progress = (this.#responseChunks as ChunkedDecoder).push(chunk);
-      bytes = chunk.subarray(0, progress.consumed);
+      // Whole lines only: a size line split across reads waits in `#responseCarry`, so a line
+      // that turns out malformed never reaches the client, not even in part.
+      const input =
+        this.#responseCarry === null ? chunk : Buffer.concat([this.#responseCarry, chunk]);
+      this.#responseCarry = null;
+      const progress = (this.#responseChunks as ChunkedDecoder).push(input);
+      bytes = input.subarray(0, progress.consumed);
+      if (progress.error === undefined && !progress.done && progress.consumed < input.length) {
+        // A copy: `chunk` is a view of the upstream read buffer, which the next read overwrites.
+        this.#responseCarry = Buffer.from(input.subarray(progress.consumed));
+      }
       if (progress.error !== undefined) {
         // Forward what was valid, then close: the client sees an incomplete message.
         this.#flushHead();
@@ -693,7 +703,7 @@ class Exchange implements RawExchange, UpstreamOwner {
         this.#end('failed');
         return;
       }
-      if (progress.done && progress.consumed < chunk.length) this.#upstreamKeepAlive = false;
+      if (progress.done && progress.consumed < input.length) this.#upstreamKeepAlive = false;
       finished = progress.done;
     } else if (framing.kind === 'none') {
       this.#upstreamKeepAlive = false;
