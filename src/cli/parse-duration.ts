@@ -1,17 +1,13 @@
-// Durations on the command line: `500ms`, `30s`, `2m`, `1.5s`, `1h`. A unit is required so that
-// `--health-timeout 30` can never mean 30 ms to one reader and 30 s to another.
+// Durations on the command line, in the grammar of core/duration.ts, with errors that name the
+// flag: `--health-timeout 30` is refused with the units it could have meant.
+import { MAX_DURATION_MS, parseDurationText } from '../core/duration.ts';
 import { CutoverError } from '../core/errors.ts';
-
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-/** Longer than anything a deploy or drain should wait; catches a typo like `30000s`. */
-const MAX_DURATION_MS = 24 * 3_600_000;
 
 /** Parses `30s` into 30000; throws CUTOVER_ERR_USAGE naming the flag and the accepted forms. */
 export function parseDuration(text: string, flag: string): number {
   const trimmed = text.trim();
-  const match = DURATION_PATTERN.exec(trimmed);
-  if (match === null) {
+  const ms = parseDurationText(trimmed);
+  if (ms === undefined) {
     const bareNumber = /^\d+(?:\.\d+)?$/.test(trimmed);
     throw new CutoverError(
       'CUTOVER_ERR_USAGE',
@@ -20,7 +16,6 @@ export function parseDuration(text: string, flag: string): number {
         : `${flag} "${text}" is not a duration: write a number with a unit, like 500ms, 30s or 2m`,
     );
   }
-  const ms = Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 'ms'] ?? 1));
   if (ms <= 0)
     throw new CutoverError('CUTOVER_ERR_USAGE', `${flag} must be longer than 0, got "${text}"`);
   if (ms > MAX_DURATION_MS) {

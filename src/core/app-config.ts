@@ -2,6 +2,7 @@
 // `AppConfig` the pipeline consumes. Pure: no file access and no line numbers; the loader in
 // `src/config/` maps each issue's path back to a line of the file.
 import { z } from 'zod';
+import { MAX_DURATION_MS, parseDurationText } from './duration.ts';
 
 export type JsonScalar = string | number | boolean | null;
 
@@ -92,10 +93,6 @@ const HOST_PATTERN =
   /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const URL_PATH_PATTERN = /^\/[\x21-\x7e]*$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** Longer than any wait in a deployment should be; catches a typo like `30000s`. */
-const MAX_DURATION_MS = 24 * 3_600_000;
 const MAX_INSTANCES = 64;
 const MAX_WARMUP_CONCURRENCY = 256;
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -110,9 +107,7 @@ const DURATION_EXPECTED = 'expected a duration like 500ms, 30s or 2m (or a numbe
 export function parseDurationMs(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined;
   if (typeof value !== 'string') return undefined;
-  const match = DURATION_PATTERN.exec(value.trim());
-  if (match === null) return undefined;
-  return Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 'ms'] ?? 1));
+  return parseDurationText(value);
 }
 
 function duration(defaultMs: number, options: { allowZero?: boolean } = {}) {
