@@ -260,6 +260,20 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   }
 
   /** Polls an adopted instance: it is not our child, so no exit event tells of its death. */
+  /** A running instance known only from its record: adopted, or about to be stopped. */
+  function runningFromRecord(record: Supervised['record']): Supervised {
+    return {
+      record,
+      child: null,
+      startedAtMs: Date.parse(record.startedAt),
+      state: 'running',
+      timer: null,
+      backoff: createRestartBackoff(backoffOptions),
+      stopping: null,
+      spawning: null,
+    };
+  }
+
   function watchAdopted(entry: Supervised): void {
     clearTimer(entry);
     entry.timer = setTimeout(() => {
@@ -302,16 +316,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       const record = records.find((r) => r.id === id);
       if (record === undefined) return;
       // Another stop of it may have begun while the records were read.
-      entry = supervised.get(key) ?? {
-        record,
-        child: null,
-        startedAtMs: Date.parse(record.startedAt),
-        state: 'running',
-        timer: null,
-        backoff: createRestartBackoff(backoffOptions),
-        stopping: null,
-        spawning: null,
-      };
+      entry = supervised.get(key) ?? runningFromRecord(record);
       supervised.set(key, entry);
     }
     if (entry.stopping !== null) return entry.stopping;
@@ -437,16 +442,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
             await removeInstanceRecord(appDirOf(name), record.id);
             continue;
           }
-          const entry: Supervised = {
-            record,
-            child: null,
-            startedAtMs: Date.parse(record.startedAt),
-            state: 'running',
-            timer: null,
-            backoff: createRestartBackoff(backoffOptions),
-            stopping: null,
-            spawning: null,
-          };
+          const entry = runningFromRecord(record);
           supervised.set(key, entry);
           watchAdopted(entry);
           emit({ type: 'InstanceAdopted', app: name, id: record.id, pid: record.pid });
