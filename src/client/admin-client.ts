@@ -7,6 +7,12 @@ import { CutoverError, ERROR_CODES } from '../core/errors.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import { API_PREFIX } from './api-types.ts';
 import type {
+  AbortRequest,
+  DeploymentListResponse,
+  DeploymentView,
+  DrillReport,
+  DrillRequest,
+  StartDeploymentRequest,
   AppStatus,
   DeployRequest,
   DeployResponse,
@@ -48,6 +54,12 @@ export interface AdminClient {
   flip(app: string, body: FlipRequest, options?: MutationOptions): Promise<FlipResponse>;
   rollback(app: string, body: RollbackRequest, options?: MutationOptions): Promise<FlipResponse>;
   history(query?: { app?: string; limit?: number }): Promise<HistoryResponse>;
+  startDeployment(app: string, body: StartDeploymentRequest): Promise<DeploymentView>;
+  getDeployment(id: string): Promise<DeploymentView>;
+  listDeployments(query?: { app?: string; limit?: number }): Promise<DeploymentListResponse>;
+  abortDeployment(id: string, body?: AbortRequest): Promise<DeploymentView>;
+  abortApp(app: string, body?: AbortRequest): Promise<DeploymentView>;
+  drill(app: string, body?: DrillRequest): Promise<DrillReport>;
 }
 
 interface Endpoint {

@@ -13,6 +13,7 @@
 //                                        appended (`id:` its id, `event:` its type); a
 //                                        `Last-Event-ID` header replays what came after it
 //   GET  /metrics                        Prometheus text
+//   (deployments and drills: see the section at the end of this file)
 // Mutations: Content-Type application/json (415 otherwise); optional If-Match: "<revision>"
 // (412 CUTOVER_ERR_STATE_CONFLICT when stale); 409 CUTOVER_ERR_APP_LOCKED names the holder.
 import type { Color, FlipRecord, HealthCheckSpec } from '../core/types.ts';
@@ -116,4 +117,187 @@ export interface HistoryEntry {
 
 export interface HistoryResponse {
   readonly events: readonly HistoryEntry[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deployments (issue 3): the pipeline of DESIGN.md, run by the daemon. The CLI reads the
+// release's cutover.yaml, sends its text, then follows the deployment by polling it.
+//
+//   POST /v1/apps/:app/deployments      StartDeploymentRequest -> DeploymentView (202 Accepted;
+//                                        409 CUTOVER_ERR_APP_LOCKED names the running one)
+//   GET  /v1/deployments?app=&limit=    -> DeploymentListResponse (newest first)
+//   GET  /v1/deployments/:id            -> DeploymentView
+//   POST /v1/deployments/:id/abort      AbortRequest -> DeploymentView (the deployment as it is
+//                                        once the abort was taken; it then ends on its own)
+//   POST /v1/apps/:app/abort            AbortRequest -> DeploymentView (the app's running one;
+//                                        404 CUTOVER_ERR_DEPLOY_NOT_FOUND when none runs)
+//   POST /v1/apps/:app/drill            DrillRequest -> DrillReport (waits for the whole drill)
+// The timeline is also appended to the history (type `deployment-step`, `deployment-ended`,
+// `drill`), so GET /v1/events streams it.
+// ---------------------------------------------------------------------------------------------
+
+export interface StartDeploymentRequest {
+  readonly release: string;
+  /** The release's directory, absolute, on the daemon's host. */
+  readonly dir: string;
+  /** The text of the release's cutover.yaml: the config travels with the release. */
+  readonly config: string;
+  /** Where the text came from, for error messages (default `cutover.yaml`). */
+  readonly configPath?: string;
+  /** `host:port` of each instance, for `runtime: external` only. */
+  readonly instances?: readonly string[];
+}
+
+export type DeploymentStepName =
+  | 'locking'
+  | 'resolving'
+  | 'drift-check'
+  | 'schema-check'
+  | 'starting'
+  | 'migrating'
+  | 'smoke'
+  | 'warmup'
+  | 'flipping'
+  | 'verifying'
+  | 'draining'
+  | 'standby'
+  | 'rolling-back'
+  | 'cleaning-up';
+
+export type DeploymentOutcome = 'succeeded' | 'failed' | 'aborted' | 'rolled-back';
+
+export interface DeploymentStepView {
+  readonly step: DeploymentStepName | DeploymentOutcome;
+  readonly startedAt: string;
+  /** Null while the step runs. */
+  readonly endedAt: string | null;
+  readonly durationMs: number | null;
+}
+
+export interface SmokeCheckView {
+  readonly name: string;
+  readonly outcome: 'passed' | 'failed';
+  readonly reason: string | null;
+  readonly durationMs: number;
+  readonly output: string | null;
+}
+
+export interface ProbeView {
+  readonly at: string;
+  readonly path: string;
+  readonly status: number | null;
+  readonly ms: number;
+  readonly ok: boolean;
+  readonly error: string | null;
+}
+
+/** What each step measured; a key appears once its step has run. */
+export interface DeploymentReport {
+  readonly start?: {
+    readonly instances: readonly { readonly id: string; readonly address: string }[];
+    /** From the start request to every instance passing its health check. */
+    readonly healthyMs: number;
+  };
+  readonly smoke?: {
+    readonly passed: boolean;
+    readonly durationMs: number;
+    readonly checks: readonly SmokeCheckView[];
+  };
+  readonly warmup?: {
+    readonly sent: number;
+    readonly ok: number;
+    readonly failed: number;
+    readonly p50Ms: number | null;
+    readonly p99Ms: number | null;
+    readonly durationMs: number;
+  };
+  readonly flip?: { readonly generation: number; readonly durationMs: number };
+  readonly verify?: {
+    readonly ok: boolean;
+    readonly reason: string | null;
+    readonly durationMs: number;
+    readonly probes: number;
+    readonly failedProbes: number;
+    /** The last probes (at most 50), oldest first. */
+    readonly timeline: readonly ProbeView[];
+  };
+  readonly flipBack?: { readonly generation: number; readonly durationMs: number };
+  readonly drain?: DrainSummary;
+}
+
+export interface DeploymentView {
+  readonly id: string;
+  readonly app: string;
+  readonly release: string;
+  /** The current step, or the outcome once ended. */
+  readonly step: DeploymentStepName | DeploymentOutcome;
+  readonly ended: boolean;
+  readonly outcome: DeploymentOutcome | null;
+  /** Why it failed, was aborted or rolled back; null while all is well. */
+  readonly reason: string | null;
+  /** The live color when the deployment began (null on the app's first one). */
+  readonly from: Color | null;
+  /** The color the release goes into. */
+  readonly to: Color | null;
+  /** Public traffic is on `to` because of this deployment. */
+  readonly flipped: boolean;
+  /** What the current step waits for, for live progress (`2 of 2 instances healthy`). */
+  readonly waitingFor: string | null;
+  readonly requestedBy: string;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  readonly endedAt: string | null;
+  /** How many times a restarted daemon picked it up again. */
+  readonly resumes: number;
+  readonly steps: readonly DeploymentStepView[];
+  readonly report: DeploymentReport;
+}
+
+export interface DeploymentListResponse {
+  readonly deployments: readonly DeploymentView[];
+}
+
+export interface AbortRequest {
+  /** Shown in the history and the deployment's reason. */
+  readonly reason?: string;
+}
+
+export interface DrillRequest {
+  /** Overrides the app's `rto` objective for this drill. */
+  readonly objectiveMs?: number;
+}
+
+export interface DrillPhase {
+  readonly flip: FlipResponse;
+  /** Probes through the public listener after the flip. */
+  readonly verify: {
+    readonly ok: boolean;
+    readonly reason: string | null;
+    readonly probes: number;
+    readonly durationMs: number;
+  };
+  /** From the start of the phase to the first good answer of the new live color. */
+  readonly recoveryMs: number;
+}
+
+export interface DrillReport {
+  readonly app: string;
+  /** The live color at the start, and the standby the drill rolled back to. */
+  readonly live: Color;
+  readonly standby: Color;
+  readonly passed: boolean;
+  /** Why it did not pass; null when it did. */
+  readonly reason: string | null;
+  /** Measured recovery time: the rollback phase's recoveryMs. */
+  readonly rtoMs: number;
+  readonly objectiveMs: number;
+  /** Requests the router answered with a failure (5xx it made) for the app during the drill. */
+  readonly failedRequests: number;
+  /** Requests the app's public traffic carried during the drill. */
+  readonly requests: number;
+  readonly back: DrillPhase;
+  /** Absent when the drill stopped after the rollback phase. */
+  readonly forward: DrillPhase | null;
+  readonly startedAt: string;
+  readonly durationMs: number;
 }

@@ -111,6 +111,23 @@ export const ERROR_CODES = {
     description:
       'The deployment is past its verify window or already rolling back, so it can no longer be aborted.',
   },
+  CUTOVER_ERR_DEPLOY_NOT_FOUND: {
+    status: 404,
+    exitCode: 1,
+    description: 'No deployment has that id, or the app has no deployment running.',
+  },
+  CUTOVER_ERR_DEPLOY_FAILED: {
+    status: 409,
+    exitCode: 1,
+    description:
+      'The deployment ended without the release going live (a step failed, it was aborted, or a probe flipped it back); the message names the step and why.',
+  },
+  CUTOVER_ERR_DRILL_FAILED: {
+    status: 409,
+    exitCode: 1,
+    description:
+      'A rollback drill did not pass: the standby failed its probes, a request failed, or the recovery time exceeded the objective.',
+  },
   CUTOVER_ERR_DAEMON_UNREACHABLE: {
     status: 503,
     exitCode: 1,

@@ -1,3 +1,4 @@
+import type { DeploymentState } from '../core/deployment/deployment-state.ts';
 import type { AppState, DaemonState } from '../core/types.ts';
 
 /** An app record that could not be decoded; only that app is affected (QUALITY.md B7). */
@@ -41,6 +42,37 @@ export interface StoredHistoryEvent extends HistoryEvent {
 }
 
 /**
+ * One deployment as stored: the state machine's state plus what is needed to resume it after a
+ * crash (the release's directory and cutover.yaml text; never a resolved secret).
+ */
+export interface DeploymentRecord {
+  readonly id: string;
+  readonly app: string;
+  /** False once the deployment reached an outcome. */
+  readonly active: boolean;
+  readonly state: DeploymentState;
+  /** The start request as received (release, dir, config text, instances); JSON data. */
+  readonly request: Readonly<Record<string, unknown>>;
+  /** What the steps measured so far (the API's DeploymentReport); JSON data. */
+  readonly report: Readonly<Record<string, unknown>>;
+  readonly requestedBy: string;
+}
+
+/**
+ * The journal of once-only effects (start-instances, migrate-expand, flip, flip-back), by the
+ * effect's idempotency key. `begun` is written before the effect runs and `done` (with its
+ * result) after; a resume that finds `begun` without `done` must reconcile with the target.
+ */
+export interface EffectEntry {
+  readonly key: string;
+  readonly status: 'begun' | 'done';
+  /** JSON data the effect returned (e.g. the instances started, the flip generation). */
+  readonly result: unknown;
+  /** ISO-8601 time of the last write. */
+  readonly at: string;
+}
+
+/**
  * Durable state of the daemon. One store per data directory.
  *
  * Lifecycle: created open by its factory, used until `close()`; a closed store rejects every call.
@@ -62,5 +94,17 @@ export interface StateStore {
   acquireLock(name: string, holder: string, ttlMs: number): Promise<Lease>;
   appendHistory(event: HistoryEvent): Promise<StoredHistoryEvent>;
   listHistory(query: { app?: string; limit?: number }): Promise<readonly StoredHistoryEvent[]>;
+  /** Inserts or replaces the record with this id; durable before the promise resolves. */
+  saveDeployment(record: DeploymentRecord): Promise<void>;
+  getDeployment(id: string): Promise<DeploymentRecord | null>;
+  /** Newest first (by state.startedAt, then id); `active` filters on the flag. */
+  listDeployments(query: {
+    app?: string;
+    active?: boolean;
+    limit?: number;
+  }): Promise<readonly DeploymentRecord[]>;
+  /** Inserts or replaces the entry with this key; durable before the promise resolves. */
+  putEffect(entry: EffectEntry): Promise<void>;
+  getEffect(key: string): Promise<EffectEntry | null>;
   close(): Promise<void>;
 }

@@ -2,6 +2,12 @@
 // (src/controller/controller.ts), the traffic snapshot for /metrics, and the audit log. Routes
 // stay thin.
 import type {
+  AbortRequest,
+  DeploymentListResponse,
+  DeploymentView,
+  DrillReport,
+  DrillRequest,
+  StartDeploymentRequest,
   DeployRequest,
   DeployResponse,
   FlipRequest,
@@ -28,6 +34,18 @@ export interface AdminController {
   flip(app: string, req: FlipRequest, opts: MutationOptions): Promise<FlipResponse>;
   rollback(app: string, req: RollbackRequest, opts: MutationOptions): Promise<FlipResponse>;
   history(query: { app?: string; limit?: number }): Promise<HistoryResponse>;
+  /** Validates the config, takes the app's lock and starts the pipeline; resolves once started. */
+  startDeployment(
+    app: string,
+    req: StartDeploymentRequest,
+    opts: MutationOptions,
+  ): Promise<DeploymentView>;
+  getDeployment(id: string): Promise<DeploymentView>;
+  listDeployments(query: { app?: string; limit?: number }): Promise<DeploymentListResponse>;
+  abortDeployment(id: string, req: AbortRequest, opts: MutationOptions): Promise<DeploymentView>;
+  /** Aborts the app's running deployment (CUTOVER_ERR_DEPLOY_NOT_FOUND when none runs). */
+  abortApp(app: string, req: AbortRequest, opts: MutationOptions): Promise<DeploymentView>;
+  drill(app: string, req: DrillRequest, opts: MutationOptions): Promise<DrillReport>;
   readonly revision: number;
 }
 
