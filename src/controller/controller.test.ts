@@ -454,6 +454,11 @@ void describe('Controller', () => {
       acquireLock: (name, holder, ttl) => real.acquireLock(name, holder, ttl),
       appendHistory: (event) => real.appendHistory(event),
       listHistory: (query) => real.listHistory(query),
+      saveDeployment: (record) => real.saveDeployment(record),
+      getDeployment: (id) => real.getDeployment(id),
+      listDeployments: (query) => real.listDeployments(query),
+      putEffect: (entry) => real.putEffect(entry),
+      getEffect: (key) => real.getEffect(key),
       close: () => Promise.resolve(),
     };
     await rig.controller.stop();

@@ -35,6 +35,11 @@ export function createHistoryFeed(inner: StateStore): HistoryFeed {
     watch: (listener) => inner.watch(listener),
     acquireLock: (name, holder, ttlMs) => inner.acquireLock(name, holder, ttlMs),
     listHistory: (query) => inner.listHistory(query),
+    saveDeployment: (record) => inner.saveDeployment(record),
+    getDeployment: (id) => inner.getDeployment(id),
+    listDeployments: (query) => inner.listDeployments(query),
+    putEffect: (entry) => inner.putEffect(entry),
+    getEffect: (key) => inner.getEffect(key),
     close: () => inner.close(),
     async appendHistory(event: HistoryEvent) {
       const stored = await inner.appendHistory(event);

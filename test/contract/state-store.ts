@@ -7,13 +7,17 @@ import { describe, it } from 'node:test';
 import { isCutoverError } from '../../src/core/errors.ts';
 import { DEFAULT_HEALTH_CHECK } from '../../src/core/types.ts';
 import type { AppState, Color, DaemonState } from '../../src/core/types.ts';
-import type { StateStore } from '../../src/ports/state-store.ts';
+import type { DeploymentRecord, StateStore } from '../../src/ports/state-store.ts';
 
 export interface StateStoreFixture {
   /** Opens a new handle on the same underlying store (another connection, same data). */
   open(): Promise<StateStore>;
   /** Writes a raw app record that bypasses validation, when the adapter can. */
   injectCorruptApp?(app: string, raw: string): Promise<void>;
+  /** Writes a raw deployment record that bypasses validation, when the adapter can. */
+  injectCorruptDeployment?(id: string, app: string, startedAt: string, raw: string): Promise<void>;
+  /** Writes a raw effect entry that bypasses validation, when the adapter can. */
+  injectCorruptEffect?(key: string, status: string, result: string): Promise<void>;
   /** Removes everything the fixture created. */
   cleanup(): Promise<void>;
 }
@@ -39,6 +43,45 @@ export function sampleApp(name: string, release = 'v1', color: Color = 'blue'): 
       [other]: { color: other, release: null },
     } as AppState['environments'],
     flips: [],
+  };
+}
+
+/** A valid deployment record of `app`, started `minute` minutes into 2026. */
+export function sampleDeployment(
+  id: string,
+  app: string,
+  minute: number,
+  active = true,
+): DeploymentRecord {
+  const startedAt = new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
+  return {
+    id,
+    app,
+    active,
+    state: {
+      id,
+      app,
+      release: `v${minute}`,
+      step: active ? 'smoke' : 'succeeded',
+      from: 'blue',
+      to: 'green',
+      flipped: !active,
+      flipGeneration: active ? null : 7,
+      instancesStarted: true,
+      autoRollback: true,
+      abortRequested: false,
+      outcome: active ? null : 'succeeded',
+      reason: null,
+      startedAt,
+      stepStartedAt: startedAt,
+      updatedAt: startedAt,
+      eventCount: 4,
+      resumes: 0,
+      steps: [{ step: 'resolving', startedAt, endedAt: startedAt }],
+    },
+    request: { release: `v${minute}`, dir: `/srv/${app}/v${minute}`, instances: 2 },
+    report: { steps: [{ step: 'resolving', durationMs: 3 }], probes: null },
+    requestedBy: 'alice via cli',
   };
 }
 
@@ -278,5 +321,166 @@ export function runStateStoreContract(
           await reopened.close();
         }
       }));
+
+    void it('a saved deployment reads back deep-equal; saving the same id replaces it', () =>
+      withStore(async (store) => {
+        assert.equal(await store.getDeployment('d1'), null);
+        const first = sampleDeployment('d1', 'shop', 1);
+        await store.saveDeployment(first);
+        assert.deepEqual(await store.getDeployment('d1'), first);
+        const finished = sampleDeployment('d1', 'shop', 1, false);
+        await store.saveDeployment(finished);
+        assert.deepEqual(await store.getDeployment('d1'), finished);
+        assert.deepEqual(await store.listDeployments({}), [finished]);
+        assert.deepEqual(await store.listDeployments({ active: true }), []);
+      }));
+
+    void it('listDeployments filters by app and active, newest first by start then id', () =>
+      withStore(async (store) => {
+        // Saved out of order; d3 and d4 start in the same minute, so the id breaks the tie.
+        await store.saveDeployment(sampleDeployment('d2', 'shop', 2, false));
+        await store.saveDeployment(sampleDeployment('d4', 'blog', 3));
+        await store.saveDeployment(sampleDeployment('d1', 'shop', 1, false));
+        await store.saveDeployment(sampleDeployment('d3', 'shop', 3));
+        await store.saveDeployment(sampleDeployment('d5', 'blog', 0, false));
+        const ids = async (query: Parameters<StateStore['listDeployments']>[0]) =>
+          (await store.listDeployments(query)).map((record) => record.id);
+        assert.deepEqual(await ids({}), ['d4', 'd3', 'd2', 'd1', 'd5']);
+        assert.deepEqual(await ids({ app: 'shop' }), ['d3', 'd2', 'd1']);
+        assert.deepEqual(await ids({ active: true }), ['d4', 'd3']);
+        assert.deepEqual(await ids({ active: false }), ['d2', 'd1', 'd5']);
+        assert.deepEqual(await ids({ app: 'shop', active: false }), ['d2', 'd1']);
+        assert.deepEqual(await ids({ app: 'blog', active: true }), ['d4']);
+        assert.deepEqual(await ids({ app: 'nope' }), []);
+        // Finishing a deployment moves it out of the active list.
+        await store.saveDeployment(sampleDeployment('d3', 'shop', 3, false));
+        assert.deepEqual(await ids({ active: true }), ['d4']);
+        assert.deepEqual(await ids({ app: 'shop', active: false }), ['d3', 'd2', 'd1']);
+      }));
+
+    void it('listDeployments keeps the newest 50 by default and clamps the limit', () =>
+      withStore(async (store) => {
+        for (let i = 0; i < 53; i += 1) {
+          await store.saveDeployment(sampleDeployment(`d${String(i).padStart(2, '0')}`, 'shop', i));
+        }
+        const page = await store.listDeployments({});
+        assert.equal(page.length, 50);
+        assert.equal(page[0]?.id, 'd52');
+        assert.equal(page[49]?.id, 'd03');
+        assert.deepEqual(
+          (await store.listDeployments({ limit: 2 })).map((record) => record.id),
+          ['d52', 'd51'],
+        );
+        assert.equal((await store.listDeployments({ limit: 0 })).length, 1);
+        assert.equal((await store.listDeployments({ limit: 2.9 })).length, 2);
+        assert.equal((await store.listDeployments({ limit: 100_000 })).length, 53);
+      }));
+
+    void it('the effect journal: begun then done replaces; a missing key is null', () =>
+      withStore(async (store) => {
+        assert.equal(await store.getEffect('d1:flip'), null);
+        const begun = { key: 'd1:flip', status: 'begun', result: null, at: 'x1' } as const;
+        await store.putEffect(begun);
+        assert.deepEqual(await store.getEffect('d1:flip'), begun);
+        const done = {
+          key: 'd1:flip',
+          status: 'done',
+          result: { generation: 8, instances: [{ id: 'i1', address: '127.0.0.1:3001' }] },
+          at: 'x2',
+        } as const;
+        await store.putEffect(done);
+        assert.deepEqual(await store.getEffect('d1:flip'), done);
+        // Keys are independent; an undefined result comes back as null.
+        await store.putEffect({ key: 'd1:start', status: 'begun', result: undefined, at: 'x3' });
+        assert.deepEqual(await store.getEffect('d1:start'), {
+          key: 'd1:start',
+          status: 'begun',
+          result: null,
+          at: 'x3',
+        });
+        assert.deepEqual(await store.getEffect('d1:flip'), done);
+      }));
+
+    void it('deployments and effects are seen by a second handle and survive reopen', () =>
+      withStore(async (first, fixture) => {
+        const record = sampleDeployment('d1', 'shop', 1);
+        const entry = { key: 'd1:start', status: 'done', result: [1, 'two'], at: 'x' } as const;
+        await first.saveDeployment(record);
+        await first.putEffect(entry);
+        const second = await fixture.open();
+        try {
+          assert.deepEqual(await second.getDeployment('d1'), record);
+          assert.deepEqual(await second.listDeployments({ app: 'shop', active: true }), [record]);
+          assert.deepEqual(await second.getEffect('d1:start'), entry);
+          // And back: what the second handle writes, the first reads.
+          await second.saveDeployment(sampleDeployment('d1', 'shop', 1, false));
+          assert.equal((await first.getDeployment('d1'))?.active, false);
+        } finally {
+          await second.close();
+        }
+        await first.close();
+        for (const call of [
+          () => first.saveDeployment(record),
+          () => first.getDeployment('d1'),
+          () => first.listDeployments({}),
+          () => first.putEffect(entry),
+          () => first.getEffect('d1:start'),
+        ]) {
+          await assert.rejects(call(), hasCode('CUTOVER_ERR_STATE_UNAVAILABLE'));
+        }
+        const reopened = await fixture.open();
+        try {
+          assert.equal((await reopened.getDeployment('d1'))?.active, false);
+          assert.deepEqual(await reopened.getEffect('d1:start'), entry);
+        } finally {
+          await reopened.close();
+        }
+      }));
+
+    void it('a corrupt deployment is left out of lists and named by get; the others still read', async (t) => {
+      const probe = await factory();
+      const canInject =
+        probe.injectCorruptDeployment !== undefined && probe.injectCorruptEffect !== undefined;
+      await probe.cleanup();
+      if (!canInject) {
+        t.diagnostic(`${name} cannot inject a corrupt deployment; covered by its own tests`);
+        return;
+      }
+      await withStore(async (store, fixture) => {
+        await store.saveDeployment(sampleDeployment('good', 'shop', 1));
+        const late = '2026-01-01T00:09:00.000Z';
+        await fixture.injectCorruptDeployment?.('torn', 'shop', late, '{"id": "torn", "app": ');
+        const noState = { ...sampleDeployment('odd', 'shop', 9), state: 'smoke' };
+        await fixture.injectCorruptDeployment?.('odd', 'shop', late, JSON.stringify(noState));
+        assert.deepEqual(
+          (await store.listDeployments({ app: 'shop' })).map((record) => record.id),
+          ['good'],
+        );
+        assert.deepEqual(
+          (await store.listDeployments({ limit: 1 })).map((record) => record.id),
+          ['good'],
+        );
+        for (const id of ['torn', 'odd']) {
+          await assert.rejects(store.getDeployment(id), (error) => {
+            hasCode('CUTOVER_ERR_STATE_CORRUPT')(error);
+            assert.match((error as Error).message, new RegExp(`"${id}"`));
+            return true;
+          });
+        }
+        assert.equal((await store.getDeployment('good'))?.id, 'good');
+        await fixture.injectCorruptEffect?.('d1:flip', 'halfway', 'null');
+        await fixture.injectCorruptEffect?.('d1:start', 'done', '{"instances": [');
+        for (const key of ['d1:flip', 'd1:start']) {
+          await assert.rejects(store.getEffect(key), (error) => {
+            hasCode('CUTOVER_ERR_STATE_CORRUPT')(error);
+            assert.match((error as Error).message, new RegExp(`"${key}"`));
+            return true;
+          });
+        }
+        // Saving over a corrupt row repairs it.
+        await store.saveDeployment(sampleDeployment('odd', 'shop', 9));
+        assert.equal((await store.getDeployment('odd'))?.state.step, 'smoke');
+      });
+    });
   });
 }

@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { runStateStoreContract, sampleApp } from '../../../../test/contract/state-store.ts';
+import {
+  runStateStoreContract,
+  sampleApp,
+  sampleDeployment,
+} from '../../../../test/contract/state-store.ts';
 import { isCutoverError } from '../../../core/errors.ts';
 import { createSqliteStateStore, SCHEMA_VERSION } from './sqlite-state-store.ts';
 
@@ -17,10 +21,27 @@ async function tempDbPath(): Promise<{ dir: string; path: string }> {
 runStateStoreContract('SqliteStateStore', async () => {
   const { dir, path } = await tempDbPath();
   return {
-    open: () => createSqliteStateStore({ path }),
+    // Skipped rows are reported through onCorruptRecord; its own test below checks the call.
+    open: () => createSqliteStateStore({ path, onCorruptRecord: () => undefined }),
     injectCorruptApp: (app, raw) => {
       const db = new DatabaseSync(path);
       db.prepare('INSERT OR REPLACE INTO apps (name, record) VALUES (?, ?)').run(app, raw);
+      db.close();
+      return Promise.resolve();
+    },
+    injectCorruptDeployment: (id, app, startedAt, raw) => {
+      const db = new DatabaseSync(path);
+      db.prepare(
+        'INSERT OR REPLACE INTO deployments (id, app, active, started_at, record) VALUES (?, ?, 1, ?, ?)',
+      ).run(id, app, startedAt, raw);
+      db.close();
+      return Promise.resolve();
+    },
+    injectCorruptEffect: (key, status, result) => {
+      const db = new DatabaseSync(path);
+      db.prepare(
+        'INSERT OR REPLACE INTO effects (key, status, result, at) VALUES (?, ?, ?, ?)',
+      ).run(key, status, result, 'x');
       db.close();
       return Promise.resolve();
     },
@@ -136,6 +157,106 @@ void describe('SqliteStateStore', () => {
       assert.equal(loser.code, 'CUTOVER_ERR_APP_LOCKED');
       assert.match(loser.message ?? '', /thread-\d+/);
     }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void it('upgrades a version 1 file in place: its apps stay, deployments can be saved', async () => {
+    const { dir, path } = await tempDbPath();
+    // The schema as version 1 wrote it, before deployments and effects existed.
+    const old = new DatabaseSync(path);
+    old.exec(`
+      PRAGMA journal_mode = WAL;
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      INSERT INTO meta (key, value) VALUES ('revision', 3);
+      CREATE TABLE apps (name TEXT PRIMARY KEY, record TEXT NOT NULL);
+      CREATE TABLE locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, token TEXT NOT NULL, expires_at_ms INTEGER NOT NULL);
+      CREATE TABLE history (id INTEGER PRIMARY KEY AUTOINCREMENT, app TEXT NOT NULL, type TEXT NOT NULL, at TEXT NOT NULL, data TEXT NOT NULL);
+      CREATE INDEX history_app ON history (app, id);
+      PRAGMA user_version = 1;
+    `);
+    old
+      .prepare('INSERT INTO apps (name, record) VALUES (?, ?)')
+      .run('shop', JSON.stringify(sampleApp('shop', 'v3')));
+    old.close();
+    const store = await createSqliteStateStore({ path });
+    assert.deepEqual((await store.load()).state, {
+      revision: 3,
+      apps: { shop: sampleApp('shop', 'v3') },
+    });
+    const record = sampleDeployment('d1', 'shop', 1);
+    await store.saveDeployment(record);
+    await store.putEffect({ key: 'd1:start', status: 'begun', result: null, at: 'x' });
+    assert.deepEqual(await store.listDeployments({ app: 'shop', active: true }), [record]);
+    await store.close();
+    const db = new DatabaseSync(path);
+    assert.deepEqual({ ...db.prepare('PRAGMA user_version').get() }, { user_version: 2 });
+    assert.deepEqual(
+      db
+        .prepare(`SELECT name FROM sqlite_master WHERE name LIKE 'deployments%' ORDER BY name`)
+        .all()
+        .map((row) => row.name),
+      ['deployments', 'deployments_app_active'],
+    );
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void it('refuses a deployment or effect of the wrong shape and changes nothing', async () => {
+    const { dir, path } = await tempDbPath();
+    const store = await createSqliteStateStore({ path });
+    const good = sampleDeployment('d1', 'shop', 1);
+    await store.saveDeployment(good);
+    const bad: unknown[] = [
+      { ...sampleDeployment('d1', 'shop', 2), active: 'yes' },
+      { ...sampleDeployment('d1', 'shop', 2), requestedBy: undefined },
+      { ...sampleDeployment('d1', 'shop', 2), state: { ...good.state, id: 'd9' } },
+      { ...sampleDeployment('d1', 'shop', 2), app: 'blog' },
+      { ...sampleDeployment('d1', 'shop', 2), request: { instances: 10n } },
+    ];
+    for (const record of bad) {
+      await assert.rejects(
+        store.saveDeployment(record as typeof good),
+        /Refused to store deployment "d1": .+\. Nothing was changed\./,
+      );
+    }
+    assert.deepEqual(await store.getDeployment('d1'), good);
+    await assert.rejects(
+      store.putEffect({ key: 'd1:flip', status: 'started' as 'begun', result: null, at: 'x' }),
+      /Refused to store effect "d1:flip": status "started"/,
+    );
+    await assert.rejects(
+      store.putEffect({ key: '', status: 'begun', result: null, at: 'x' }),
+      /the key is empty/,
+    );
+    assert.equal(await store.getEffect('d1:flip'), null);
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void it('reports each deployment row a list skips, with the reason', async () => {
+    const { dir, path } = await tempDbPath();
+    const skipped: string[] = [];
+    const store = await createSqliteStateStore({
+      path,
+      onCorruptRecord: (what, reason) => skipped.push(`${what}: ${reason}`),
+    });
+    await store.saveDeployment(sampleDeployment('d1', 'shop', 1));
+    const db = new DatabaseSync(path);
+    db.prepare(
+      `INSERT INTO deployments (id, app, active, started_at, record) VALUES ('d2', 'shop', 1, 'z', '{')`,
+    ).run();
+    db.prepare(
+      `INSERT INTO deployments (id, app, active, started_at, record) VALUES ('d3', 'shop', 1, 'z', ?)`,
+    ).run(JSON.stringify(sampleDeployment('other', 'shop', 1)));
+    db.close();
+    assert.deepEqual(
+      (await store.listDeployments({})).map((record) => record.id),
+      ['d1'],
+    );
+    assert.equal(skipped.length, 2);
+    assert.match(skipped[0] ?? '', /^deployment "d3": record names deployment "other"/);
+    assert.match(skipped[1] ?? '', /^deployment "d2": invalid JSON/);
+    await store.close();
     await rm(dir, { recursive: true, force: true });
   });
 });

@@ -18,9 +18,13 @@ import type {
   StoredHistoryEvent,
 } from '../../../ports/state-store.ts';
 import { checkAppRecord, decodeAppRecord } from './app-state-schema.ts';
+import { createDeploymentJournal, DEPLOYMENT_TABLES_SQL } from './deployment-journal.ts';
 
-/** The schema this code writes; a file with a newer one is refused rather than misread. */
-export const SCHEMA_VERSION = 1;
+/**
+ * The schema this code writes; a file with a newer one is refused rather than misread.
+ * 2 added the deployments and effects tables; a version 1 file is upgraded in place on open.
+ */
+export const SCHEMA_VERSION = 2;
 
 /** How long a write waits for another connection's transaction before giving up. */
 export const BUSY_TIMEOUT_MS = 5000;
@@ -37,6 +41,8 @@ export interface SqliteStateStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Called when a watcher throws; the other watchers still run. */
   readonly onWatcherError?: (error: unknown) => void;
+  /** Called when a stored row is left out of a list because it does not decode. */
+  readonly onCorruptRecord?: (what: string, reason: string) => void;
 }
 
 export interface SqliteStateStore extends StateStore {
@@ -61,6 +67,7 @@ const SCHEMA_SQL = `
     data TEXT NOT NULL
   );
   CREATE INDEX IF NOT EXISTS history_app ON history (app, id);
+  ${DEPLOYMENT_TABLES_SQL}
 `;
 
 function unavailable(action: string, error: unknown): CutoverError {
@@ -237,8 +244,25 @@ function openStore(options: SqliteStateStoreOptions): SqliteStateStore {
     };
   }
 
+  const journal = createDeploymentJournal(db, {
+    write: (action, body) => inWriteTransaction(action, body),
+    read(action, body) {
+      assertOpen();
+      try {
+        return body();
+      } catch (error) {
+        throw unavailable(action, error);
+      }
+    },
+    skipped(what, reason) {
+      if (options.onCorruptRecord) options.onCorruptRecord(what, reason);
+      else process.emitWarning(`Skipped the stored ${what}, which cannot be read: ${reason}`);
+    },
+  });
+
   const store: SqliteStateStore = {
     path: options.path,
+    ...journal,
 
     load: () =>
       settle(() => {
