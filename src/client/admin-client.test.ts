@@ -182,3 +182,86 @@ void test('a bad admin URL is a usage error', () => {
   assert.throws(() => createAdminClient({ url: 'not a url' }), /not a URL/);
   assert.throws(() => createAdminClient({ url: 'https://127.0.0.1:1' }), /http:\/\//);
 });
+
+void test('deployment methods: paths, methods and bodies, with {} as the default abort and drill body', async () => {
+  await withTempDir(async (dir) => {
+    const view = { id: 'd-7', app: 'shop', release: 'v2', step: 'starting' };
+    const { server, seen } = await startServer(
+      (entry, res) => {
+        if (entry.url === '/v1/apps/shop/deployments') json(res, 202, view);
+        else if (entry.url.startsWith('/v1/deployments')) {
+          const list = entry.url === '/v1/deployments' || entry.url.startsWith('/v1/deployments?');
+          json(res, 200, list ? { deployments: [view] } : view);
+        } else if (entry.url === '/v1/apps/shop/drill') {
+          json(res, 200, { app: 'shop', passed: true, rtoMs: 4 });
+        } else json(res, 200, view);
+      },
+      join(dir, 'admin.sock'),
+    );
+    try {
+      const client = createAdminClient({ dataDir: dir });
+      const body = { release: 'v2', dir: '/srv/shop/v2', config: 'app: shop\n' };
+      assert.deepEqual(await client.startDeployment('shop', body), view);
+      assert.deepEqual(await client.getDeployment('d-7'), view);
+      assert.deepEqual(await client.listDeployments(), { deployments: [view] });
+      await client.listDeployments({ app: 'shop', limit: 3 });
+      await client.abortDeployment('d-7');
+      await client.abortDeployment('d-7', { reason: 'wrong build' });
+      await client.abortApp('shop');
+      await client.getDeployment('a/b');
+      const report = await client.drill('shop');
+      assert.equal(report.rtoMs, 4);
+      await client.drill('shop', { objectiveMs: 500 });
+      assert.deepEqual(
+        seen.map((entry) => [entry.method, entry.url, entry.body]),
+        [
+          ['POST', '/v1/apps/shop/deployments', JSON.stringify(body)],
+          ['GET', '/v1/deployments/d-7', ''],
+          ['GET', '/v1/deployments', ''],
+          ['GET', '/v1/deployments?app=shop&limit=3', ''],
+          ['POST', '/v1/deployments/d-7/abort', '{}'],
+          ['POST', '/v1/deployments/d-7/abort', '{"reason":"wrong build"}'],
+          ['POST', '/v1/apps/shop/abort', '{}'],
+          ['GET', '/v1/deployments/a%2Fb', ''],
+          ['POST', '/v1/apps/shop/drill', '{}'],
+          ['POST', '/v1/apps/shop/drill', '{"objectiveMs":500}'],
+        ],
+      );
+      for (const entry of seen.filter((e) => e.method === 'POST')) {
+        assert.equal(entry.headers['content-type'], 'application/json');
+      }
+    } finally {
+      server.close();
+    }
+  });
+});
+
+void test('deployment errors come back as their CutoverError code', async () => {
+  await withTempDir(async (dir) => {
+    const { server } = await startServer(
+      (entry, res) => {
+        if (entry.url === '/v1/apps/shop/drill') {
+          json(res, 409, {
+            error: { code: 'CUTOVER_ERR_DRILL_FAILED', message: 'standby failed' },
+          });
+        } else {
+          json(res, 404, { error: { code: 'CUTOVER_ERR_DEPLOY_NOT_FOUND', message: 'no d-9' } });
+        }
+      },
+      join(dir, 'admin.sock'),
+    );
+    try {
+      const client = createAdminClient({ dataDir: dir });
+      await assert.rejects(client.abortDeployment('d-9'), (error: unknown) => {
+        assert.ok(error instanceof CutoverError);
+        assert.equal(error.code, 'CUTOVER_ERR_DEPLOY_NOT_FOUND');
+        assert.equal(error.message, 'no d-9');
+        return true;
+      });
+      await assert.rejects(client.abortApp('shop'), { code: 'CUTOVER_ERR_DEPLOY_NOT_FOUND' });
+      await assert.rejects(client.drill('shop'), { code: 'CUTOVER_ERR_DRILL_FAILED' });
+    } finally {
+      server.close();
+    }
+  });
+});

@@ -33,6 +33,10 @@ const DRAIN_WAIT_TIMEOUT_MS = 120_000;
 /** A deploy waits for health checks; the daemon's default health timeout is 30 s. */
 const DEFAULT_HEALTH_TIMEOUT_MS = 30_000;
 const DEPLOY_MARGIN_MS = 30_000;
+/** Starting a deployment only validates, locks and persists; abort only records the request. */
+const START_OR_ABORT_TIMEOUT_MS = 60_000;
+/** A drill waits for two probe windows (back, then forward) and both flips. */
+const DRILL_TIMEOUT_MS = 600_000;
 
 export const ADMIN_SOCKET_NAME = 'admin.sock';
 
@@ -113,18 +117,56 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         ifMatch: opts?.ifMatch,
         timeoutMs: body.waitDrain === true ? DRAIN_WAIT_TIMEOUT_MS : FLIP_TIMEOUT_MS,
       }),
-    history: (query = {}) => {
-      const params = new URLSearchParams();
-      if (query.app !== undefined) params.set('app', query.app);
-      if (query.limit !== undefined) params.set('limit', String(query.limit));
-      const search = params.size === 0 ? '' : `?${params.toString()}`;
-      return call({
+    history: (query = {}) =>
+      call({
         method: 'GET',
-        path: `${API_PREFIX}/history${search}`,
+        path: `${API_PREFIX}/history${searchOf(query)}`,
         timeoutMs: READ_TIMEOUT_MS,
-      });
-    },
+      }),
+    startDeployment: (app, body) =>
+      call({
+        method: 'POST',
+        path: appPath(app, 'deployments'),
+        body,
+        timeoutMs: START_OR_ABORT_TIMEOUT_MS,
+      }),
+    getDeployment: (id) =>
+      call({ method: 'GET', path: deploymentPath(id), timeoutMs: READ_TIMEOUT_MS }),
+    listDeployments: (query = {}) =>
+      call({
+        method: 'GET',
+        path: `${API_PREFIX}/deployments${searchOf(query)}`,
+        timeoutMs: READ_TIMEOUT_MS,
+      }),
+    abortDeployment: (id, body = {}) =>
+      call({
+        method: 'POST',
+        path: deploymentPath(id, 'abort'),
+        body,
+        timeoutMs: START_OR_ABORT_TIMEOUT_MS,
+      }),
+    abortApp: (app, body = {}) =>
+      call({
+        method: 'POST',
+        path: appPath(app, 'abort'),
+        body,
+        timeoutMs: START_OR_ABORT_TIMEOUT_MS,
+      }),
+    drill: (app, body = {}) =>
+      call({ method: 'POST', path: appPath(app, 'drill'), body, timeoutMs: DRILL_TIMEOUT_MS }),
   };
+}
+
+function deploymentPath(id: string, action?: string): string {
+  return `${API_PREFIX}/deployments/${encodeURIComponent(id)}${action === undefined ? '' : `/${action}`}`;
+}
+
+/** `?app=&limit=` of the list routes; empty when neither is given. */
+function searchOf(query: { app?: string; limit?: number }): string {
+  const params = new URLSearchParams();
+  if (query.app !== undefined) params.set('app', query.app);
+  if (query.limit !== undefined) params.set('limit', String(query.limit));
+  return params.size === 0 ? '' : `?${params.toString()}`;
 }
 
 function resolveEndpoint(options: AdminClientOptions): Endpoint {

@@ -99,6 +99,9 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
           ifMatch,
           actor,
           lastEventId: singleHeader(req, 'last-event-id'),
+          auditApp: (name) => {
+            app ??= name;
+          },
         },
         context,
       );
@@ -129,9 +132,12 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
         'admin request refused',
       );
     }
-    if (mutation && app !== undefined) {
+    // Every routed mutation is audited, whatever its outcome (D5); one refused before its app
+    // was known (an unknown deployment id) is filed under no app, its path names what it asked.
+    if (mutation && routeLabel !== 'unmatched') {
+      const route = `${method} ${url.pathname}`;
       await context
-        .audit({ app, actor, route: `${method} ${url.pathname}`, status, outcome, durationMs })
+        .audit({ app: app ?? '', actor, route, status, outcome, durationMs })
         .catch((error: unknown) => logger.error({ err: error }, 'could not write the audit log'));
     }
   };

@@ -3,9 +3,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TrafficSnapshot } from '../../ports/traffic-switch.ts';
 
+/** What a flip was for; a drill counts both of its flips (back to the standby, and forward). */
+export type FlipKind = 'deploy' | 'flip' | 'rollback' | 'drill';
+
 export interface AdminMetrics {
   readonly contentType: string;
-  flipCommitted(app: string, kind: 'deploy' | 'flip' | 'rollback', durationMs: number): void;
+  flipCommitted(app: string, kind: FlipKind, durationMs: number): void;
   adminRequest(route: string, status: number): void;
   render(snapshot: TrafficSnapshot): Promise<string>;
 }
@@ -53,7 +56,7 @@ export function createAdminMetrics(): AdminMetrics {
   });
   const flips = new Counter({
     name: 'cutover_flips_total',
-    help: 'Committed flips per app and kind (deploy, flip, rollback).',
+    help: 'Committed flips per app and kind (deploy, flip, rollback, drill).',
     labelNames: ['app', 'kind'] as const,
     registers: [registry],
   });

@@ -11,6 +11,11 @@ export interface AdminRequest {
   readonly actor: string;
   /** The SSE `Last-Event-ID` header, for event streams. */
   readonly lastEventId: string | undefined;
+  /**
+   * Names the app a mutation acts on when its path does not (`/v1/deployments/:id/abort`), so
+   * its audit line is filed under that app even if the mutation then fails.
+   */
+  readonly auditApp: (app: string) => void;
 }
 
 export interface AdminReply {

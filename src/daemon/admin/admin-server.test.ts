@@ -12,6 +12,8 @@ import { createAdminMetrics } from './admin-metrics.ts';
 import { createAdminServer, type AdminServer } from './admin-server.ts';
 import { createSqliteStateStore } from '../../adapters/state-store/sqlite/sqlite-state-store.ts';
 import { createHistoryFeed, type HistoryFeed } from '../history-feed.ts';
+import { sampleDeploymentView, sampleDrillReport } from '../../../test/helpers/admin-fixture.ts';
+import { ADMIN_BODY_LIMIT_BYTES } from './read-json-body.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -85,6 +87,16 @@ function fakeController() {
     flip: (app, body, opts) => record('flip', app, body, opts, flipResponse),
     rollback: (app, body, opts) => record('rollback', app, body, opts, flipResponse),
     history: () => Promise.resolve({ events: [] }),
+    startDeployment: (app, body, opts) =>
+      record('startDeployment', app, body, opts, sampleDeploymentView({ app })),
+    getDeployment: (id) => Promise.resolve(sampleDeploymentView({ id })),
+    listDeployments: () => Promise.resolve({ deployments: [] }),
+    abortDeployment: (id, body, opts) =>
+      record('abortDeployment', 'shop', body, opts, sampleDeploymentView({ id })),
+    abortApp: (app, body, opts) =>
+      record('abortApp', app, body, opts, sampleDeploymentView({ app })),
+    drill: (app, body, opts) =>
+      record('drill', app, body, opts, sampleDrillReport(app, body.objectiveMs ?? 60_000)),
   };
   return {
     controller,
@@ -238,7 +250,7 @@ describe('admin server', () => {
   });
 
   it('refuses an oversize body with 413, declared or chunked (D5)', async () => {
-    const big = Buffer.alloc(70 * 1024, 'a');
+    const big = Buffer.alloc(ADMIN_BODY_LIMIT_BYTES + 1024, 'a');
     const declared = await call(unix, 'POST', '/v1/apps/shop/deploy', json, big);
     assert.equal(declared.status, 413);
     assert.equal(declared.json().error?.code, 'CUTOVER_ERR_ADMIN_BODY_TOO_LARGE');

@@ -11,6 +11,7 @@ import type { AdminTransport } from './admin-guard.ts';
 import { createAdminHandler } from './admin-handler.ts';
 import type { AdminRoute } from './admin-route.ts';
 import { createEventStreams } from './event-streams.ts';
+import { deploymentRoutes } from './routes/deployment-routes.ts';
 import { eventRoutes } from './routes/event-routes.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { historyRoutes } from './routes/history-routes.ts';
@@ -29,6 +30,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...healthRoutes,
   ...statusRoutes,
   ...mutationRoutes,
+  ...deploymentRoutes,
   ...historyRoutes,
   ...eventRoutes,
   ...metricsRoutes,

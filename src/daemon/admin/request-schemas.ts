@@ -1,12 +1,40 @@
 // Validation of admin request bodies. A bad request is refused with a message naming the field,
 // before anything reaches the controller (QUALITY.md B4).
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { CutoverError } from '../../core/errors.ts';
-import type { DeployRequest, FlipRequest, RollbackRequest } from '../../client/api-types.ts';
+import { parseAddress, validateAppName, validateReleaseId } from '../../core/app-state.ts';
+import { CutoverError, isCutoverError } from '../../core/errors.ts';
+import type {
+  AbortRequest,
+  DeployRequest,
+  DrillRequest,
+  FlipRequest,
+  RollbackRequest,
+  StartDeploymentRequest,
+} from '../../client/api-types.ts';
 
 const MAX_INSTANCES = 256;
 const MAX_HOSTS = 256;
 const MAX_TIMEOUT_MS = 3_600_000;
+/** The release's cutover.yaml travels in the request; its text is bounded in UTF-8 bytes. */
+export const MAX_CONFIG_BYTES = 64 * 1024;
+const MAX_PATH_CHARS = 4096;
+const MAX_REASON_CHARS = 500;
+/** A drill objective longer than a day is not a recovery objective. */
+const MAX_OBJECTIVE_MS = 86_400_000;
+const DEPLOYMENT_ID_PATTERN = /^[a-z0-9-]{1,64}$/;
+
+/** Runs a core validator (which throws a usage error) as a zod check with its message. */
+function coreCheck(validate: (value: string) => void) {
+  return (value: string, ctx: z.core.$RefinementCtx<string>): void => {
+    try {
+      validate(value);
+    } catch (error) {
+      if (!isCutoverError(error)) throw error;
+      ctx.addIssue({ code: 'custom', message: error.message, input: value });
+    }
+  };
+}
 
 const positiveMs = z.number().int().positive().max(MAX_TIMEOUT_MS);
 
@@ -37,6 +65,34 @@ const rollbackSchema = z.strictObject({
   waitDrain: z.boolean().optional(),
 });
 
+const startDeploymentSchema = z.strictObject({
+  release: z.string().superRefine(coreCheck(validateReleaseId)),
+  dir: z
+    .string()
+    .min(1)
+    .max(MAX_PATH_CHARS)
+    .refine((dir) => isAbsolute(dir) && !dir.includes('\0'), {
+      message: 'must be an absolute path on the daemon host, e.g. /srv/shop/releases/v42',
+    }),
+  config: z.string().refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_CONFIG_BYTES, {
+    message: `the cutover.yaml text must be at most ${MAX_CONFIG_BYTES} bytes`,
+  }),
+  configPath: z.string().min(1).max(MAX_PATH_CHARS).optional(),
+  instances: z
+    .array(z.string().min(1).max(300).superRefine(coreCheck(parseAddress)))
+    .min(1)
+    .max(MAX_INSTANCES)
+    .optional(),
+});
+
+const abortSchema = z.strictObject({
+  reason: z.string().max(MAX_REASON_CHARS).optional(),
+});
+
+const drillSchema = z.strictObject({
+  objectiveMs: z.number().int().positive().max(MAX_OBJECTIVE_MS).optional(),
+});
+
 function parseWith<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
@@ -44,10 +100,49 @@ function parseWith<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
     .slice(0, 5)
     .map((issue) => {
       const field = issue.path.length === 0 ? 'body' : issue.path.join('.');
-      return `${field}: ${issue.message}`;
+      if (issue.code === 'unrecognized_keys') {
+        const keys = issue.keys.map((key) => `"${key}"`).join(', ');
+        return `${field}: unknown field${issue.keys.length === 1 ? '' : 's'} ${keys}, remove ${issue.keys.length === 1 ? 'it' : 'them'}`;
+      }
+      if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
+        return `${field}: is required (${issue.expected})`;
+      }
+      // Core validators end their messages with a period; the joined list adds its own.
+      return `${field}: ${issue.message.replace(/\.$/, '')}`;
     })
     .join('; ');
   throw new CutoverError('CUTOVER_ERR_USAGE', `Invalid ${what} request: ${problems}.`);
+}
+
+export function parseStartDeploymentRequest(body: unknown): StartDeploymentRequest {
+  return parseWith(startDeploymentSchema, body, 'start deployment');
+}
+
+export function parseAbortRequest(body: unknown): AbortRequest {
+  return parseWith(abortSchema, body, 'abort');
+}
+
+export function parseDrillRequest(body: unknown): DrillRequest {
+  return parseWith(drillSchema, body, 'drill');
+}
+
+/** A deployment id in a path: what the controller hands out, nothing else reaches it. */
+export function parseDeploymentId(value: string | undefined): string {
+  if (value === undefined || !DEPLOYMENT_ID_PATTERN.test(value)) {
+    throw new CutoverError(
+      'CUTOVER_ERR_USAGE',
+      `Invalid deployment id "${value ?? ''}": use the id a deployment was given (1-64 lower-case letters, digits and dashes), as listed by GET /v1/deployments.`,
+      { field: 'id' },
+    );
+  }
+  return value;
+}
+
+/** An app name in a path or query, checked before the controller sees it. */
+export function parseAppName(value: string | undefined): string {
+  const name = value ?? '';
+  validateAppName(name);
+  return name;
 }
 
 export function parseDeployRequest(body: unknown): DeployRequest {

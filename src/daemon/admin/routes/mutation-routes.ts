@@ -1,14 +1,9 @@
 // POST /v1/apps/:app/{deploy,flip,rollback}: parse, call the controller, count the flip.
 import type { FlipResponse } from '../../../client/api-types.ts';
-import type { AdminContext, MutationOptions } from '../admin-context.ts';
-import type { AdminRequest, AdminRoute } from '../admin-route.ts';
+import type { AdminContext } from '../admin-context.ts';
+import type { AdminRoute } from '../admin-route.ts';
+import { mutationOptions } from '../mutation-options.ts';
 import { parseDeployRequest, parseFlipRequest, parseRollbackRequest } from '../request-schemas.ts';
-
-function mutationOptions(req: AdminRequest): MutationOptions {
-  return req.ifMatch === undefined
-    ? { actor: req.actor }
-    : { actor: req.actor, ifMatch: req.ifMatch };
-}
 
 function countFlip(
   ctx: AdminContext,
