@@ -451,7 +451,7 @@ void describe('Controller', () => {
           ? Promise.reject(new Error('disk I/O error'))
           : real.compareAndSwap(revision, change),
       watch: (listener) => real.watch(listener),
-      acquireLock: (name, holder, ttl) => real.acquireLock(name, holder, ttl),
+      acquireLock: (name, holder, ttl, options) => real.acquireLock(name, holder, ttl, options),
       appendHistory: (event) => real.appendHistory(event),
       listHistory: (query) => real.listHistory(query),
       saveDeployment: (record) => real.saveDeployment(record),

@@ -33,7 +33,7 @@ export function createHistoryFeed(inner: StateStore): HistoryFeed {
     load: () => inner.load(),
     compareAndSwap: (expectedRevision, change) => inner.compareAndSwap(expectedRevision, change),
     watch: (listener) => inner.watch(listener),
-    acquireLock: (name, holder, ttlMs) => inner.acquireLock(name, holder, ttlMs),
+    acquireLock: (name, holder, ttlMs, options) => inner.acquireLock(name, holder, ttlMs, options),
     listHistory: (query) => inner.listHistory(query),
     saveDeployment: (record) => inner.saveDeployment(record),
     getDeployment: (id) => inner.getDeployment(id),

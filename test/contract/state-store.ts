@@ -196,6 +196,43 @@ export function runStateStoreContract(
         await blog.release();
       }));
 
+    void it('a live lock can be taken over by naming its exact holder, and by no one else', () =>
+      withStore(async (store, fixture) => {
+        const crashed = await store.acquireLock('app:shop', 'daemon-1 deploy d1', 60_000);
+        // A different holder name, or none, is still refused.
+        await assert.rejects(
+          store.acquireLock('app:shop', 'bob', 60_000, { takeOverFrom: 'daemon-1' }),
+          /daemon-1 deploy d1/,
+        );
+        const other = await fixture.open();
+        try {
+          const resumed = await other.acquireLock('app:shop', 'daemon-2 deploy d1', 60_000, {
+            takeOverFrom: 'daemon-1 deploy d1',
+          });
+          assert.equal(resumed.holder, 'daemon-2 deploy d1');
+          // The old lease lost the lock: it cannot renew, and releasing it drops nothing.
+          await assert.rejects(crashed.renew(), hasCode('CUTOVER_ERR_APP_LOCKED'));
+          await crashed.release();
+          await assert.rejects(
+            store.acquireLock('app:shop', 'carol', 60_000),
+            /daemon-2 deploy d1/,
+          );
+          // Naming a holder that is not the current one takes nothing.
+          await assert.rejects(
+            store.acquireLock('app:shop', 'carol', 60_000, { takeOverFrom: 'daemon-1 deploy d1' }),
+            hasCode('CUTOVER_ERR_APP_LOCKED'),
+          );
+          await resumed.release();
+          // A free lock is simply taken, whatever holder is named.
+          const free = await store.acquireLock('app:shop', 'dave', 60_000, {
+            takeOverFrom: 'nobody',
+          });
+          await free.release();
+        } finally {
+          await other.close();
+        }
+      }));
+
     void it('an expired lock can be taken over and the old lease knows it lost', () =>
       withStore(async (store) => {
         const dead = await store.acquireLock('app:shop', 'crashed daemon', 40);

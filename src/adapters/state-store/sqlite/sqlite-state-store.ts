@@ -318,7 +318,7 @@ function openStore(options: SqliteStateStoreOptions): SqliteStateStore {
       };
     },
 
-    acquireLock: (name, holder, ttlMs) =>
+    acquireLock: (name, holder, ttlMs, lockOptions?: { readonly takeOverFrom?: string }) =>
       settle(() => {
         if (!(ttlMs > 0)) {
           throw new CutoverError('CUTOVER_ERR_USAGE', `A lock TTL must be positive, got ${ttlMs}.`);
@@ -330,7 +330,9 @@ function openStore(options: SqliteStateStoreOptions): SqliteStateStore {
             const now = nowMs();
             const row = readLock.get(name) as
               { holder: string; token: string; expires_at_ms: number } | undefined;
-            if (row !== undefined && row.expires_at_ms > now) {
+            // A live lock refuses everyone but the one holder named as taken over from.
+            const held = row !== undefined && row.expires_at_ms > now;
+            if (held && row.holder !== lockOptions?.takeOverFrom) {
               throw new CutoverError(
                 'CUTOVER_ERR_APP_LOCKED',
                 `${name} is locked by ${row.holder} (for up to ${row.expires_at_ms - now} ms more); wait for it to finish and retry.`,
