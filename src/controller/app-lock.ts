@@ -19,8 +19,9 @@ export async function holdAppLock(
     ttlMs: LOCK_TTL_MS,
     renewMs: LOCK_RENEW_INTERVAL_MS,
   },
+  options: { readonly takeOverFrom?: string } = {},
 ): Promise<HeldLock> {
-  const lease = await deps.store.acquireLock(`app:${app}`, holder, timing.ttlMs);
+  const lease = await deps.store.acquireLock(`app:${app}`, holder, timing.ttlMs, options);
   const stop = new AbortController();
   const renewing = (async () => {
     for (;;) {

@@ -4,7 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type {
+  AbortRequest,
   AppStatus,
+  DeploymentListResponse,
+  DeploymentView,
+  DrillReport,
+  DrillRequest,
+  StartDeploymentRequest,
   DeployRequest,
   DeployResponse,
   DrainSummary,
@@ -38,8 +44,16 @@ import type { Runtime } from '../ports/runtime.ts';
 import type { CorruptRecord, StateChange, StateStore } from '../ports/state-store.ts';
 import type { TrafficSwitch } from '../ports/traffic-switch.ts';
 import type { HealthChecker } from '../probes/health-checker.ts';
+import { parseAppConfigText } from '../config/load-app-config.ts';
+import type { AppConfig } from '../core/app-config.ts';
+import { validateAppConfig } from '../core/app-config.ts';
+import type { AdoptedInstance } from '../ports/runtime.ts';
 import { holdAppLock, LOCK_RENEW_INTERVAL_MS, LOCK_TTL_MS } from './app-lock.ts';
 import { toAppStatus } from './app-status.ts';
+import { DeploymentRunner } from './deployment-runner.ts';
+import type { StoredDeploymentRequest } from './deployment-runner.ts';
+import { runDrill } from './drill.ts';
+import type { PipelineHost, PlacedRelease } from './pipeline-host.ts';
 
 export const DRAIN_TIMEOUT_MS = 30_000;
 export const WEBSOCKET_GRACE_MS = 10_000;
@@ -57,6 +71,14 @@ export interface ControllerDeps {
   drain?: { timeoutMs: number; websocketGraceMs: number };
   /** The app lock's TTL and renewal period; defaults LOCK_TTL_MS / LOCK_RENEW_INTERVAL_MS. */
   lock?: { ttlMs: number; renewMs: number };
+  /** Starts and stops the instances of `runtime: process` apps (issue 3); null: external only. */
+  processRuntime?: Runtime | null;
+  /** The public and preview listeners' base URLs, for smoke tests, warm-up and probes. */
+  urls?: () => { readonly public: string; readonly preview: string };
+  /** Instances a restarted daemon found running (the process runtime's adopt). */
+  adopted?: () => readonly AdoptedInstance[];
+  /** Test hook: called at each deployment step boundary (kill -9 tests). */
+  failpoint?: (name: string) => void;
 }
 
 export interface MutationOptions {
@@ -83,6 +105,9 @@ export class Controller {
   #queue: Promise<unknown> = Promise.resolve();
   readonly #watches = new Map<string, () => void>();
   #offHealth: (() => void) | null = null;
+  readonly #runner: DeploymentRunner;
+  readonly #host: PipelineHost;
+  #resuming: Promise<void> = Promise.resolve();
 
   constructor(deps: ControllerDeps) {
     this.#deps = deps;
@@ -91,6 +116,31 @@ export class Controller {
       timeoutMs: DRAIN_TIMEOUT_MS,
       websocketGraceMs: WEBSOCKET_GRACE_MS,
     };
+    this.#host = {
+      appState: (app) => (Object.hasOwn(this.#state.apps, app) ? this.#state.apps[app] : undefined),
+      place: (app, color, release, hosts) => this.#placeRelease(app, color, release, hosts),
+      clearColor: (app, color) => this.#clearColor(app, color),
+      flip: (app, to, kind, actor, startedMs) =>
+        this.#flipTo(app, to, kind, actor, startedMs, false, false),
+      drain: (app, color, actor, options) => this.#drainColor(app, color, actor, options),
+      markUp: (addresses) => this.#markUp(addresses),
+      record: (app, type, data) => this.#record(app, type, data),
+    };
+    this.#runner = new DeploymentRunner({
+      store: deps.store,
+      clock: deps.clock,
+      logger: deps.logger,
+      traffic: deps.traffic,
+      health: deps.health,
+      host: this.#host,
+      runtimes: { process: deps.processRuntime ?? null, external: deps.runtime },
+      urls:
+        deps.urls ??
+        (() => ({ public: 'http://127.0.0.1:8080', preview: 'http://127.0.0.1:8081' })),
+      lock: this.#lockTiming,
+      ...(deps.adopted === undefined ? {} : { adopted: deps.adopted }),
+      ...(deps.failpoint === undefined ? {} : { failpoint: deps.failpoint }),
+    });
   }
 
   get revision(): number {
@@ -120,14 +170,180 @@ export class Controller {
       { revision: this.#state.revision, apps: Object.keys(this.#state.apps).length },
       'controller started; routing the stored state',
     );
+    // Deployments a dead daemon left running go on (or end consistently) from their stored step.
+    this.#resuming = this.#runner.resumeAll().catch((error: unknown) => {
+      this.#deps.logger.error({ err: error }, 'could not resume the stored deployments');
+    });
   }
 
-  stop(): Promise<void> {
+  /** Interrupts running deployments at their stored step (shutdown); they resume at the next start. */
+  async pauseDeployments(): Promise<void> {
+    await this.#resuming;
+    await this.#runner.stop();
+  }
+
+  async stop(): Promise<void> {
+    await this.pauseDeployments();
     this.#offHealth?.();
     this.#offHealth = null;
     for (const unwatch of this.#watches.values()) unwatch();
     this.#watches.clear();
-    return Promise.resolve();
+  }
+
+  // --- Deployments (the pipeline) ---------------------------------------------------------
+
+  async startDeployment(
+    app: string,
+    req: StartDeploymentRequest,
+    opts: MutationOptions,
+  ): Promise<DeploymentView> {
+    this.#checkIfMatch(opts);
+    await this.#resuming;
+    return this.#runner.start(app, req, opts.actor);
+  }
+
+  getDeployment(id: string): Promise<DeploymentView> {
+    return this.#runner.get(id);
+  }
+
+  listDeployments(query: { app?: string; limit?: number }): Promise<DeploymentListResponse> {
+    return this.#runner.list(query);
+  }
+
+  abortDeployment(id: string, req: AbortRequest, opts: MutationOptions): Promise<DeploymentView> {
+    return this.#runner.abort(id, opts.actor, req.reason);
+  }
+
+  abortApp(app: string, req: AbortRequest, opts: MutationOptions): Promise<DeploymentView> {
+    validateAppName(app);
+    return this.#runner.abortApp(app, opts.actor, req.reason);
+  }
+
+  /** Waits until the deployment has ended (tests). */
+  settled(id: string): Promise<void> {
+    return this.#runner.settled(id);
+  }
+
+  /** The running deployment of an app, for status. */
+  runningDeployment(app: string): DeploymentView | null {
+    return this.#runner.runningOf(app);
+  }
+
+  async drill(app: string, req: DrillRequest, opts: MutationOptions): Promise<DrillReport> {
+    this.#checkIfMatch(opts);
+    validateAppName(app);
+    const current = this.#requireApp(app);
+    rollbackTargetOf(current);
+    const lock = await holdAppLock(this.#deps, app, `${opts.actor} (drill)`, this.#lockTiming);
+    try {
+      const state = this.#requireApp(app);
+      const standby = rollbackTargetOf(state);
+      const live = state.live;
+      if (live === null) {
+        throw new CutoverError(
+          'CUTOVER_ERR_ROLLBACK_NO_STANDBY',
+          `App "${app}" has no live color.`,
+        );
+      }
+      await this.#assertFlippable(state, standby);
+      const config = await this.#configOf(state);
+      const objectiveMs = req.objectiveMs ?? config.rtoMs;
+      const urls = this.#urls();
+      return await runDrill(
+        { host: this.#host, clock: this.#deps.clock, traffic: this.#deps.traffic },
+        { app, live, standby, config, objectiveMs, actor: opts.actor, publicUrl: urls.public },
+      );
+    } finally {
+      await lock.release();
+    }
+  }
+
+  #urls(): { public: string; preview: string } {
+    return (
+      this.#deps.urls?.() ?? { public: 'http://127.0.0.1:8080', preview: 'http://127.0.0.1:8081' }
+    );
+  }
+
+  /** The cutover.yaml the live release was deployed with; defaults (and its health path) otherwise. */
+  async #configOf(app: AppState): Promise<AppConfig> {
+    const liveRelease = app.live === null ? null : app.environments[app.live].release;
+    const records = await this.#deps.store.listDeployments({ app: app.name, limit: 20 });
+    const record = records.find(
+      (each) => each.state.step === 'succeeded' && each.state.release === liveRelease?.id,
+    );
+    if (record !== undefined) {
+      const request = record.request as unknown as StoredDeploymentRequest;
+      try {
+        return parseAppConfigText(request.config, request.configPath);
+      } catch (error) {
+        this.#deps.logger.warn({ err: error, app: app.name }, 'stored config unreadable; defaults');
+      }
+    }
+    const path = liveRelease?.health.path ?? '/';
+    const defaults = validateAppConfig({
+      app: app.name,
+      runtime: 'external',
+      health: { path },
+      switch: { probePaths: [path], probeWindow: '2s', probeInterval: '100ms' },
+      ...(app.hosts.length === 0 ? {} : { hosts: [...app.hosts] }),
+    });
+    if (!defaults.ok) {
+      throw new CutoverError('CUTOVER_ERR_INTERNAL', `no default config for app "${app.name}"`);
+    }
+    return defaults.config;
+  }
+
+  async #placeRelease(
+    app: string,
+    color: Color,
+    release: PlacedRelease,
+    hosts: readonly string[],
+  ): Promise<void> {
+    const placedAt = new Date(this.#deps.clock.nowMs()).toISOString();
+    const placed = await this.#commit((state) => {
+      const wanted = hosts.length > 0 ? normalizeHosts(hosts) : (state.apps[app]?.hosts ?? []);
+      assertHostsFree(state.apps, app, wanted);
+      const current = state.apps[app] ?? emptyApp(app, wanted);
+      return {
+        put: [
+          placeRelease(
+            current,
+            color,
+            { ...release, instances: [...release.instances], placedAt },
+            wanted,
+          ),
+        ],
+      };
+    });
+    this.#syncWatches();
+    await this.#applyTable(placed);
+  }
+
+  async #clearColor(app: string, color: Color): Promise<void> {
+    const current = this.#state.apps[app];
+    if (current === undefined || current.environments[color].release === null) return;
+    if (current.live === color) {
+      throw new CutoverError(
+        'CUTOVER_ERR_INTERNAL',
+        `Refused to empty the live color ${color} of app "${app}".`,
+      );
+    }
+    const cleared = await this.#commit((state) => {
+      const now = state.apps[app];
+      if (now === undefined) return {};
+      const emptied: AppState = {
+        ...now,
+        standby: now.standby === color ? null : now.standby,
+        environments: { ...now.environments, [color]: { color, release: null } },
+      };
+      const nothingLeft =
+        emptied.live === null &&
+        emptied.environments.blue.release === null &&
+        emptied.environments.green.release === null;
+      return nothingLeft ? { delete: [app] } : { put: [emptied] };
+    });
+    this.#syncWatches();
+    await this.#applyTable(cleared);
   }
 
   async status(app?: string): Promise<StatusResponse> {
@@ -295,6 +511,7 @@ export class Controller {
     actor: string,
     startedMs: number,
     waitDrain: boolean,
+    drain = true,
   ): Promise<FlipResponse> {
     const previous = this.#requireApp(app);
     const from = previous.live;
@@ -338,7 +555,7 @@ export class Controller {
       durationMs,
     });
     const response: FlipResponse = { app, from, to, release, generation, durationMs };
-    if (from === null) return response;
+    if (from === null || !drain) return response;
     const drained = this.#drainColor(app, from, actor);
     if (!waitDrain) {
       drained.catch(() => undefined);
@@ -347,9 +564,14 @@ export class Controller {
     return { ...response, drain: await drained };
   }
 
-  async #drainColor(app: string, color: Color, actor: string): Promise<DrainSummary> {
+  async #drainColor(
+    app: string,
+    color: Color,
+    actor: string,
+    options: { readonly timeoutMs: number; readonly websocketGraceMs: number } = this.#drain,
+  ): Promise<DrainSummary> {
     try {
-      const report = await this.#deps.traffic.drain(app, color, this.#drain);
+      const report = await this.#deps.traffic.drain(app, color, options);
       const summary: DrainSummary = {
         completed: report.completed,
         aborted: report.aborted,

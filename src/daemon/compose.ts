@@ -2,7 +2,10 @@
 // (DESIGN.md: only the daemon wires everything).
 import type { Logger } from 'pino';
 import { createSystemClock } from '../adapters/clock/system/system-clock.ts';
+import { join } from 'node:path';
 import { createExternalRuntime } from '../adapters/runtime/external/external-runtime.ts';
+import { createProcessRuntime } from '../adapters/runtime/process/process-runtime.ts';
+import type { InstanceEvent } from '../ports/runtime.ts';
 import { createSqliteStateStore } from '../adapters/state-store/sqlite/sqlite-state-store.ts';
 import { createBuiltinTrafficSwitch } from '../adapters/traffic/builtin/builtin-traffic-switch.ts';
 import { Controller } from '../controller/controller.ts';
@@ -14,6 +17,7 @@ import { createHealthChecker } from '../probes/health-checker.ts';
 import type { DataDirPaths } from './data-dir.ts';
 import { createHistoryFeed, type HistoryFeed } from './history-feed.ts';
 import type { DaemonOptions } from './daemon-options.ts';
+import { formatHostPort } from './host-port.ts';
 import type { HostPort } from './host-port.ts';
 import { assertPortsFree, listenError } from './port-check.ts';
 
@@ -37,6 +41,33 @@ export interface ComposedSystem {
   closeState(): Promise<void>;
   /** Both, for a start that failed half-way. */
   close(deadlineMs: number): Promise<void>;
+}
+
+/** The URL the daemon itself uses to reach a listener: a wildcard address means loopback. */
+function selfUrl(address: HostPort): string {
+  const host =
+    address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host;
+  return `http://${formatHostPort({ host, port: address.port })}`;
+}
+
+/** `InstanceCrashed` -> `instance-crashed`: the history's event type. */
+function instanceEventType(event: InstanceEvent): string {
+  return event.type.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+/**
+ * Test hook for the crash tests (QUALITY.md E1): `CUTOVER_FAILPOINT=persisted:smoke` (or
+ * `effect-done:flip`, ...) makes the daemon kill itself with SIGKILL at that step boundary.
+ */
+function failpointFromEnv(logger: Logger): ((name: string) => void) | undefined {
+  const wanted = process.env.CUTOVER_FAILPOINT;
+  if (wanted === undefined || wanted === '') return undefined;
+  logger.warn({ failpoint: wanted }, 'CUTOVER_FAILPOINT is set: this daemon kills itself there');
+  return (name) => {
+    if (name !== wanted) return;
+    logger.fatal({ failpoint: name }, 'failpoint reached: SIGKILL');
+    process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 export async function composeSystem(input: ComposeInput): Promise<ComposedSystem> {
@@ -72,21 +103,62 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
     });
 
     const health = createHealthChecker({ clock });
+    const runtimeLogger = logger.child({ component: 'runtime' });
+    // Instances of `runtime: process` apps live detached; their records are under the data dir.
+    const processRuntime = createProcessRuntime({
+      stateDir: join(paths.root, 'instances'),
+      onInstanceEvent: (event) => {
+        const level =
+          event.type === 'InstanceCrashed' || event.type === 'InstanceCrashLooping'
+            ? 'warn'
+            : 'info';
+        runtimeLogger[level]({ event }, 'instance event');
+        const { app, type: _type, ...data } = event;
+        void store
+          .appendHistory({
+            app,
+            type: instanceEventType(event),
+            at: new Date(clock.nowMs()).toISOString(),
+            data,
+          })
+          .catch((error: unknown) =>
+            runtimeLogger.error({ err: error }, 'could not record an instance event'),
+          );
+      },
+    });
+    // Instances a previous daemon started keep running across its restart: supervise them again.
+    const adopted = await processRuntime.adopt();
+    if (adopted.length > 0)
+      runtimeLogger.info({ count: adopted.length }, 'adopted running instances');
+    const bound = traffic;
+    const failpoint = failpointFromEnv(logger);
     const controller = new Controller({
       store,
       traffic,
       runtime: createExternalRuntime(),
+      processRuntime,
       clock,
       health,
       logger: logger.child({ component: 'controller' }),
+      urls: () => ({
+        public: selfUrl(bound.publicAddress),
+        preview: selfUrl(bound.previewAddress),
+      }),
+      adopted: () => adopted,
+      ...(failpoint === undefined ? {} : { failpoint }),
     });
     await controller.start();
 
-    const bound = traffic;
-    const closeTraffic = (deadlineMs: number): Promise<void> => bound.close(deadlineMs);
+    const closeTraffic = async (deadlineMs: number): Promise<void> => {
+      // Deployments stop at their stored step first: no probe must see the listeners go.
+      await controller.pauseDeployments();
+      await bound.close(deadlineMs);
+    };
     const closeState = async (): Promise<void> => {
       await controller.stop();
       health.close();
+      // Supervision ends; the instances keep running for the next daemon to adopt.
+      await processRuntime.close();
       await store.close();
     };
     return {

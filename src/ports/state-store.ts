@@ -90,8 +90,17 @@ export interface StateStore {
   compareAndSwap(expectedRevision: number, change: StateChange): Promise<number>;
   /** Calls `listener` after every committed change; returns an unsubscribe function. */
   watch(listener: (state: DaemonState) => void): () => void;
-  /** Takes the named lock or throws CUTOVER_ERR_APP_LOCKED naming the current holder. */
-  acquireLock(name: string, holder: string, ttlMs: number): Promise<Lease>;
+  /**
+   * Takes the named lock or throws CUTOVER_ERR_APP_LOCKED naming the current holder.
+   * `takeOverFrom`: also take it while it is held by exactly that holder (a restarted daemon
+   * resuming the deployment whose unique holder name it stored); anyone else is still refused.
+   */
+  acquireLock(
+    name: string,
+    holder: string,
+    ttlMs: number,
+    options?: { readonly takeOverFrom?: string },
+  ): Promise<Lease>;
   appendHistory(event: HistoryEvent): Promise<StoredHistoryEvent>;
   listHistory(query: { app?: string; limit?: number }): Promise<readonly StoredHistoryEvent[]>;
   /** Inserts or replaces the record with this id; durable before the promise resolves. */

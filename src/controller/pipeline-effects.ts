@@ -1,0 +1,485 @@
+// What each effect of the deployment state machine does, and the event it ends with. The
+// once-only ones (start-instances, flip, flip-back) write the effect journal before and after
+// they act, and on a resume first reconcile with the target (the instances found running, the
+// stored routing state) so a restart never runs them twice.
+import type { DeploymentReport, ProbeView } from '../client/api-types.ts';
+import { toProcessStartSpec } from '../config/process-start-spec.ts';
+import { resolveAppEnv } from '../config/resolve-app-env.ts';
+import type { AppConfig } from '../core/app-config.ts';
+import type { Effect } from '../core/deployment/deployment-effects.ts';
+import type { DeploymentEvent } from '../core/deployment/deployment-events.ts';
+import type { DeploymentState } from '../core/deployment/deployment-state.ts';
+import { CutoverError } from '../core/errors.ts';
+import { otherColor } from '../core/types.ts';
+import type { Color, HealthCheckSpec, InstanceSpec } from '../core/types.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { AdoptedInstance, Runtime } from '../ports/runtime.ts';
+import type { StateStore } from '../ports/state-store.ts';
+import type { TrafficSwitch } from '../ports/traffic-switch.ts';
+import type { HealthChecker } from '../probes/health-checker.ts';
+import { runSmokeChecks } from '../probes/smoke.ts';
+import { verifySwitchWindow } from '../probes/verify-window.ts';
+import type { ProbeRecord } from '../probes/verify-window.ts';
+import { runWarmup } from '../probes/warmup.ts';
+import type { PipelineHost } from './pipeline-host.ts';
+
+/** The probes kept in a deployment's report (the whole timeline goes to the log). */
+const REPORT_TIMELINE_PROBES = 50;
+
+export interface EffectRequest {
+  readonly release: string;
+  readonly dir: string;
+  readonly instances?: readonly string[];
+}
+
+export interface EffectContext {
+  readonly store: StateStore;
+  readonly clock: Clock;
+  readonly traffic: TrafficSwitch;
+  readonly health: HealthChecker;
+  readonly host: PipelineHost;
+  readonly runtimes: { readonly process: Runtime | null; readonly external: Runtime };
+  readonly urls: () => { readonly public: string; readonly preview: string };
+  readonly adopted?: () => readonly AdoptedInstance[];
+  readonly environment?: NodeJS.ProcessEnv;
+  readonly state: DeploymentState;
+  readonly config: AppConfig;
+  readonly request: EffectRequest;
+  readonly signal: AbortSignal;
+  /** True for the first effects run after a daemon restart picked the deployment up. */
+  readonly resuming: boolean;
+  readonly lock: { release(): Promise<void> };
+  report(patch: Partial<DeploymentReport>): Promise<void>;
+  waiting(text: string | null): void;
+  nowIso(): string;
+  /** Retires the standby after the rollback window, if the app's config says so. */
+  scheduleRetire?(app: string, color: Color, release: string, afterMs: number): void;
+}
+
+/** Runs one effect; returns the event it ends its step with, or null when another effect does. */
+export async function runPipelineEffect(
+  effect: Effect,
+  ctx: EffectContext,
+): Promise<DeploymentEvent | null> {
+  const at = (): string => ctx.nowIso();
+  switch (effect.kind) {
+    case 'acquire-lock':
+      // The runner holds the lock before it runs any effect (taken over on a resume).
+      return { type: 'LockAcquired', at: at() };
+    case 'resolve-idle':
+      return resolveIdle(ctx);
+    case 'check-drift':
+      // The drift check of issue 5 plugs in here.
+      return { type: 'DriftChecked', at: at() };
+    case 'check-schema':
+      // The schema check of issue 4 plugs in here.
+      return { type: 'SchemaChecked', at: at() };
+    case 'start-instances':
+      return startInstances(effect, effect.color, ctx);
+    case 'migrate-expand':
+      // Expand migrations (issue 4) plug in here, journaled like the other once-only effects.
+      return { type: 'MigrationsApplied', at: at() };
+    case 'smoke':
+      return smoke(ctx);
+    case 'warm-up':
+      return warmUp(ctx);
+    case 'flip':
+      return flip(effect, effect.to, ctx);
+    case 'verify':
+      return verify(effect.color, ctx);
+    case 'flip-back':
+      return flipBack(effect, effect.to, ctx);
+    case 'drain': {
+      ctx.waiting(`in-flight requests on ${effect.color} to finish`);
+      const summary = await ctx.host.drain(ctx.state.app, effect.color, actorOf(ctx), {
+        timeoutMs: ctx.config.switch.drainTimeoutMs,
+        websocketGraceMs: ctx.config.switch.websocketGraceMs,
+      });
+      if (ctx.state.step !== 'draining') return null;
+      await ctx.report({ drain: summary });
+      return { type: 'DrainCompleted', at: at() };
+    }
+    case 'stop-instances':
+      await stopRelease(ctx, effect.color);
+      return null;
+    case 'keep-standby': {
+      const { rollbackWindowMs, after } = ctx.config.standby;
+      if (after === 'stop') {
+        ctx.scheduleRetire?.(
+          ctx.state.app,
+          effect.color,
+          releaseIn(ctx, effect.color) ?? '',
+          rollbackWindowMs,
+        );
+      }
+      return null;
+    }
+    case 'release-lock':
+      await ctx.lock.release();
+      return { type: 'LockReleased', at: at() };
+  }
+}
+
+function actorOf(ctx: EffectContext): string {
+  return `deployment ${ctx.state.id}`;
+}
+
+function hostOf(ctx: EffectContext): string {
+  return ctx.config.hosts[0] ?? 'localhost';
+}
+
+function releaseIn(ctx: EffectContext, color: Color): string | null {
+  return ctx.host.appState(ctx.state.app)?.environments[color].release?.id ?? null;
+}
+
+function runtimeOf(ctx: EffectContext): Runtime {
+  if (ctx.config.runtime === 'external') return ctx.runtimes.external;
+  if (ctx.runtimes.process === null) {
+    throw new CutoverError('CUTOVER_ERR_CONFIG_INVALID', 'This daemon has no process runtime.');
+  }
+  return ctx.runtimes.process;
+}
+
+/** Stops instances whatever runtime started them: the process runtime ignores ids it never had. */
+async function stopInstances(
+  ctx: EffectContext,
+  instances: readonly InstanceSpec[],
+): Promise<void> {
+  if (instances.length === 0) return;
+  await ctx.runtimes.process?.stop(ctx.state.app, instances);
+  await ctx.runtimes.external.stop(ctx.state.app, instances);
+}
+
+async function resolveIdle(ctx: EffectContext): Promise<DeploymentEvent> {
+  const app = ctx.host.appState(ctx.state.app);
+  const live = app?.live ?? null;
+  const idle: Color = live === null ? 'blue' : otherColor(live);
+  const held = app?.environments[idle].release ?? null;
+  if (app !== undefined && held !== null) {
+    // The idle color holds the previous standby (or a release never flipped to): the new
+    // release replaces it, so it is retired first. Its in-flight work finishes before its
+    // instances stop.
+    ctx.waiting(`retiring release ${held.id} from ${idle}`);
+    await ctx.host.drain(ctx.state.app, idle, actorOf(ctx), {
+      timeoutMs: ctx.config.switch.drainTimeoutMs,
+      websocketGraceMs: ctx.config.switch.websocketGraceMs,
+    });
+    await stopInstances(ctx, held.instances);
+    await ctx.host.clearColor(ctx.state.app, idle);
+    await ctx.host.record(ctx.state.app, 'standby-retired', {
+      deployment: ctx.state.id,
+      color: idle,
+      release: held.id,
+      reason: `replaced by ${ctx.state.release}`,
+    });
+  }
+  return { type: 'IdleResolved', live, idle, at: ctx.nowIso() };
+}
+
+function healthSpecOf(config: AppConfig): HealthCheckSpec {
+  const { path, intervalMs, timeoutMs, rise, fall } = config.health;
+  return { path, intervalMs, timeoutMs, rise, fall };
+}
+
+interface StartResult {
+  readonly instances: readonly InstanceSpec[];
+}
+
+async function startInstances(
+  effect: Effect,
+  color: Color,
+  ctx: EffectContext,
+): Promise<DeploymentEvent> {
+  const { store } = ctx;
+  const app = ctx.state.app;
+  const startedMs = ctx.clock.monotonicMs();
+  const journal = await store.getEffect(effect.key);
+  let instances: readonly InstanceSpec[];
+  if (journal?.status === 'done') {
+    instances = (journal.result as StartResult).instances;
+  } else if (journal?.status === 'begun') {
+    // The daemon died while starting them: whatever it started is stopped, never started twice.
+    const found = (ctx.adopted?.() ?? [])
+      .filter(
+        (each) => each.app === app && each.color === color && each.release === ctx.state.release,
+      )
+      .map((each) => each.instance);
+    await stopInstances(ctx, found);
+    throw new Error(
+      `the daemon stopped while the instances of ${ctx.state.release} were starting; ${found.length} found running were stopped`,
+    );
+  } else {
+    ctx.waiting(
+      `starting ${ctx.config.runtime === 'process' ? ctx.config.instances : (ctx.request.instances?.length ?? 0)} instances on ${color}`,
+    );
+    const runtime = runtimeOf(ctx);
+    const base = { app, release: ctx.state.release, color };
+    let request;
+    if (ctx.config.runtime === 'external') {
+      request = { ...base, addresses: ctx.request.instances ?? [] };
+    } else {
+      const env = await resolveAppEnv(ctx.config.env, {
+        releaseDir: ctx.request.dir,
+        ...(ctx.environment === undefined ? {} : { environment: ctx.environment }),
+      });
+      request = { ...base, process: toProcessStartSpec(ctx.config, ctx.request.dir, env) };
+    }
+    await store.putEffect({ key: effect.key, status: 'begun', result: null, at: ctx.nowIso() });
+    instances = await runtime.start(request);
+    await store.putEffect({
+      key: effect.key,
+      status: 'done',
+      result: { instances } satisfies StartResult,
+      at: ctx.nowIso(),
+    });
+  }
+  const spec = healthSpecOf(ctx.config);
+  await ctx.host.place(
+    app,
+    color,
+    { id: ctx.state.release, instances, health: spec },
+    ctx.config.hosts,
+  );
+  const addresses = instances.map((instance) => instance.address);
+  const progress = setInterval(() => {
+    const up = addresses.filter((a) => ctx.health.stateOf(a).state === 'up').length;
+    ctx.waiting(
+      `${up} of ${addresses.length} instances healthy (GET ${spec.path}, ${spec.rise} passes in a row)`,
+    );
+  }, 100);
+  ctx.waiting(
+    `0 of ${addresses.length} instances healthy (GET ${spec.path}, ${spec.rise} passes in a row)`,
+  );
+  try {
+    await ctx.health.waitHealthy(addresses, spec, ctx.config.health.startTimeoutMs, ctx.signal);
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    return {
+      type: 'InstancesUnhealthy',
+      reason: error instanceof Error ? error.message : String(error),
+      at: ctx.nowIso(),
+    };
+  } finally {
+    clearInterval(progress);
+  }
+  ctx.host.markUp(addresses);
+  await ctx.report({
+    start: {
+      instances: instances.map(({ id, address }) => ({ id, address })),
+      healthyMs: Math.round(ctx.clock.monotonicMs() - startedMs),
+    },
+  });
+  return { type: 'InstancesHealthy', at: ctx.nowIso() };
+}
+
+async function smoke(ctx: EffectContext): Promise<DeploymentEvent> {
+  if (ctx.config.smoke.length === 0) return { type: 'SmokePassed', at: ctx.nowIso() };
+  ctx.waiting(`${ctx.config.smoke.length} smoke checks on the preview listener`);
+  const report = await runSmokeChecks(ctx.config.smoke, {
+    baseUrl: ctx.urls().preview,
+    host: hostOf(ctx),
+    releaseDir: ctx.request.dir,
+    signal: ctx.signal,
+  });
+  if (ctx.signal.aborted) throw new Error('stopped');
+  await ctx.report({
+    smoke: {
+      passed: report.passed,
+      durationMs: Math.round(report.durationMs),
+      checks: report.checks.map(({ name, outcome, reason, durationMs, output }) => ({
+        name,
+        outcome,
+        reason,
+        durationMs: Math.round(durationMs),
+        output,
+      })),
+    },
+  });
+  if (report.passed) return { type: 'SmokePassed', at: ctx.nowIso() };
+  const failed = report.checks
+    .filter((check) => check.outcome === 'failed')
+    .map((check) => `${check.name}: ${check.reason ?? 'failed'}`);
+  return { type: 'SmokeFailed', reason: failed.join('; '), at: ctx.nowIso() };
+}
+
+async function warmUp(ctx: EffectContext): Promise<DeploymentEvent> {
+  const { warmup } = ctx.config;
+  if (warmup.requests === 0 && warmup.durationMs === 0) {
+    return { type: 'WarmupCompleted', at: ctx.nowIso() };
+  }
+  ctx.waiting(
+    warmup.requests > 0
+      ? `${warmup.requests} warm-up requests`
+      : `warm-up traffic for ${warmup.durationMs} ms`,
+  );
+  const report = await runWarmup(warmup, {
+    baseUrl: ctx.urls().preview,
+    host: hostOf(ctx),
+    signal: ctx.signal,
+  });
+  if (report.end === 'stopped' || ctx.signal.aborted) throw new Error('stopped');
+  await ctx.report({
+    warmup: {
+      sent: report.sent,
+      ok: report.ok,
+      failed: report.failed,
+      p50Ms: report.p50Ms,
+      p99Ms: report.p99Ms,
+      durationMs: Math.round(report.durationMs),
+    },
+  });
+  const threshold = ctx.config.switch.failureThreshold;
+  if (report.sent > 0 && report.failed / report.sent > threshold) {
+    const reasons = Object.entries(report.errors)
+      .map(([reason, count]) => `${reason} x${count}`)
+      .join(', ');
+    return {
+      type: 'WarmupFailed',
+      reason: `${report.failed} of ${report.sent} warm-up requests failed (${reasons})`,
+      at: ctx.nowIso(),
+    };
+  }
+  return { type: 'WarmupCompleted', at: ctx.nowIso() };
+}
+
+/** The last flip to `to` in the stored state, if the app is live there now. */
+function committedFlipTo(ctx: EffectContext, to: Color): number | null {
+  const app = ctx.host.appState(ctx.state.app);
+  if (app === undefined || app.live !== to) return null;
+  const last = [...app.flips].reverse().find((each) => each.to === to);
+  return last?.generation ?? null;
+}
+
+async function flip(effect: Effect, to: Color, ctx: EffectContext): Promise<DeploymentEvent> {
+  const journal = await ctx.store.getEffect(effect.key);
+  if (journal !== null) {
+    // Begun (or done) before a restart: the stored routing state says whether it committed.
+    const generation = committedFlipTo(ctx, to);
+    if (generation !== null) return { type: 'FlipCommitted', generation, at: ctx.nowIso() };
+    if (journal.status === 'done') {
+      return {
+        type: 'FlipFailed',
+        reason: `the flip to ${to} was recorded but ${to} is not live`,
+        at: ctx.nowIso(),
+      };
+    }
+  }
+  ctx.waiting(`flipping public traffic to ${to}`);
+  await ctx.store.putEffect({ key: effect.key, status: 'begun', result: null, at: ctx.nowIso() });
+  try {
+    const flipped = await ctx.host.flip(
+      ctx.state.app,
+      to,
+      'deploy',
+      actorOf(ctx),
+      ctx.clock.monotonicMs(),
+    );
+    await ctx.store.putEffect({
+      key: effect.key,
+      status: 'done',
+      result: { generation: flipped.generation },
+      at: ctx.nowIso(),
+    });
+    await ctx.report({ flip: { generation: flipped.generation, durationMs: flipped.durationMs } });
+    return { type: 'FlipCommitted', generation: flipped.generation, at: ctx.nowIso() };
+  } catch (error) {
+    return {
+      type: 'FlipFailed',
+      reason: error instanceof Error ? error.message : String(error),
+      at: ctx.nowIso(),
+    };
+  }
+}
+
+async function flipBack(effect: Effect, to: Color, ctx: EffectContext): Promise<DeploymentEvent> {
+  const journal = await ctx.store.getEffect(effect.key);
+  if (journal !== null) {
+    const generation = committedFlipTo(ctx, to);
+    if (generation !== null) return { type: 'FlipBackCommitted', generation, at: ctx.nowIso() };
+  }
+  ctx.waiting(`flipping public traffic back to ${to}`);
+  await ctx.store.putEffect({ key: effect.key, status: 'begun', result: null, at: ctx.nowIso() });
+  // Errors throw: the state machine retries a flip back until it commits.
+  const flipped = await ctx.host.flip(
+    ctx.state.app,
+    to,
+    'rollback',
+    actorOf(ctx),
+    ctx.clock.monotonicMs(),
+  );
+  await ctx.store.putEffect({
+    key: effect.key,
+    status: 'done',
+    result: { generation: flipped.generation },
+    at: ctx.nowIso(),
+  });
+  await ctx.report({
+    flipBack: { generation: flipped.generation, durationMs: flipped.durationMs },
+  });
+  return { type: 'FlipBackCommitted', generation: flipped.generation, at: ctx.nowIso() };
+}
+
+function probeView(probe: ProbeRecord): ProbeView {
+  return {
+    at: new Date(probe.atMs).toISOString(),
+    path: probe.path,
+    status: probe.status,
+    ms: Math.round(probe.ms),
+    ok: probe.ok,
+    error: probe.error,
+  };
+}
+
+async function verify(color: Color, ctx: EffectContext): Promise<DeploymentEvent> {
+  const app = ctx.state.app;
+  const settings = ctx.config.switch;
+  let probes = 0;
+  let failedProbes = 0;
+  const started = ctx.clock.monotonicMs();
+  ctx.waiting(`probing ${color} through the public listener for ${settings.probeWindowMs} ms`);
+  const result = await verifySwitchWindow(settings, {
+    publicUrl: ctx.urls().public,
+    host: hostOf(ctx),
+    clock: ctx.clock,
+    signal: ctx.signal,
+    onProbe: (probe) => {
+      probes += 1;
+      if (!probe.ok) failedProbes += 1;
+      const left = Math.max(0, settings.probeWindowMs - (ctx.clock.monotonicMs() - started));
+      ctx.waiting(`${probes} probes ok so far, ${Math.ceil(left / 1000)} s of the window left`);
+    },
+    traffic: async () => {
+      const snapshot = await ctx.traffic.describe();
+      const counts = snapshot.apps[app]?.[color];
+      return { requests: counts?.requests ?? 0, failed: counts?.failed ?? 0 };
+    },
+  });
+  if (!result.ok && result.stopped) throw new Error('stopped');
+  await ctx.report({
+    verify: {
+      ok: result.ok,
+      reason: result.ok ? null : result.reason,
+      durationMs: result.durationMs,
+      probes,
+      failedProbes,
+      timeline: result.timeline.slice(-REPORT_TIMELINE_PROBES).map(probeView),
+    },
+  });
+  if (result.ok) return { type: 'VerifyWindowPassed', at: ctx.nowIso() };
+  return { type: 'ProbeFailed', reason: result.reason, at: ctx.nowIso() };
+}
+
+/** Stops this deployment's instances in `color` and empties it, if it holds this release. */
+async function stopRelease(ctx: EffectContext, color: Color): Promise<void> {
+  const app = ctx.host.appState(ctx.state.app);
+  const placed = app?.environments[color].release ?? null;
+  const journal = await ctx.store.getEffect(`${ctx.state.id}/starting/start-instances`);
+  const started =
+    journal?.status === 'done' ? (journal.result as StartResult).instances : ([] as InstanceSpec[]);
+  const ours = placed !== null && placed.id === ctx.state.release && app?.live !== color;
+  const instances = new Map<string, InstanceSpec>();
+  for (const each of [...started, ...(ours ? placed.instances : [])]) instances.set(each.id, each);
+  ctx.waiting(`stopping ${instances.size} instances of ${ctx.state.release} on ${color}`);
+  await stopInstances(ctx, [...instances.values()]);
+  if (ours) await ctx.host.clearColor(ctx.state.app, color);
+}
