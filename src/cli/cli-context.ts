@@ -7,7 +7,19 @@ import type { AdminClient } from '../client/admin-client.ts';
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** Whether `out` is a terminal (live progress redraws a line); default false. */
+  readonly isTTY?: boolean;
+  /** The terminal's width when `out` is one. */
+  readonly columns?: number | undefined;
+  /**
+   * Calls `handler` on Ctrl-C (SIGINT) instead of the default exit; returns the unsubscribe.
+   * Default: none (tests); the CLI process passes its own.
+   */
+  onInterrupt?(handler: () => void): () => void;
 }
+
+/** Exit codes: 0 ok, 1 refused or failed, 2 usage error, 130 interrupted by Ctrl-C (128 + SIGINT). */
+export type ExitCode = 0 | 1 | 2 | 130;
 
 export interface GlobalOptions {
   readonly dataDir: string;
@@ -23,8 +35,8 @@ export interface CliContext {
   /** Prints the API's JSON with --json, else the human text. */
   print(command: Command, result: unknown, human: () => string): void;
   /** For a command that printed its result but did not succeed (the demo counting failures). */
-  setExitCode(code: 0 | 1 | 2): void;
-  readonly exitCode: 0 | 1 | 2;
+  setExitCode(code: ExitCode): void;
+  readonly exitCode: ExitCode;
 }
 
 export function createCliContext(io: CliIo): CliContext {
@@ -37,7 +49,7 @@ export function createCliContext(io: CliIo): CliContext {
       json: opts.json === true,
     };
   };
-  let exitCode: 0 | 1 | 2 = 0;
+  let exitCode: ExitCode = 0;
   return {
     io,
     setExitCode(code) {

@@ -5,9 +5,11 @@ import { CutoverError, isCutoverError } from '../core/errors.ts';
 import { createCliContext } from './cli-context.ts';
 import { CLI_VERSION } from './cli-version.ts';
 import type { CliContext, CliIo } from './cli-context.ts';
+import { registerAbortCommand } from './commands/abort.ts';
 import { registerDaemonHelpEntry } from './commands/daemon.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerDeployCommand } from './commands/deploy.ts';
+import { registerDrillCommand } from './commands/drill.ts';
 import { registerFlipCommand } from './commands/flip.ts';
 import { registerHistoryCommand } from './commands/history.ts';
 import { registerInitCommand } from './commands/init.ts';
@@ -17,6 +19,16 @@ import { registerStatusCommand } from './commands/status.ts';
 const processIo: CliIo = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
+  get isTTY() {
+    return process.stdout.isTTY;
+  },
+  get columns() {
+    return process.stdout.columns;
+  },
+  onInterrupt(handler) {
+    process.on('SIGINT', handler);
+    return () => void process.off('SIGINT', handler);
+  },
 };
 
 export function createProgram(ctx: CliContext): Command {
@@ -58,6 +70,8 @@ export function createProgram(ctx: CliContext): Command {
   registerDeployCommand(program, ctx);
   registerFlipCommand(program, ctx);
   registerRollbackCommand(program, ctx);
+  registerAbortCommand(program, ctx);
+  registerDrillCommand(program, ctx);
   registerStatusCommand(program, ctx);
   registerHistoryCommand(program, ctx);
   registerDemoCommand(program, ctx);

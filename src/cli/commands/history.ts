@@ -1,7 +1,10 @@
-// `cutover history [app] [--limit N]`: deployments, flips, rollbacks, drains and audited mutations.
+// `cutover history [app] [--limit N] [--deployments]`: the timeline of flips, rollbacks, drains,
+// deployment steps and audited mutations; with --deployments, one block per deployment (per-step
+// durations, probe results, outcome) and the drills.
 import type { Command } from 'commander';
 import type { HistoryEntry } from '../../client/api-types.ts';
 import type { CliContext } from '../cli-context.ts';
+import { formatDeploymentHistory } from '../format-deployment-history.ts';
 import { formatTable } from '../format-table.ts';
 import { parsePositiveInteger } from '../parse-lists.ts';
 
@@ -17,12 +20,32 @@ export function registerHistoryCommand(program: Command, ctx: CliContext): void 
     .option('--limit <n>', `show the last N events (default ${DEFAULT_LIMIT})`, (v) =>
       parsePositiveInteger(v, '--limit', MAX_LIMIT),
     )
-    .action(async (app: string | undefined, flags: { limit?: number }, command: Command) => {
-      const result = await ctx
-        .client(command)
-        .history({ ...(app === undefined ? {} : { app }), limit: flags.limit ?? DEFAULT_LIMIT });
+    .option(
+      '--deployments',
+      'list deployments (steps, durations, probes, outcome) and drills instead of the events',
+    )
+    .action(async (app: string | undefined, flags: HistoryFlags, command: Command) => {
+      const client = ctx.client(command);
+      const query = { ...(app === undefined ? {} : { app }), limit: flags.limit ?? DEFAULT_LIMIT };
+      if (flags.deployments === true) {
+        const result = await client.listDeployments(query);
+        // Drills are history events; a page of the latest events holds the recent ones.
+        const events = await client.history({ ...query, limit: MAX_LIMIT });
+        const drills = events.events
+          .filter((event) => event.type === 'drill')
+          .slice(-query.limit)
+          .reverse();
+        ctx.print(command, result, () => formatDeploymentHistory(result.deployments, drills));
+        return;
+      }
+      const result = await client.history(query);
       ctx.print(command, result, () => formatHistory(result.events));
     });
+}
+
+interface HistoryFlags {
+  readonly limit?: number;
+  readonly deployments?: boolean;
 }
 
 export function formatHistory(events: readonly HistoryEntry[]): string {

@@ -1,5 +1,6 @@
 // `cutover rollback <app> [--wait-drain]`: flip back to the standby color.
 import type { Command } from 'commander';
+import { CutoverError, isCutoverError } from '../../core/errors.ts';
 import type { CliContext } from '../cli-context.ts';
 import { describeFlip } from '../format-flip.ts';
 import { parsePositiveInteger } from '../parse-lists.ts';
@@ -27,7 +28,19 @@ export function registerRollbackCommand(program: Command, ctx: CliContext): void
           app,
           { waitDrain: flags.waitDrain === true },
           flags.ifMatch === undefined ? {} : { ifMatch: flags.ifMatch },
-        );
+        )
+        .catch((error: unknown) => rethrowWithHint(error, app));
       ctx.print(command, result, () => describeFlip(result, 'rolled back'));
     });
+}
+
+/** The daemon says why there is no standby; the CLI adds what to run instead. */
+export function rethrowWithHint(error: unknown, app: string): never {
+  if (!isCutoverError(error) || error.code !== 'CUTOVER_ERR_ROLLBACK_NO_STANDBY') throw error;
+  throw new CutoverError(
+    'CUTOVER_ERR_ROLLBACK_NO_STANDBY',
+    `${error.message.replace(/\.$/, '')}; to go back, deploy the previous release again: ` +
+      `\`cutover deploy <release> --dir <its folder>\` (\`cutover history ${app} --deployments\` lists them)`,
+    error.details,
+  );
 }
