@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { startTestDaemon, type AdminReply, type TestDaemon } from '../helpers/daemon.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { ADMIN_BODY_LIMIT_BYTES } from '../../src/daemon/admin/read-json-body.ts';
 
 const FAST_HEALTH = { path: '/', intervalMs: 50, timeoutMs: 1000, rise: 1, fall: 2 };
 /** Slow enough that 20 requests sent at once all arrive while the first one holds the lock. */
@@ -242,7 +243,11 @@ describe('admin mutations (D4, B4)', () => {
         { path: '/v1/apps/shop/explode', body: {}, status: 404 },
         {
           path: '/v1/apps/shop/deploy',
-          body: { release: 'v3', instances: [blue.address], pad: 'x'.repeat(65 * 1024) },
+          body: {
+            release: 'v3',
+            instances: [blue.address],
+            pad: 'x'.repeat(ADMIN_BODY_LIMIT_BYTES + 1024),
+          },
           status: 413,
         },
       ];

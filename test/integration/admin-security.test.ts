@@ -13,6 +13,7 @@ import {
   type TestDaemon,
 } from '../helpers/daemon.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+import { ADMIN_BODY_LIMIT_BYTES } from '../../src/daemon/admin/read-json-body.ts';
 
 const TOKEN = 'd2-token-5f0c1e9a7b3d4c2e8f6a';
 const FAST_HEALTH = { path: '/', intervalMs: 50, timeoutMs: 1000, rise: 1, fall: 2 };
@@ -280,7 +281,7 @@ describe('admin API on loopback TCP with a bearer token (D2, D3, D5)', () => {
     const big = JSON.stringify({
       release: 'v1',
       instances: [upstream.address],
-      pad: 'x'.repeat(70 * 1024),
+      pad: 'x'.repeat(ADMIN_BODY_LIMIT_BYTES + 1024),
     });
     const tooBig = await tcpCall(
       port,
