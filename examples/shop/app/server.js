@@ -14,12 +14,14 @@
 // Once listening it prints one JSON line `{"ready":true,"port":N,...}` on stdout.
 // Routes: GET /healthz -> 200 "ok"; GET / -> { app, version, message, color, instance, pid };
 // GET /api/products -> { version, count, products }; GET /api/products/:id -> one product;
-// /ws -> WebSocket: a hello message, then echo.
+// POST /api/orders (a JSON body up to 16 KiB) -> 201 { version, order }; /ws -> WebSocket: a
+// hello message, then echo.
 // SIGTERM / SIGINT: stop accepting, finish in-flight requests, close WebSockets with 1001, exit.
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
+const MAX_ORDER_BYTES = 16 * 1024;
 const DEFAULT_FAIL_AFTER_REQUESTS = 15;
 const FAULTS = new Set(['none', 'broken-catalog', 'fails-under-traffic']);
 const PRODUCTS = [
@@ -54,11 +56,16 @@ if (!Number.isInteger(failAfter) || failAfter < 0) {
 
 let stopping = false;
 let served = 0;
+let orders = 0;
 
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
   // While stopping, tell keep-alive clients to go elsewhere for their next request.
   if (stopping) res.setHeader('connection', 'close');
+  if (url.pathname === '/api/orders' && req.method === 'POST') {
+    takeOrder(req, res);
+    return;
+  }
   // Drain any request body before answering.
   req.resume();
   if (url.pathname === '/healthz') {
@@ -95,6 +102,37 @@ const server = createServer((req, res) => {
   }
   json(res, 404, { error: `no such page: ${url.pathname}`, version });
 });
+
+// An order: the body must be JSON; the answer echoes it with an id. Counted like any request,
+// so a release that fails under traffic fails its orders too.
+function takeOrder(req, res) {
+  const chunks = [];
+  let size = 0;
+  req.on('data', (chunk) => {
+    size += chunk.length;
+    if (size <= MAX_ORDER_BYTES) chunks.push(chunk);
+  });
+  req.on('end', () => {
+    served += 1;
+    if (fault === 'fails-under-traffic' && served > failAfter) {
+      json(res, 500, { error: 'out of database connections', version });
+      return;
+    }
+    if (size > MAX_ORDER_BYTES) {
+      json(res, 413, { error: `an order is at most ${MAX_ORDER_BYTES} bytes`, version });
+      return;
+    }
+    let order;
+    try {
+      order = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      json(res, 400, { error: 'an order must be a JSON body', version });
+      return;
+    }
+    orders += 1;
+    json(res, 201, { version, order: { id: `${instance}-${orders}`, body: order } });
+  });
+}
 
 function json(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json', 'x-release': version });

@@ -1,39 +1,67 @@
-// `cutover demo`: the whole blue-green story on the bundled example app, with a report. It starts
-// its own daemon and instances (child processes) and stops them on the way out, Ctrl-C included.
+// `cutover demo`: the whole blue-green story on the bundled shop example, with a report. It starts
+// its own daemon (child process) whose process runtime starts the instances, and stops them all
+// on the way out, Ctrl-C included.
 import type { Command } from 'commander';
+import { CutoverError } from '../../core/errors.ts';
 import type { CliContext } from '../cli-context.ts';
-import { DEFAULT_DEMO_OPTIONS, runDemo } from '../demo/run-demo.ts';
+import { DEFAULT_DEMO_OPTIONS, DEMO_STAGES, runDemo } from '../demo/run-demo.ts';
+import type { DemoStage } from '../demo/run-demo.ts';
 import { formatDemoReport } from '../demo/demo-report.ts';
 import { parsePositiveInteger } from '../parse-lists.ts';
 
-const MAX_FLIPS = 1_000;
-const MAX_REQUESTS = 1_000_000;
+const MAX_RATE_PER_SECOND = 10_000;
+const MIN_CONCURRENCY = 3;
 const MAX_CONCURRENCY = 256;
 
 interface DemoFlags {
-  readonly flips?: number;
-  readonly requests?: number;
+  readonly until?: DemoStage;
+  readonly rate?: number;
   readonly connections?: number;
+}
+
+function parseStage(text: string): DemoStage {
+  const stage = DEMO_STAGES.find((name) => name === text);
+  if (stage === undefined) {
+    throw new CutoverError(
+      'CUTOVER_ERR_USAGE',
+      `--until must be one of ${DEMO_STAGES.join(', ')}, got "${text}"`,
+    );
+  }
+  return stage;
+}
+
+/** One client opens a new connection per request and one places orders: at least 3 for all kinds. */
+function parseConnections(text: string): number {
+  const n = parsePositiveInteger(text, '--connections', MAX_CONCURRENCY);
+  if (n < MIN_CONCURRENCY) {
+    throw new CutoverError(
+      'CUTOVER_ERR_USAGE',
+      `--connections must be at least ${MIN_CONCURRENCY} (new connections, orders and keep-alive GETs), got ${n}`,
+    );
+  }
+  return n;
 }
 
 export function registerDemoCommand(program: Command, ctx: CliContext): void {
   program
     .command('demo')
     .description(
-      'run the whole story on the bundled example app in a temporary data dir: deploy, flip under load, roll back, report',
-    )
-    .option('--flips <n>', `rollbacks under load (default ${DEFAULT_DEMO_OPTIONS.flips})`, (v) =>
-      parsePositiveInteger(v, '--flips', MAX_FLIPS),
+      'run the whole story on the bundled shop example in a temporary data dir: deploy v1, v2 under load, a rollback drill, a broken v3 (refused), a v4 that fails under traffic (rolled back); then a report',
     )
     .option(
-      '--requests <n>',
-      `at least this many requests (default ${DEFAULT_DEMO_OPTIONS.minRequests})`,
-      (v) => parsePositiveInteger(v, '--requests', MAX_REQUESTS),
+      '--until <stage>',
+      `stop the story after this stage: ${DEMO_STAGES.join(', ')} (default ${DEFAULT_DEMO_OPTIONS.until})`,
+      parseStage,
+    )
+    .option(
+      '--rate <n>',
+      `load: requests per second (default ${DEFAULT_DEMO_OPTIONS.ratePerSecond})`,
+      (v) => parsePositiveInteger(v, '--rate', MAX_RATE_PER_SECOND),
     )
     .option(
       '--connections <n>',
-      `concurrent clients (default ${DEFAULT_DEMO_OPTIONS.concurrency})`,
-      (v) => parsePositiveInteger(v, '--connections', MAX_CONCURRENCY),
+      `load: concurrent clients, at least ${MIN_CONCURRENCY} (default ${DEFAULT_DEMO_OPTIONS.concurrency})`,
+      parseConnections,
     )
     .action(async (flags: DemoFlags, command: Command) => {
       const json = ctx.globals(command).json;
@@ -45,8 +73,8 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
         const report = await runDemo(
           {
             ...DEFAULT_DEMO_OPTIONS,
-            ...(flags.flips === undefined ? {} : { flips: flags.flips }),
-            ...(flags.requests === undefined ? {} : { minRequests: flags.requests }),
+            ...(flags.until === undefined ? {} : { until: flags.until }),
+            ...(flags.rate === undefined ? {} : { ratePerSecond: flags.rate }),
             ...(flags.connections === undefined ? {} : { concurrency: flags.connections }),
           },
           (line) => {

@@ -1,24 +1,19 @@
-// The child processes the demo starts: a `cutover daemon` on port-0 listeners and instances of the
-// hello example app. Each handle stops its process politely (SIGTERM), then firmly (SIGKILL).
+// The child process the demo starts: a `cutover daemon` on port-0 listeners in a temporary data
+// dir. Its handle stops it politely (SIGTERM), then firmly (SIGKILL). The app instances are the
+// daemon's (its process runtime starts them): demo-instances.ts stops those.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CutoverError } from '../../core/errors.ts';
 
 export const CUTOVER_BIN = fileURLToPath(new URL('../../../bin/cutover.js', import.meta.url));
-export const HELLO_SERVER = fileURLToPath(
-  new URL('../../../examples/hello/server.js', import.meta.url),
-);
 
 const DAEMON_START_TIMEOUT_MS = 20_000;
-const INSTANCE_START_TIMEOUT_MS = 10_000;
 const POLL_INTERVAL_MS = 50;
 /** The daemon's own graceful-stop deadline is 10 s; give it that, then kill. */
 const DAEMON_STOP_TIMEOUT_MS = 12_000;
-const INSTANCE_STOP_TIMEOUT_MS = 5_000;
 const STDERR_KEPT_CHARS = 2_000;
 
 export interface ChildHandle {
@@ -32,10 +27,6 @@ export interface ChildHandle {
 export interface DaemonHandle extends ChildHandle {
   readonly publicOrigin: string;
   readonly previewOrigin: string;
-}
-
-export interface InstanceHandle extends ChildHandle {
-  readonly address: string;
 }
 
 interface BoundAddress {
@@ -146,79 +137,6 @@ async function readInfo(
     // Not written yet: the daemon writes it atomically once every listener is bound.
     return null;
   }
-}
-
-export interface InstanceOptions {
-  readonly version: string;
-  readonly color: string;
-  readonly instance: string;
-}
-
-/** Starts one hello example instance on a free port (PORT=0) and reads the port it bound. */
-export async function startHelloInstance(options: InstanceOptions): Promise<InstanceHandle> {
-  const child = spawn(process.execPath, [HELLO_SERVER], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      VERSION: options.version,
-      COLOR_NAME: options.color,
-      INSTANCE: options.instance,
-    },
-  });
-  const name = `hello ${options.version} (${options.instance})`;
-  const handle = track(name, child, INSTANCE_STOP_TIMEOUT_MS);
-  try {
-    const port = await readReadyPort(child, handle, name);
-    return { ...handle, address: `127.0.0.1:${port}` };
-  } catch (error) {
-    await handle.stop();
-    throw error;
-  }
-}
-
-function readReadyPort(child: ChildProcess, handle: ChildHandle, name: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const stdout = child.stdout;
-    if (stdout === null) {
-      reject(new CutoverError('CUTOVER_ERR_DEMO_FAILED', `${name} has no stdout`));
-      return;
-    }
-    const lines = createInterface({ input: stdout });
-    const timer = setTimeout(() => {
-      finish();
-      reject(
-        new CutoverError(
-          'CUTOVER_ERR_DEMO_FAILED',
-          `${name} was not listening within ${INSTANCE_START_TIMEOUT_MS / 1000} s`,
-        ),
-      );
-    }, INSTANCE_START_TIMEOUT_MS);
-    const onExit = (): void => {
-      finish();
-      reject(exitedEarly(handle, name));
-    };
-    const finish = (): void => {
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      lines.close();
-      // Keep draining stdout so the instance never blocks on a full pipe.
-      stdout.resume();
-    };
-    child.once('exit', onExit);
-    lines.on('line', (line) => {
-      try {
-        const ready = JSON.parse(line) as { ready?: boolean; port?: number };
-        if (ready.ready === true && typeof ready.port === 'number') {
-          finish();
-          resolve(ready.port);
-        }
-      } catch {
-        // Not the ready line.
-      }
-    });
-  });
 }
 
 export function interrupted(): CutoverError {

@@ -1,63 +1,236 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { demoPassed, durationStats, formatDemoReport } from './demo-report.ts';
+import type { DeploymentStepView, DeploymentView } from '../../client/api-types.ts';
+import { failedStep, formatDemoReport, formatStepLine, toDemoDeployment } from './demo-report.ts';
+import type { DemoReport } from './demo-report.ts';
 import type { LoadResult } from './demo-load.ts';
 
+const T0 = Date.parse('2026-11-26T12:00:00.000Z');
+
+/** Steps back to back from T0, each `ms` long; the last one (an outcome) has no end. */
+function steps(...list: [string, number][]): DeploymentStepView[] {
+  let at = T0;
+  return list.map(([step, ms], index) => {
+    const startedAt = new Date(at).toISOString();
+    const last = index === list.length - 1;
+    at += ms;
+    return {
+      step: step as DeploymentStepView['step'],
+      startedAt,
+      endedAt: last ? null : new Date(at).toISOString(),
+      durationMs: last ? null : ms,
+    };
+  });
+}
+
+function deploymentView(overrides: Partial<DeploymentView>): DeploymentView {
+  return {
+    id: 'd-1',
+    app: 'shop',
+    release: 'v2',
+    step: 'succeeded',
+    ended: true,
+    outcome: 'succeeded',
+    reason: null,
+    from: 'blue',
+    to: 'green',
+    flipped: true,
+    waitingFor: null,
+    requestedBy: 'demo',
+    startedAt: new Date(T0).toISOString(),
+    updatedAt: new Date(T0 + 6_000).toISOString(),
+    endedAt: new Date(T0 + 6_000).toISOString(),
+    resumes: 0,
+    steps: steps(
+      ['locking', 2],
+      ['resolving', 1],
+      ['starting', 600],
+      ['smoke', 30],
+      ['warmup', 40],
+      ['flipping', 2],
+      ['verifying', 5_000],
+      ['draining', 10],
+      ['standby', 1],
+      ['succeeded', 0],
+    ),
+    report: {
+      flip: { generation: 3, durationMs: 1.5 },
+      verify: {
+        ok: true,
+        reason: null,
+        durationMs: 5_000,
+        probes: 50,
+        failedProbes: 0,
+        timeline: [],
+      },
+    },
+    ...overrides,
+  };
+}
+
+const SMOKE_FAILED = deploymentView({
+  release: 'v3',
+  step: 'failed',
+  outcome: 'failed',
+  flipped: false,
+  reason: 'step "smoke" failed: GET /api/products: status 500, expected 200',
+  steps: steps(
+    ['locking', 2],
+    ['resolving', 1],
+    ['starting', 600],
+    ['smoke', 30],
+    ['cleaning-up', 200],
+    ['failed', 0],
+  ),
+  report: {},
+});
+
+const ROLLED_BACK = deploymentView({
+  release: 'v4',
+  step: 'rolled-back',
+  outcome: 'rolled-back',
+  flipped: false,
+  reason: 'a probe failed: GET /: status 500; flipping back to green',
+  from: 'green',
+  to: 'blue',
+  steps: steps(
+    ['locking', 2],
+    ['starting', 600],
+    ['smoke', 30],
+    ['warmup', 40],
+    ['flipping', 2],
+    ['verifying', 300],
+    ['rolling-back', 2],
+    ['cleaning-up', 200],
+    ['rolled-back', 0],
+  ),
+  report: {
+    flip: { generation: 4, durationMs: 1.2 },
+    verify: {
+      ok: false,
+      reason: 'status 500',
+      durationMs: 300,
+      probes: 4,
+      failedProbes: 1,
+      timeline: [],
+    },
+    flipBack: { generation: 5, durationMs: 0.9 },
+  },
+});
+
+void test('the failed step is the one left for the clean-up or the flip back', () => {
+  assert.equal(failedStep(deploymentView({})), null);
+  assert.equal(failedStep(SMOKE_FAILED), 'smoke');
+  assert.equal(failedStep(ROLLED_BACK), 'verifying');
+  // Refused at the lock: no step before the outcome, the reason names none either.
+  assert.equal(
+    failedStep(
+      deploymentView({
+        outcome: 'failed',
+        step: 'failed',
+        reason: 'shop is locked by d-0',
+        steps: steps(['locking', 1], ['failed', 0]),
+      }),
+    ),
+    null,
+  );
+});
+
+void test('a deployment in the report: outcome, flip, step durations without the outcome', () => {
+  const v3 = toDemoDeployment(SMOKE_FAILED, 'v2', true);
+  assert.equal(v3.failedAt, 'smoke');
+  assert.equal(v3.flipped, false);
+  assert.equal(v3.durationMs, 6_000);
+  assert.deepEqual(
+    v3.steps.map((s) => s.step),
+    ['locking', 'resolving', 'starting', 'smoke', 'cleaning-up'],
+  );
+  const v4 = toDemoDeployment(ROLLED_BACK, 'v2', true);
+  assert.equal(v4.flipped, true);
+  assert.equal(v4.flipMs, 1.2);
+  assert.equal(v4.flipBackMs, 0.9);
+  assert.deepEqual(v4.verify, { probes: 4, failedProbes: 1 });
+});
+
+void test('a step line marks the step that failed', () => {
+  const [, , , smoke, cleaning] = SMOKE_FAILED.steps;
+  assert.ok(smoke !== undefined && cleaning !== undefined);
+  assert.equal(formatStepLine(smoke, cleaning), '    ✗ smoke        30 ms');
+  const [locking, resolving] = SMOKE_FAILED.steps;
+  assert.ok(locking !== undefined);
+  assert.equal(formatStepLine(locking, resolving), '    ✓ locking      2.0 ms');
+});
+
 const LOAD: LoadResult = {
-  total: 3000,
-  ok: 3000,
+  total: 3_030,
+  ok: 3_000,
   failed: 0,
+  tolerated: { v4: 30 },
   newConnections: 300,
   posts: 250,
-  byRelease: { v2: 1400, v1: 1600 },
-  checkedAfterFlip: 2900,
+  byRelease: { v2: 1_400, v1: 1_600 },
+  checkedAfterFlip: 2_900,
   misrouted: 0,
   errorSamples: [],
-  durationMs: 2100,
+  durationMs: 2_100,
 };
 
-void test('duration stats: min, median (odd and even counts), max', () => {
-  assert.deepEqual(durationStats([5, 1, 3]), { count: 3, minMs: 1, medianMs: 3, maxMs: 5 });
-  assert.deepEqual(durationStats([4, 1, 2, 3]), { count: 4, minMs: 1, medianMs: 2.5, maxMs: 4 });
-  assert.deepEqual(durationStats([]), { count: 0, minMs: 0, medianMs: 0, maxMs: 0 });
-});
+const REPORT: DemoReport = {
+  ok: true,
+  app: 'shop',
+  daemon: { public: 'http://127.0.0.1:1', preview: 'http://127.0.0.1:2' },
+  deployments: [
+    toDemoDeployment(deploymentView({}), 'v2', true),
+    toDemoDeployment(SMOKE_FAILED, 'v2', true),
+    toDemoDeployment(ROLLED_BACK, 'v2', true),
+  ],
+  drill: {
+    passed: true,
+    reason: null,
+    live: 'green',
+    standby: 'blue',
+    rtoMs: 4,
+    objectiveMs: 1_000,
+    failedRequests: 0,
+    requests: 120,
+    backFlipMs: 1,
+    forwardFlipMs: 1.1,
+    durationMs: 10_000,
+  },
+  requests: LOAD,
+  expectations: [{ name: 'zero failed requests', ok: true, detail: '0 failed of 3030' }],
+  durationMs: 30_000,
+};
 
-void test('the demo passes only with zero failed, zero misrouted and some served', () => {
-  assert.ok(demoPassed(LOAD));
-  assert.ok(!demoPassed({ ...LOAD, failed: 1 }));
-  assert.ok(!demoPassed({ ...LOAD, misrouted: 1 }));
-  assert.ok(!demoPassed({ ...LOAD, ok: 0, total: 0 }));
-});
-
-void test('the text report names the counts and the verdict', () => {
-  const text = formatDemoReport({
-    ok: true,
-    daemon: { public: 'http://127.0.0.1:1', preview: 'http://127.0.0.1:2' },
-    deploys: [
-      { release: 'v1', color: 'blue', healthMs: 210, liveMs: 1.2, underLoad: false },
-      { release: 'v2', color: 'green', healthMs: 220, liveMs: 0.9, underLoad: true },
-    ],
-    flips: durationStats([0.5, 0.7, 0.6]),
-    flipCommands: durationStats([2, 3, 4]),
-    requests: LOAD,
-    durationMs: 5000,
-  });
+void test('the text report: each deployment, the drill, the counts and the verdict', () => {
+  const text = formatDemoReport(REPORT);
   assert.match(
     text,
-    /deploy v2 +green: healthy in 220 ms, live 900 µs after the command \(under load\)/,
+    /deploy v2 {3}succeeded {3}into green, flip 1\.5 ms, 50 probes passed \(under load\)/,
   );
-  assert.match(text, /requests {4}3,000 in 2\.10 s \(v1 1,600, v2 1,400\)/);
-  assert.match(text, /failed {6}0\n/);
-  assert.match(text, /OK: 3,000 requests, 0 failed, across 4 flips under load/);
+  assert.match(text, /deploy v3 {3}failed {6}into green at step smoke, before the flip/);
+  assert.match(text, /why: step "smoke" failed: GET \/api\/products: status 500/);
+  assert.match(
+    text,
+    /deploy v4 {3}rolled-back into blue: flipped \(1\.2 ms\), 1 of 4 probes failed, flipped back in 900 µs/,
+  );
+  assert.match(text, /steps: locking 2\.0 ms, resolving 1\.0 ms, starting 600 ms/);
+  assert.match(
+    text,
+    /drill {8}passed: RTO 4\.0 ms \(objective 1\.00 s\), 0 failed of 120 requests/,
+  );
+  assert.match(text, /requests {5}3,030 in 2\.10 s \(v1 1,600, v2 1,400\)/);
+  assert.match(text, /failed {7}0\n/);
+  assert.match(text, /served by v4 before the automatic rollback: 30 errors from the app itself/);
+  assert.match(text, /✓ zero failed requests: 0 failed of 3030/);
+  assert.match(text, /OK: every expectation held/);
   const failed = formatDemoReport({
+    ...REPORT,
     ok: false,
-    daemon: { public: 'a', preview: 'b' },
-    deploys: [],
-    flips: durationStats([]),
-    flipCommands: durationStats([]),
-    requests: { ...LOAD, failed: 2, errorSamples: ['HTTP 502: upstream'] },
-    durationMs: 1,
+    requests: { ...LOAD, failed: 2, errorSamples: ['HTTP 502 from the router: bad gateway'] },
+    expectations: [{ name: 'zero failed requests', ok: false, detail: '2 failed of 3032' }],
   });
-  assert.match(failed, /first errors:\n {4}HTTP 502: upstream/);
-  assert.match(failed, /FAILED: 2 failed and 0 misrouted requests/);
+  assert.match(failed, /first errors:\n {4}HTTP 502 from the router: bad gateway/);
+  assert.match(failed, /✗ zero failed requests: 2 failed of 3032/);
+  assert.match(failed, /FAILED: zero failed requests$/);
 });

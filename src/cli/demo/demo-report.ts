@@ -1,94 +1,225 @@
-// The demo's report: what it deployed, how long the flips took, and the request counts that prove
-// nothing was dropped. Pure: built from measurements, printed as text or JSON.
+// The demo's report: each deployment's outcome and step durations, the drill, the request counts
+// that prove nothing was dropped, and the expectations the story checks. Pure: built from
+// measurements, printed as text or JSON.
+import type { Color } from '../../core/types.ts';
+import type {
+  DeploymentOutcome,
+  DeploymentStepView,
+  DeploymentView,
+  DrillReport,
+} from '../../client/api-types.ts';
 import { formatDuration } from '../parse-duration.ts';
 import type { LoadResult } from './demo-load.ts';
 
-export interface DemoDeploy {
+export interface DemoStep {
+  readonly step: string;
+  readonly durationMs: number | null;
+}
+
+export interface DemoDeployment {
+  readonly id: string;
   readonly release: string;
-  readonly color: string;
-  readonly healthMs: number;
-  /** From the deploy command to the flip committed, health checks included (the daemon's measure). */
-  readonly liveMs: number;
+  readonly outcome: DeploymentOutcome | null;
+  /** The step that failed (the one before the clean-up or the flip back); null on success. */
+  readonly failedAt: string | null;
+  readonly reason: string | null;
+  readonly from: Color | null;
+  readonly to: Color | null;
+  /** Whether the flip to the release was ever taken (a flipping step ran). */
+  readonly flipped: boolean;
+  readonly flipMs: number | null;
+  readonly flipBackMs: number | null;
+  readonly verify: { readonly probes: number; readonly failedProbes: number } | null;
+  readonly durationMs: number | null;
+  readonly steps: readonly DemoStep[];
+  /** The release serving public traffic once the deployment ended. */
+  readonly liveAfter: string | null;
   readonly underLoad: boolean;
 }
 
-export interface DurationStats {
-  readonly count: number;
-  readonly minMs: number;
-  readonly medianMs: number;
-  readonly maxMs: number;
-}
-
-export interface DemoReport {
-  readonly ok: boolean;
-  readonly daemon: { readonly public: string; readonly preview: string };
-  readonly deploys: readonly DemoDeploy[];
-  /** Rollbacks under load, as measured by the daemon (command received to commit on every worker). */
-  readonly flips: DurationStats;
-  /** The same rollbacks as seen by the client: command sent to answer received. */
-  readonly flipCommands: DurationStats;
-  readonly requests: LoadResult;
+export interface DemoDrill {
+  readonly passed: boolean;
+  readonly reason: string | null;
+  readonly live: Color;
+  readonly standby: Color;
+  readonly rtoMs: number;
+  readonly objectiveMs: number;
+  readonly failedRequests: number;
+  readonly requests: number;
+  readonly backFlipMs: number;
+  readonly forwardFlipMs: number | null;
   readonly durationMs: number;
 }
 
-export function durationStats(samples: readonly number[]): DurationStats {
-  if (samples.length === 0) return { count: 0, minMs: 0, medianMs: 0, maxMs: 0 };
-  const sorted = [...samples].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const median =
-    sorted.length % 2 === 1
-      ? (sorted[middle] ?? 0)
-      : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+export interface DemoExpectation {
+  readonly name: string;
+  readonly ok: boolean;
+  /** What was measured, for the report. */
+  readonly detail: string;
+}
+
+export interface DemoReport {
+  /** Every expectation held. */
+  readonly ok: boolean;
+  readonly app: string;
+  readonly daemon: { readonly public: string; readonly preview: string };
+  readonly deployments: readonly DemoDeployment[];
+  readonly drill: DemoDrill | null;
+  readonly requests: LoadResult | null;
+  readonly expectations: readonly DemoExpectation[];
+  readonly durationMs: number;
+}
+
+const ENDING_STEPS: readonly string[] = ['cleaning-up', 'rolling-back'];
+const OUTCOME_STEPS: readonly string[] = ['succeeded', 'failed', 'aborted', 'rolled-back'];
+
+/** The step that failed: the one the deployment left for a clean-up or a flip back. */
+export function failedStep(view: DeploymentView): string | null {
+  if (view.outcome === 'succeeded' || view.outcome === null) return null;
+  const index = view.steps.findIndex((step) => ENDING_STEPS.includes(step.step));
+  if (index > 0) return view.steps[index - 1]?.step ?? null;
+  // A refusal before any step ran (the lock): the reason names it.
+  return /step "([a-z-]+)"/.exec(view.reason ?? '')?.[1] ?? null;
+}
+
+function durationBetween(start: string, end: string | null): number | null {
+  if (end === null) return null;
+  const ms = Date.parse(end) - Date.parse(start);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+export function toDemoDeployment(
+  view: DeploymentView,
+  liveAfter: string | null,
+  underLoad: boolean,
+): DemoDeployment {
   return {
-    count: sorted.length,
-    minMs: sorted[0] ?? 0,
-    medianMs: median,
-    maxMs: sorted.at(-1) ?? 0,
+    id: view.id,
+    release: view.release,
+    outcome: view.outcome,
+    failedAt: failedStep(view),
+    reason: view.reason,
+    from: view.from,
+    to: view.to,
+    flipped: view.steps.some((step) => step.step === 'flipping'),
+    flipMs: view.report.flip?.durationMs ?? null,
+    flipBackMs: view.report.flipBack?.durationMs ?? null,
+    verify:
+      view.report.verify === undefined
+        ? null
+        : { probes: view.report.verify.probes, failedProbes: view.report.verify.failedProbes },
+    durationMs: durationBetween(view.startedAt, view.endedAt),
+    steps: view.steps
+      .filter((step) => !OUTCOME_STEPS.includes(step.step))
+      .map((step) => ({ step: step.step, durationMs: step.durationMs })),
+    liveAfter,
+    underLoad,
   };
 }
 
-/** The demo passes when every request was answered 200 by the release that was live. */
-export function demoPassed(requests: LoadResult): boolean {
-  return requests.failed === 0 && requests.misrouted === 0 && requests.ok > 0;
+export function toDemoDrill(report: DrillReport): DemoDrill {
+  return {
+    passed: report.passed,
+    reason: report.reason,
+    live: report.live,
+    standby: report.standby,
+    rtoMs: report.rtoMs,
+    objectiveMs: report.objectiveMs,
+    failedRequests: report.failedRequests,
+    requests: report.requests,
+    backFlipMs: report.back.flip.durationMs,
+    forwardFlipMs: report.forward?.flip.durationMs ?? null,
+    durationMs: report.durationMs,
+  };
 }
 
 function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-function stats(s: DurationStats): string {
-  return `min ${formatDuration(s.minMs)}, median ${formatDuration(s.medianMs)}, max ${formatDuration(s.maxMs)}`;
+function ms(value: number | null): string {
+  return value === null ? '?' : formatDuration(value);
 }
 
-export function formatDemoReport(report: DemoReport): string {
-  const r = report.requests;
+/** One finished step, as it is printed while the deployment runs. */
+export function formatStepLine(step: DeploymentStepView, next?: DeploymentStepView): string {
+  const failed =
+    next !== undefined && ENDING_STEPS.includes(next.step) && !ENDING_STEPS.includes(step.step);
+  return `    ${failed ? '✗' : '✓'} ${step.step.padEnd(13)}${ms(step.durationMs)}`;
+}
+
+function formatSteps(steps: readonly DemoStep[]): string {
+  return steps.map((step) => `${step.step} ${ms(step.durationMs)}`).join(', ');
+}
+
+function formatDeployment(d: DemoDeployment): string[] {
+  const head = `  deploy ${d.release.padEnd(4)} ${(d.outcome ?? 'unfinished').padEnd(11)}`;
+  const where = d.to === null ? '' : ` into ${d.to}`;
+  let what: string;
+  if (d.outcome === 'succeeded') {
+    what = `${where}, flip ${ms(d.flipMs)}${d.verify === null ? '' : `, ${count(d.verify.probes)} probes passed`}${d.underLoad ? ' (under load)' : ''}`;
+  } else if (d.outcome === 'rolled-back') {
+    what = `${where}: flipped (${ms(d.flipMs)}), ${d.verify === null ? 'a probe' : `${count(d.verify.failedProbes)} of ${count(d.verify.probes)} probes`} failed, flipped back in ${ms(d.flipBackMs)}`;
+  } else {
+    what = `${where} at step ${d.failedAt ?? '?'}${d.flipped ? '' : ', before the flip'}`;
+  }
+  const lines = [
+    `${head}${what}; ${ms(d.durationMs)} in all, live ${d.liveAfter ?? 'none'} after it`,
+    `               steps: ${formatSteps(d.steps)}`,
+  ];
+  if (d.outcome !== 'succeeded' && d.reason !== null) lines.push(`               why: ${d.reason}`);
+  return lines;
+}
+
+function formatRequests(r: LoadResult): string[] {
   const releases = Object.entries(r.byRelease)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([release, n]) => `${release} ${count(n)}`)
     .join(', ');
   const lines = [
-    'cutover demo: the hello example app, blue-green, under load',
-    `  daemon      public ${report.daemon.public}, preview ${report.daemon.preview}`,
-    ...report.deploys.map(
-      (d) =>
-        `  deploy ${d.release.padEnd(4)} ${d.color}: healthy in ${formatDuration(d.healthMs)}, ` +
-        `live ${formatDuration(d.liveMs)} after the command${d.underLoad ? ' (under load)' : ''}`,
-    ),
-    `  rollbacks   ${report.flips.count} under load: ${stats(report.flips)}`,
-    `              as seen by the client: ${stats(report.flipCommands)}`,
-    `  requests    ${count(r.total)} in ${formatDuration(r.durationMs)} (${releases}); ` +
-      `${count(r.newConnections)} on new connections, ${count(r.posts)} POSTs, the rest keep-alive GETs`,
-    `  failed      ${count(r.failed)}`,
-    `  misrouted   ${count(r.misrouted)} of ${count(r.checkedAfterFlip)} requests sent after a flip landed on the old release`,
+    `  requests     ${count(r.total)} in ${formatDuration(r.durationMs)} (${releases}); ` +
+      `${count(r.newConnections)} on new connections, ${count(r.posts)} orders (POST), the rest keep-alive GETs`,
+    `  failed       ${count(r.failed)}`,
   ];
+  for (const [release, n] of Object.entries(r.tolerated)) {
+    lines.push(
+      `  served by ${release} before the automatic rollback: ${count(n)} ${n === 1 ? 'error' : 'errors'} from the app itself (not counted as failed)`,
+    );
+  }
+  lines.push(
+    `  misrouted    ${count(r.misrouted)} of ${count(r.checkedAfterFlip)} requests checked after a flip landed on another release`,
+  );
   if (r.errorSamples.length > 0) {
     lines.push('  first errors:', ...r.errorSamples.map((sample) => `    ${sample}`));
   }
-  const flips = report.flips.count + report.deploys.filter((d) => d.underLoad).length;
+  return lines;
+}
+
+export function formatDemoReport(report: DemoReport): string {
+  const lines = [
+    `cutover demo: the ${report.app} example app, blue-green, under a steady load`,
+    `  daemon       public ${report.daemon.public}, preview ${report.daemon.preview}`,
+    ...report.deployments.flatMap(formatDeployment),
+  ];
+  const drill = report.drill;
+  if (drill !== null) {
+    lines.push(
+      `  drill        ${drill.passed ? 'passed' : 'FAILED'}: RTO ${ms(drill.rtoMs)} (objective ${ms(drill.objectiveMs)}), ` +
+        `${count(drill.failedRequests)} failed of ${count(drill.requests)} requests; ` +
+        `flip back to ${drill.standby} ${ms(drill.backFlipMs)}, forward to ${drill.live} ${ms(drill.forwardFlipMs)}`,
+    );
+    if (drill.reason !== null) lines.push(`               why: ${drill.reason}`);
+  }
+  if (report.requests !== null) lines.push(...formatRequests(report.requests));
+  lines.push(
+    '  expectations',
+    ...report.expectations.map((e) => `    ${e.ok ? '✓' : '✗'} ${e.name}: ${e.detail}`),
+  );
+  const failed = report.expectations.filter((e) => !e.ok);
   lines.push(
     report.ok
-      ? `OK: ${count(r.total)} requests, 0 failed, across ${flips} flips under load (${formatDuration(report.durationMs)} in all)`
-      : `FAILED: ${count(r.failed)} failed and ${count(r.misrouted)} misrouted requests`,
+      ? `OK: every expectation held (${formatDuration(report.durationMs)} in all)`
+      : `FAILED: ${failed.map((e) => e.name).join('; ')}`,
   );
   return lines.join('\n');
 }

@@ -1,51 +1,77 @@
-// `cutover demo`, the whole story: a real daemon (child process, port-0 listeners, temporary data
-// dir), four instances of the hello example app, deploy v1, deploy v2 under load, roll back and
-// forth under load, then a report of requests served, failed (must be 0) and flip times. It stops
-// everything it started, also when interrupted.
+// `cutover demo`, the whole story of a blue-green deployment on the shop example: a real daemon
+// (child process, port-0 listeners, temporary data dir) runs the pipeline on examples/shop/vN.
+// Deploy v1; start a steady load; deploy v2 under it; a rollback drill measures the RTO while v1
+// is still the standby; v3 is refused at its smoke check before the flip; v4 flips, fails its
+// probes and is flipped back automatically. Each step is printed as it ends, then a report and
+// the expectations that held or not. The drill comes before v3 and v4 because a deployment
+// goes into the idle color, which is where the standby is kept: once v3 and v4 took it and were
+// cleaned up, there is no standby left to drill. It stops everything it started (the daemon and the instances its runtime
+// started), also when interrupted.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { createAdminClient } from '../../client/admin-client.ts';
 import type { AdminClient } from '../../client/admin-client.ts';
-import type { DeployResponse } from '../../client/api-types.ts';
-import { interrupted, startDemoDaemon, startHelloInstance } from './demo-processes.ts';
-import type { ChildHandle, InstanceHandle } from './demo-processes.ts';
+import { formatDuration } from '../parse-duration.ts';
+import { deployRelease } from './demo-deploy.ts';
+import { evaluateDemo } from './demo-expectations.ts';
+import type { StoryStep } from './demo-expectations.ts';
+import { stopRecordedInstances } from './demo-instances.ts';
 import { startLoad } from './demo-load.ts';
 import type { Load, LoadResult } from './demo-load.ts';
-import { demoPassed, durationStats } from './demo-report.ts';
-import type { DemoDeploy, DemoReport } from './demo-report.ts';
+import { interrupted, startDemoDaemon } from './demo-processes.ts';
+import type { ChildHandle } from './demo-processes.ts';
+import { toDemoDeployment, toDemoDrill } from './demo-report.ts';
+import type { DemoDeployment, DemoDrill, DemoReport } from './demo-report.ts';
 
-export const DEMO_APP = 'hello';
+export const DEMO_APP = 'shop';
+export const SHOP_DIR = fileURLToPath(new URL('../../../examples/shop', import.meta.url));
+
+/** The deployments of the story, in order; the drill runs between v2 and v3. */
+export const DEMO_STORY: readonly StoryStep[] = [
+  { release: 'v1', expect: 'succeeded', liveAfter: 'v1' },
+  { release: 'v2', expect: 'succeeded', liveAfter: 'v2' },
+  { release: 'v3', expect: 'refused-before-flip', refusedAt: 'smoke', liveAfter: 'v2' },
+  { release: 'v4', expect: 'rolled-back', liveAfter: 'v2' },
+];
+
+export const DEMO_STAGES = ['v1', 'v2', 'drill', 'v3', 'v4'] as const;
+export type DemoStage = (typeof DEMO_STAGES)[number];
 
 export interface DemoOptions {
-  /** Rollbacks under load after v2 is live. */
-  readonly flips: number;
-  /** The load runs at least until this many requests were sent (bounded by `maxDurationMs`). */
-  readonly minRequests: number;
+  /** The last stage to run: a shorter story for tests. */
+  readonly until: DemoStage;
+  /** The steady load: requests per second across all clients. */
+  readonly ratePerSecond: number;
+  readonly concurrency: number;
+  /** Hard bounds of the load. */
   readonly maxRequests: number;
   readonly maxDurationMs: number;
-  readonly concurrency: number;
 }
 
 export const DEFAULT_DEMO_OPTIONS: DemoOptions = {
-  flips: 10,
-  minRequests: 3_000,
-  maxRequests: 200_000,
-  maxDurationMs: 60_000,
-  concurrency: 8,
+  until: 'v4',
+  ratePerSecond: 100,
+  concurrency: 4,
+  maxRequests: 100_000,
+  maxDurationMs: 300_000,
 };
 
-/** Fast health checks so the demo's deploys take a fraction of a second, not the 2 s default. */
-const DEMO_HEALTH = { path: '/healthz', intervalMs: 100, timeoutMs: 1_000, rise: 2, fall: 2 };
-const DEMO_HEALTH_TIMEOUT_MS = 15_000;
-/** Time between flips, so each color serves a share of the load. */
-const FLIP_GAP_MS = 150;
-/** Load before the first flip, so the deploy of v2 really happens under traffic. */
-const LOAD_LEAD_MS = 300;
-const LOAD_POLL_MS = 50;
+/** Load before and after the deployments, so v2 really deploys under traffic. */
+const LOAD_LEAD_MS = 500;
 
 export type Progress = (line: string) => void;
+
+interface Story {
+  readonly client: AdminClient;
+  readonly options: DemoOptions;
+  readonly progress: Progress;
+  readonly signal: AbortSignal;
+  readonly deployments: DemoDeployment[];
+  load: Load | undefined;
+}
 
 export async function runDemo(
   options: DemoOptions,
@@ -54,130 +80,161 @@ export async function runDemo(
 ): Promise<DemoReport> {
   const startedAt = performance.now();
   const dataDir = await mkdtemp(join(tmpdir(), 'cutover-demo-'));
-  const children: ChildHandle[] = [];
+  let daemon: ChildHandle | undefined;
   let load: Load | undefined;
   try {
     progress(`starting cutover daemon (data dir ${dataDir})`);
-    const daemon = await startDemoDaemon(dataDir, signal);
-    children.push(daemon);
+    const started = await startDemoDaemon(dataDir, signal);
+    daemon = started;
     const client = createAdminClient({ dataDir });
     await client.health();
+    const story: Story = { client, options, progress, signal, deployments: [], load: undefined };
+    const stages = DEMO_STAGES.slice(0, DEMO_STAGES.indexOf(options.until) + 1);
 
-    progress('starting 4 instances of examples/hello: v1 x2 (for blue), v2 x2 (for green)');
-    const [v1a, v1b, v2a, v2b] = await startInstances(children, [
-      { version: 'v1', color: 'blue', instance: 'v1-a' },
-      { version: 'v1', color: 'blue', instance: 'v1-b' },
-      { version: 'v2', color: 'green', instance: 'v2-a' },
-      { version: 'v2', color: 'green', instance: 'v2-b' },
-    ]);
-    const deploys: DemoDeploy[] = [];
-
-    progress('deploying v1');
-    deploys.push(toDemoDeploy(await deploy(client, 'v1', [v1a, v1b]), false));
-    checkAborted(signal);
-
-    progress(
-      `load: ${options.concurrency} clients on ${daemon.publicOrigin}, deploying v2 under load`,
-    );
-    const running = startLoad({
-      origin: daemon.publicOrigin,
-      concurrency: options.concurrency,
-      maxRequests: options.maxRequests,
-      maxDurationMs: options.maxDurationMs,
-    });
-    load = running;
-    running.flipCommitted('v1');
-    await pause(LOAD_LEAD_MS, signal);
-    running.flipStarted();
-    const v2 = await deploy(client, 'v2', [v2a, v2b]);
-    running.flipCommitted(v2.release);
-    deploys.push(toDemoDeploy(v2, true));
-
-    progress(`rolling back and forth ${options.flips} times under load`);
-    const flipMs: number[] = [];
-    const commandMs: number[] = [];
-    for (let i = 0; i < options.flips; i += 1) {
-      await pause(FLIP_GAP_MS, signal);
-      running.flipStarted();
-      const sentAt = performance.now();
-      const flip = await client.rollback(DEMO_APP, {});
-      commandMs.push(performance.now() - sentAt);
-      running.flipCommitted(flip.release);
-      flipMs.push(flip.durationMs);
+    await deployStep(story, 'v1');
+    let requests: LoadResult | null = null;
+    let drill: DemoDrill | null = null;
+    let drillError: string | null = null;
+    if (stages.length > 1) {
+      progress(
+        `load: ${options.ratePerSecond} requests/s from ${options.concurrency} clients on ${started.publicOrigin} (GET /, GET /api/products, POST /api/orders)`,
+      );
+      load = startLoad({
+        origin: started.publicOrigin,
+        concurrency: options.concurrency,
+        ratePerSecond: options.ratePerSecond,
+        maxRequests: options.maxRequests,
+        maxDurationMs: options.maxDurationMs,
+      });
+      story.load = load;
+      load.flipCommitted('v1');
+      await pause(LOAD_LEAD_MS, signal);
+      for (const release of stages.slice(1)) {
+        if (release === 'drill') {
+          ({ drill, drillError } = await drillStep(story));
+        } else {
+          await deployStep(story, release);
+        }
+      }
+      await pause(LOAD_LEAD_MS, signal);
+      requests = await load.stop();
+      load = undefined;
     }
-    // Finish the load on the last live release, long enough to reach the minimum request count.
-    await pause(FLIP_GAP_MS, signal);
-    while (
-      running.sent < options.minRequests &&
-      performance.now() - startedAt < options.maxDurationMs
-    ) {
-      await pause(LOAD_POLL_MS, signal);
-    }
-    load = undefined;
-    const requests: LoadResult = await running.stop();
-    return {
-      ok: demoPassed(requests),
-      daemon: { public: daemon.publicOrigin, preview: daemon.previewOrigin },
-      deploys,
-      flips: durationStats(flipMs),
-      flipCommands: durationStats(commandMs),
+    const storyRan = DEMO_STORY.filter((step) => stages.includes(step.release as DemoStage));
+    const expectations = evaluateDemo({
+      story: storyRan,
+      deployments: story.deployments,
+      drill,
+      drillRan: stages.includes('drill'),
+      drillError,
       requests,
+    });
+    return {
+      ok: expectations.every((e) => e.ok),
+      app: DEMO_APP,
+      daemon: { public: started.publicOrigin, preview: started.previewOrigin },
+      deployments: story.deployments,
+      drill,
+      requests,
+      expectations,
       durationMs: performance.now() - startedAt,
     };
   } finally {
     if (load !== undefined) await load.stop();
-    progress('stopping the daemon and the instances');
-    await Promise.all(children.map((child) => child.stop()));
+    progress('stopping the daemon and the app instances it started');
+    // The daemon first, so it does not restart the instances stopped next.
+    if (daemon !== undefined) await daemon.stop();
+    await stopRecordedInstances(dataDir);
     await rm(dataDir, { recursive: true, force: true });
   }
 }
 
-async function startInstances(
-  children: ChildHandle[],
-  specs: readonly { version: string; color: string; instance: string }[],
-): Promise<InstanceHandle[]> {
-  const settled = await Promise.allSettled(specs.map((spec) => startHelloInstance(spec)));
-  const started: InstanceHandle[] = [];
-  for (const result of settled) {
-    if (result.status === 'fulfilled') {
-      started.push(result.value);
-      children.push(result.value);
-    }
-  }
-  const failure = settled.find((result) => result.status === 'rejected');
-  if (failure !== undefined) throw failure.reason;
-  return started;
+const STORY_LINES: Readonly<Record<string, string>> = {
+  v1: 'deploy v1: the first release, nothing live yet',
+  v2: 'deploy v2 under load: must go live with 0 failed requests',
+  v3: 'deploy v3: its catalog is broken, the smoke check must refuse it before the flip',
+  v4: 'deploy v4: it fails only under real traffic, the probes must flip back to v2 automatically',
+};
+
+async function deployStep(story: Story, release: string): Promise<void> {
+  const { client, load, progress, signal } = story;
+  progress(STORY_LINES[release] ?? `deploy ${release}`);
+  const expectFlip = release !== 'v3';
+  if (expectFlip) load?.flipStarted();
+  // v4's own 500s in its short live window are the app's, counted apart.
+  if (release === 'v4') load?.tolerate('v4');
+  const view = await deployRelease(client, DEMO_APP, release, join(SHOP_DIR, release), {
+    signal,
+    progress,
+  });
+  const live = await liveRelease(client);
+  if (expectFlip && live !== null) load?.flipCommitted(live);
+  load?.tolerate(null);
+  const deployment = toDemoDeployment(view, live, load !== undefined);
+  story.deployments.push(deployment);
+  const why = view.reason === null ? '' : `: ${view.reason}`;
+  progress(
+    `  -> ${view.outcome ?? view.step}${deployment.failedAt === null ? '' : ` at step ${deployment.failedAt}`}` +
+      `${why}; live: ${live ?? 'none'}`,
+  );
 }
 
-function deploy(
-  client: AdminClient,
-  release: string,
-  instances: readonly (InstanceHandle | undefined)[],
-): Promise<DeployResponse> {
-  return client.deploy(DEMO_APP, {
-    release,
-    instances: instances.flatMap((instance) => (instance === undefined ? [] : [instance.address])),
-    health: DEMO_HEALTH,
-    healthTimeoutMs: DEMO_HEALTH_TIMEOUT_MS,
+async function drillStep(
+  story: Story,
+): Promise<{ drill: DemoDrill | null; drillError: string | null }> {
+  const { client, load, progress, signal } = story;
+  progress(
+    'drill: flip back to the standby (v1), verify, flip forward to v2, verify; measure the RTO',
+  );
+  load?.flipStarted();
+  try {
+    const report = await untilAborted(client.drill(DEMO_APP), signal);
+    const drill = toDemoDrill(report);
+    progress(
+      `  -> ${drill.passed ? 'passed' : 'failed'}: RTO ${formatDuration(drill.rtoMs)} ` +
+        `(objective ${formatDuration(drill.objectiveMs)}), ${drill.failedRequests} failed requests` +
+        `${drill.reason === null ? '' : `: ${drill.reason}`}`,
+    );
+    return { drill, drillError: null };
+  } catch (error) {
+    if (signal.aborted) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    progress(`  -> refused: ${message}`);
+    return { drill: null, drillError: message };
+  } finally {
+    if (!signal.aborted) {
+      const live = await liveRelease(client);
+      if (live !== null) load?.flipCommitted(live);
+    }
+  }
+}
+
+/** The release serving the app's public traffic now. */
+async function liveRelease(client: AdminClient): Promise<string | null> {
+  const app = await client.app(DEMO_APP);
+  return app.live === null ? null : app.colors[app.live].release;
+}
+
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(interrupted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(interrupted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
   });
 }
 
-function toDemoDeploy(response: DeployResponse, underLoad: boolean): DemoDeploy {
-  return {
-    release: response.release,
-    color: response.color,
-    healthMs: response.healthMs,
-    liveMs: response.flip.durationMs,
-    underLoad,
-  };
-}
-
-function checkAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw interrupted();
-}
-
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
-  checkAborted(signal);
+  if (signal.aborted) throw interrupted();
   try {
     await sleep(ms, undefined, { signal });
   } catch {

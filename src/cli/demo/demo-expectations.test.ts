@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { evaluateDemo } from './demo-expectations.ts';
+import type { DemoMeasurements } from './demo-expectations.ts';
+import type { DemoDeployment, DemoDrill } from './demo-report.ts';
+import type { LoadResult } from './demo-load.ts';
+import { DEMO_STORY } from './run-demo.ts';
+
+function deployment(overrides: Partial<DemoDeployment>): DemoDeployment {
+  return {
+    id: 'd',
+    release: 'v1',
+    outcome: 'succeeded',
+    failedAt: null,
+    reason: null,
+    from: null,
+    to: 'blue',
+    flipped: true,
+    flipMs: 1,
+    flipBackMs: null,
+    verify: { probes: 10, failedProbes: 0 },
+    durationMs: 6_000,
+    steps: [],
+    liveAfter: 'v1',
+    underLoad: false,
+    ...overrides,
+  };
+}
+
+const DRILL: DemoDrill = {
+  passed: true,
+  reason: null,
+  live: 'green',
+  standby: 'blue',
+  rtoMs: 5,
+  objectiveMs: 1_000,
+  failedRequests: 0,
+  requests: 100,
+  backFlipMs: 1,
+  forwardFlipMs: 1,
+  durationMs: 10_000,
+};
+
+const LOAD: LoadResult = {
+  total: 1_020,
+  ok: 1_000,
+  failed: 0,
+  tolerated: { v4: 20 },
+  newConnections: 250,
+  posts: 250,
+  byRelease: { v1: 100, v2: 880, v4: 20 },
+  checkedAfterFlip: 800,
+  misrouted: 0,
+  errorSamples: [],
+  durationMs: 20_000,
+};
+
+const GOOD: DemoMeasurements = {
+  story: DEMO_STORY,
+  deployments: [
+    deployment({}),
+    deployment({ release: 'v2', to: 'green', from: 'blue', liveAfter: 'v2', underLoad: true }),
+    deployment({
+      release: 'v3',
+      outcome: 'failed',
+      failedAt: 'smoke',
+      flipped: false,
+      liveAfter: 'v2',
+    }),
+    deployment({ release: 'v4', outcome: 'rolled-back', failedAt: 'verifying', liveAfter: 'v2' }),
+  ],
+  drill: DRILL,
+  drillRan: true,
+  drillError: null,
+  requests: LOAD,
+};
+
+function failing(m: DemoMeasurements): string[] {
+  return evaluateDemo(m)
+    .filter((e) => !e.ok)
+    .map((e) => e.name);
+}
+
+void test('the whole story as it should go: every expectation holds', () => {
+  const results = evaluateDemo(GOOD);
+  assert.equal(results.length, 7);
+  assert.deepEqual(failing(GOOD), []);
+  const zero = results.find((e) => e.name === 'zero failed requests');
+  assert.equal(zero?.detail, '0 failed of 1020, 20 errors served by v4 itself not counted');
+});
+
+void test('each broken promise fails its own expectation', () => {
+  const [v1, v2, v3, v4] = GOOD.deployments;
+  assert.ok(v1 && v2 && v3 && v4);
+  const with3 = (d: DemoDeployment): DemoMeasurements => ({
+    ...GOOD,
+    deployments: [v1, v2, d, v4],
+  });
+  // v3 refused at another step, or after a flip, or leaving another release live.
+  assert.deepEqual(failing(with3({ ...v3, failedAt: 'starting' })), [
+    'v3 is refused before the flip',
+  ]);
+  assert.deepEqual(failing(with3({ ...v3, flipped: true })), ['v3 is refused before the flip']);
+  assert.deepEqual(failing(with3({ ...v3, liveAfter: 'v3' })), ['v3 is refused before the flip']);
+  // v4 that went live, or failed without a flip.
+  const with4 = (d: DemoDeployment): DemoMeasurements => ({
+    ...GOOD,
+    deployments: [v1, v2, v3, d],
+  });
+  assert.deepEqual(failing(with4({ ...v4, outcome: 'succeeded', liveAfter: 'v4' })), [
+    'v4 is rolled back automatically',
+  ]);
+  assert.deepEqual(failing(with4({ ...v4, outcome: 'failed', flipped: false })), [
+    'v4 is rolled back automatically',
+  ]);
+  assert.deepEqual(failing({ ...GOOD, deployments: [v1, v3, v4] }), ['v2 goes live']);
+  // The drill: not passed, too slow, a failed request, or refused outright.
+  assert.deepEqual(failing({ ...GOOD, drill: { ...DRILL, rtoMs: 1_500 } }), [
+    'the rollback drill passes within its RTO objective',
+  ]);
+  assert.deepEqual(failing({ ...GOOD, drill: { ...DRILL, failedRequests: 1 } }), [
+    'the rollback drill passes within its RTO objective',
+  ]);
+  const refused = evaluateDemo({ ...GOOD, drill: null, drillError: 'shop has no standby' });
+  assert.equal(refused.find((e) => !e.ok)?.detail, 'shop has no standby');
+  // The load: a failed or misrouted request, or nothing served.
+  assert.deepEqual(failing({ ...GOOD, requests: { ...LOAD, failed: 1 } }), [
+    'zero failed requests',
+  ]);
+  assert.deepEqual(failing({ ...GOOD, requests: { ...LOAD, misrouted: 1 } }), [
+    'every request after a flip lands on the release it made live',
+  ]);
+  assert.deepEqual(failing({ ...GOOD, requests: { ...LOAD, ok: 0 } }), ['zero failed requests']);
+});
+
+void test('a shortened story checks only what ran', () => {
+  const short: DemoMeasurements = {
+    story: DEMO_STORY.slice(0, 1),
+    deployments: GOOD.deployments.slice(0, 1),
+    drill: null,
+    drillRan: false,
+    drillError: null,
+    requests: null,
+  };
+  assert.deepEqual(
+    evaluateDemo(short).map((e) => [e.name, e.ok]),
+    [['v1 goes live', true]],
+  );
+});

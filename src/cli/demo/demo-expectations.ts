@@ -1,0 +1,96 @@
+// What the demo's story must show, checked against what it measured. Pure. Only the parts of the
+// story that ran are checked (a shortened demo skips the rest).
+import type { LoadResult } from './demo-load.ts';
+import type { DemoDeployment, DemoDrill, DemoExpectation } from './demo-report.ts';
+
+/** The release each deployment must leave live, and how it must end. */
+export interface StoryStep {
+  readonly release: string;
+  readonly expect: 'succeeded' | 'refused-before-flip' | 'rolled-back';
+  /** For a refusal: the step that must refuse it. */
+  readonly refusedAt?: string;
+  /** The release that must be live afterwards. */
+  readonly liveAfter: string;
+}
+
+export interface DemoMeasurements {
+  readonly story: readonly StoryStep[];
+  readonly deployments: readonly DemoDeployment[];
+  /** Null when the drill did not run (a shortened demo). */
+  readonly drill: DemoDrill | null;
+  readonly drillRan: boolean;
+  /** Why the drill request itself failed (the daemon refused it), if it did. */
+  readonly drillError: string | null;
+  /** Null when no load ran. */
+  readonly requests: LoadResult | null;
+}
+
+function expectDeployment(step: StoryStep, d: DemoDeployment | undefined): DemoExpectation {
+  const name =
+    step.expect === 'succeeded'
+      ? `${step.release} goes live`
+      : step.expect === 'rolled-back'
+        ? `${step.release} is rolled back automatically`
+        : `${step.release} is refused before the flip`;
+  if (d === undefined) return { name, ok: false, detail: 'it did not run' };
+  const detail =
+    `outcome ${d.outcome ?? 'none'}` +
+    (d.failedAt === null ? '' : ` at step ${d.failedAt}`) +
+    `, live ${d.liveAfter ?? 'none'} after it`;
+  const live = d.liveAfter === step.liveAfter;
+  let ok: boolean;
+  if (step.expect === 'succeeded') ok = d.outcome === 'succeeded';
+  else if (step.expect === 'rolled-back') ok = d.outcome === 'rolled-back' && d.flipped;
+  else {
+    ok =
+      d.outcome === 'failed' &&
+      !d.flipped &&
+      (step.refusedAt === undefined || d.failedAt === step.refusedAt);
+  }
+  return { name, ok: ok && live, detail };
+}
+
+function expectDrill(drill: DemoDrill | null, error: string | null): DemoExpectation {
+  const name = 'the rollback drill passes within its RTO objective';
+  if (drill === null) return { name, ok: false, detail: error ?? 'no drill report' };
+  return {
+    name,
+    ok: drill.passed && drill.rtoMs <= drill.objectiveMs && drill.failedRequests === 0,
+    detail:
+      `RTO ${Math.round(drill.rtoMs)} ms of ${drill.objectiveMs} ms, ` +
+      `${drill.failedRequests} failed requests${drill.reason === null ? '' : `: ${drill.reason}`}`,
+  };
+}
+
+function expectRequests(r: LoadResult): DemoExpectation[] {
+  const tolerated = Object.entries(r.tolerated)
+    .map(
+      ([release, n]) =>
+        `, ${n} ${n === 1 ? 'error' : 'errors'} served by ${release} itself not counted`,
+    )
+    .join('');
+  return [
+    {
+      name: 'zero failed requests',
+      ok: r.failed === 0 && r.ok > 0,
+      detail: `${r.failed} failed of ${r.total}${tolerated}`,
+    },
+    {
+      name: 'every request after a flip lands on the release it made live',
+      ok: r.misrouted === 0,
+      detail: `${r.misrouted} misrouted of ${r.checkedAfterFlip} checked`,
+    },
+  ];
+}
+
+export function evaluateDemo(m: DemoMeasurements): DemoExpectation[] {
+  const results = m.story.map((step) =>
+    expectDeployment(
+      step,
+      m.deployments.find((d) => d.release === step.release),
+    ),
+  );
+  if (m.drillRan) results.push(expectDrill(m.drill, m.drillError));
+  if (m.requests !== null) results.push(...expectRequests(m.requests));
+  return results;
+}
