@@ -51,6 +51,20 @@ export interface AppStatus {
   readonly standby: Color | null;
   readonly colors: Readonly<Record<Color, ColorStatus>>;
   readonly flips: readonly FlipRecord[];
+  /** The running deployment, else the last one; absent when the app was never deployed by the pipeline. */
+  readonly deployment?: DeploymentSummary | null;
+}
+
+/** A deployment in one line, for status. */
+export interface DeploymentSummary {
+  readonly id: string;
+  readonly release: string;
+  readonly step: DeploymentStepName | DeploymentOutcome;
+  readonly ended: boolean;
+  readonly reason: string | null;
+  readonly waitingFor: string | null;
+  readonly startedAt: string;
+  readonly endedAt: string | null;
 }
 
 export interface StatusResponse {

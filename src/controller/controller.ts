@@ -7,6 +7,7 @@ import type {
   AbortRequest,
   AppStatus,
   DeploymentListResponse,
+  DeploymentSummary,
   DeploymentView,
   DrillReport,
   DrillRequest,
@@ -192,6 +193,18 @@ export class Controller {
 
   // --- Deployments (the pipeline) ---------------------------------------------------------
 
+  /** The app's running deployment, else its last one, in one line; null if it never had one. */
+  async #deploymentSummary(app: string): Promise<DeploymentSummary | null> {
+    let view = this.#runner.runningOf(app);
+    if (view === null) {
+      const [last] = (await this.#runner.list({ app, limit: 1 })).deployments;
+      view = last ?? null;
+    }
+    if (view === null) return null;
+    const { id, release, step, ended, reason, waitingFor, startedAt, endedAt } = view;
+    return { id, release, step, ended, reason, waitingFor, startedAt, endedAt };
+  }
+
   async startDeployment(
     app: string,
     req: StartDeploymentRequest,
@@ -354,10 +367,14 @@ export class Controller {
         : [this.#requireApp(app)];
     const isHealthy = (address: string): boolean =>
       this.#deps.health.stateOf(address).state === 'up';
+    const summaries = await Promise.all(apps.map((each) => this.#deploymentSummary(each.name)));
     return {
       revision: this.#state.revision,
       generation: traffic.generation,
-      apps: apps.map((each): AppStatus => toAppStatus(each, traffic, isHealthy)),
+      apps: apps.map((each, index): AppStatus => ({
+        ...toAppStatus(each, traffic, isHealthy),
+        deployment: summaries[index] ?? null,
+      })),
     };
   }
 
