@@ -28,7 +28,9 @@ export class DeploymentProgress {
   constructor(options: DeploymentProgressOptions) {
     this.#write = options.write;
     this.#isTTY = options.isTTY;
-    this.#columns = Math.max(20, options.columns ?? DEFAULT_COLUMNS);
+    // A terminal that does not say its width (0, e.g. under `script`) gets the usual 80.
+    const columns = options.columns ?? 0;
+    this.#columns = columns > 0 ? Math.max(20, columns) : DEFAULT_COLUMNS;
     this.#now = options.now ?? Date.now;
   }
 

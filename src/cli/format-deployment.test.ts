@@ -13,6 +13,7 @@ const T0 = Date.parse(DEPLOYMENT_T0);
 
 void test('step durations: ms below 100 ms, seconds with two decimals above', () => {
   assert.equal(formatStepDuration(3.21), '3.2ms');
+  assert.equal(formatStepDuration(3), '3ms');
   assert.equal(formatStepDuration(45.4), '45ms');
   assert.equal(formatStepDuration(300), '0.30s');
   assert.equal(formatStepDuration(1210), '1.21s');
@@ -24,7 +25,7 @@ void test('finished steps get a check mark; the running step gets none', () => {
     steps: [step('resolving', 0, 5), step('starting', 5, 1215), step('smoke', 1215, null)],
   });
   assert.deepEqual(finishedStepLines(running), [
-    { index: 0, text: '✓ resolving 5.0ms' },
+    { index: 0, text: '✓ resolving 5ms' },
     { index: 1, text: '✓ starting 1.21s' },
   ]);
 });

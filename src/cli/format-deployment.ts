@@ -24,7 +24,7 @@ export interface StepLine {
 
 /** `3.2ms`, `45ms`, `0.30s`, `1.21s`: short enough for a status line. */
 export function formatStepDuration(ms: number): string {
-  if (ms < 10) return `${Math.max(0, ms).toFixed(1)}ms`;
+  if (ms < 10) return Number.isInteger(ms) ? `${Math.max(0, ms)}ms` : `${ms.toFixed(1)}ms`;
   if (ms < 100) return `${Math.round(ms)}ms`;
   return `${(ms / 1000).toFixed(2)}s`;
 }

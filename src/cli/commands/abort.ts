@@ -1,13 +1,21 @@
-// `cutover abort [app] [--reason TEXT]`: stops the app's running deployment. Before the flip
-// nothing was touched; during the verify window it flips back. The deployment then ends on its own.
+// `cutover abort [app] [--reason TEXT] [--no-wait]`: stops the app's running deployment. Before
+// the flip nothing was touched; during the verify window it flips back. Then it waits for the
+// deployment to end and prints how it ended.
 import type { Command } from 'commander';
 import type { DeploymentView } from '../../client/api-types.ts';
 import { CutoverError } from '../../core/errors.ts';
 import type { CliContext } from '../cli-context.ts';
+import { followDeployment } from '../follow-deployment.ts';
+import { formatDeploymentSummary } from '../format-deployment.ts';
 import { resolveAppName } from '../resolve-app.ts';
 
 /** The admin API refuses longer reasons. */
 const MAX_REASON_CHARS = 500;
+
+interface AbortFlags {
+  readonly reason?: string;
+  readonly wait: boolean;
+}
 
 export function registerAbortCommand(program: Command, ctx: CliContext): void {
   program
@@ -17,14 +25,43 @@ export function registerAbortCommand(program: Command, ctx: CliContext): void {
     )
     .argument('[app]', 'the app (default: the app of ./cutover.yaml, or the only app)')
     .option('--reason <text>', 'why, for the history and the deployment report', parseReason)
-    .action(async (app: string | undefined, flags: { reason?: string }, command: Command) => {
+    .option(
+      '--no-wait',
+      'return once the abort is taken, without waiting for the deployment to end',
+    )
+    .action(async (app: string | undefined, flags: AbortFlags, command: Command) => {
       const client = ctx.client(command);
       const name = await resolveAppName(app, client, 'cutover abort <app>');
-      const result = await client.abortApp(
+      const taken = await client.abortApp(
         name,
         flags.reason === undefined ? {} : { reason: flags.reason },
       );
-      ctx.print(command, result, () => describeAbort(result));
+      const json = ctx.globals(command).json;
+      if (!json) ctx.io.out(`${describeAbort(taken)}\n`);
+      if (!flags.wait || taken.ended) {
+        if (json) ctx.io.out(`${JSON.stringify(taken, null, 2)}\n`);
+        return;
+      }
+      const interrupt = new AbortController();
+      const unsubscribe = ctx.io.onInterrupt?.(() => interrupt.abort());
+      try {
+        const result = await followDeployment({
+          id: taken.id,
+          getDeployment: (id) => client.getDeployment(id),
+          onView: () => undefined,
+          onUnreachable: () => ctx.io.err('daemon unreachable, retrying\n'),
+          signal: interrupt.signal,
+        });
+        const last = result.view ?? taken;
+        if (json) ctx.io.out(`${JSON.stringify(last, null, 2)}\n`);
+        else if (result.kind === 'ended') ctx.io.out(`${formatDeploymentSummary(last)}\n`);
+        if (result.kind === 'interrupted') {
+          ctx.io.err(`stopped waiting: the abort of ${taken.id} goes on in the daemon\n`);
+          ctx.setExitCode(130);
+        }
+      } finally {
+        unsubscribe?.();
+      }
     });
 }
 
@@ -41,15 +78,10 @@ function parseReason(text: string): string {
 
 export function describeAbort(view: DeploymentView): string {
   const head = `${view.app} ${view.release}: deployment ${view.id}`;
-  const lines = view.ended
-    ? [`${head} ended: ${view.outcome ?? view.step}`]
-    : [
-        `${head} is aborting (now: ${view.step}); it ends on its own`,
-        view.flipped && view.from !== null
-          ? `  traffic goes back to ${view.from}`
-          : `  traffic stays on ${view.from ?? 'nothing (this was the first deployment)'}`,
-      ];
-  if (view.reason !== null) lines.push(`  reason: ${view.reason}`);
-  lines.push(`  follow it with \`cutover history ${view.app} --deployments\``);
-  return lines.join('\n');
+  if (view.ended) return `${head} has ended: ${view.outcome ?? view.step}`;
+  const traffic =
+    view.flipped && view.from !== null
+      ? `traffic goes back to ${view.from}`
+      : `traffic stays on ${view.from ?? 'nothing (it was the first deployment)'}`;
+  return `${head}: abort taken at step ${view.step}; ${traffic}`;
 }

@@ -50,7 +50,8 @@ export async function deployRelease(
     else {
       ctx.io.out(`${started.id}\n`);
       ctx.io.err(
-        `${started.app} ${started.release}: deployment ${started.id} started; follow it with \`cutover status ${started.app}\`, stop it with \`cutover abort ${started.app}\`\n`,
+        `${started.app} ${started.release}: deployment ${started.id} started; ` +
+          `\`cutover history ${started.app} --deployments\` shows how it goes, \`cutover abort ${started.app}\` stops it\n`,
       );
     }
     return;
@@ -89,7 +90,8 @@ export async function deployRelease(
   if (result.kind === 'interrupted') {
     io.err(
       `\nstopped following ${started.id}: the deployment goes on in the daemon; ` +
-        `\`cutover abort ${started.app}\` stops it; \`cutover status\` follows it\n`,
+        `\`cutover abort ${started.app}\` stops it; \`cutover status ${started.app}\` and ` +
+        `\`cutover history ${started.app} --deployments\` show how it goes\n`,
     );
     ctx.setExitCode(130);
     return;
