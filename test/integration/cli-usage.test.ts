@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,11 @@ interface CliRun {
   readonly stderr: string;
 }
 
-function cutover(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+function cutover(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Promise<CliRun> {
   const cleanEnv = { ...process.env };
   delete cleanEnv.CUTOVER_DATA_DIR;
   delete cleanEnv.CUTOVER_ADMIN_URL;
@@ -25,7 +29,7 @@ function cutover(args: readonly string[], env: Record<string, string> = {}): Pro
     execFile(
       process.execPath,
       [CUTOVER_BIN, ...args],
-      { env: { ...cleanEnv, ...env }, timeout: 30_000 },
+      { env: { ...cleanEnv, ...env }, timeout: 30_000, ...(cwd === undefined ? {} : { cwd }) },
       (error, stdout, stderr) => {
         resolve({
           code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1,
@@ -84,7 +88,8 @@ void test('an admin URL nobody listens on is unreachable too', async () => {
 
 void test('usage errors exit 2 naming what was wrong', async () => {
   const cases: [string[], RegExp][] = [
-    [['deploy', 'v1', '--app', 'shop'], /required option '--instances <addresses>'/],
+    [['deploy', 'v1', '--instances', 'a:1'], /required option '--app <name>' not specified/],
+    [['deploy', 'v1', '--app', 'shop', '--instances', 'a:1', '--no-wait'], /--no-wait applies to/],
     [
       ['deploy', 'v1', '--app', 'shop', '--instances', 'localhost'],
       /--instances: "localhost" is not host:port/,
@@ -101,6 +106,9 @@ void test('usage errors exit 2 naming what was wrong', async () => {
     [['flip', 'shop', '--to', 'red'], /'--to <color>' argument 'red' is invalid/],
     [['history', '--limit', 'lots'], /--limit must be a whole number/],
     [['launch'], /unknown command 'launch'/],
+    [['abort', 'shop', '--reason', ' '], /--reason must be 1 to 500 characters/],
+    [['drill', 'shop', '--objective', '5'], /--objective "5" needs a unit: write 5s/],
+    [['history', '--deployments', '--limit', '0'], /--limit must be a whole number/],
     [['status', '--verbose'], /unknown option '--verbose'/],
   ];
   for (const [args, message] of cases) {
@@ -120,10 +128,73 @@ void test('usage errors exit 2 naming what was wrong', async () => {
 void test('help lists every command, daemon included; help and version exit 0', async () => {
   const help = await cutover(['--help']);
   assert.equal(help.code, 0);
-  for (const command of ['deploy', 'flip', 'rollback', 'status', 'history', 'demo', 'daemon']) {
+  for (const command of [
+    'deploy',
+    'flip',
+    'rollback',
+    'abort',
+    'drill',
+    'status',
+    'history',
+    'demo',
+    'daemon',
+  ]) {
     assert.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'), command);
   }
   const version = await cutover(['--version']);
   assert.equal(version.code, 0);
   assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+void test('deploy without --instances reads cutover.yaml: a missing one is named, exit 2', async () => {
+  await withEmptyDir(async (dir) => {
+    for (const [args, cwd] of [
+      [['deploy', 'v1', '--dir', dir], undefined],
+      [['deploy', 'v1', '--app', 'shop'], dir],
+    ] as const) {
+      const run = await cutover([...args, '--data-dir', dir], {}, cwd);
+      assert.equal(run.code, 2, run.stderr);
+      assert.ok(run.stderr.includes(`${join(dir, 'cutover.yaml')} not found`), run.stderr);
+      assert.match(
+        run.stderr,
+        /--dir.*`cutover init`.*--instances.*\(CUTOVER_ERR_CONFIG_INVALID\)\n$/,
+      );
+    }
+  });
+});
+
+void test('an invalid cutover.yaml is refused with its line and field before reaching a daemon', async () => {
+  await withEmptyDir(async (dir) => {
+    await writeFile(
+      join(dir, 'cutover.yaml'),
+      'app: shop\nstart: node server.js\ninstances: two\n',
+    );
+    const run = await cutover(['deploy', 'v1', '--dir', dir, '--data-dir', dir]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /cutover\.yaml:3: instances: /);
+    assert.match(run.stderr, /\(CUTOVER_ERR_CONFIG_INVALID\)\n$/);
+    const json = await cutover(['deploy', 'v1', '--dir', dir, '--data-dir', dir, '--json']);
+    assert.equal(json.code, 2);
+    assert.equal(
+      (JSON.parse(json.stdout) as { error: { code: string } }).error.code,
+      'CUTOVER_ERR_CONFIG_INVALID',
+    );
+  });
+});
+
+void test('deploy --dir with a flag that belongs in cutover.yaml is a usage error', async () => {
+  await withEmptyDir(async (dir) => {
+    await writeFile(join(dir, 'cutover.yaml'), 'app: shop\nruntime: external\n');
+    const cases: [string[], RegExp][] = [
+      [['--app', 'cart'], /--app "cart" does not match app: shop/],
+      [['--hosts', 'shop.example'], /--hosts applies to a deploy of --instances without --dir/],
+      [[], /says runtime: external: pass the running instances with --instances/],
+    ];
+    for (const [flags, message] of cases) {
+      const run = await cutover(['deploy', 'v1', '--dir', dir, ...flags, '--data-dir', dir]);
+      assert.equal(run.code, 2, `${flags.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+      assert.match(run.stderr, /\(CUTOVER_ERR_USAGE\)\n$/);
+    }
+  });
 });
