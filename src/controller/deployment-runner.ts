@@ -75,6 +75,8 @@ interface Active {
 const MAX_CONFIG_CHARS = 256 * 1024;
 /** How long a shutdown waits for the running effects to notice it. */
 const STOP_WAIT_MS = 2_000;
+/** Pause before a crashed step is reported, so a step the machine retries never spins. */
+const CRASH_RETRY_PAUSE_MS = 500;
 
 export class DeploymentRunner {
   readonly #deps: DeploymentRunnerDeps;
@@ -423,6 +425,14 @@ export class DeploymentRunner {
     try {
       while (!isOutcome(active.record.state.step)) {
         if (this.#stopping) return;
+        if (active.pendingAbort !== null) {
+          // The abort arrived between two steps: apply it to the step we are at now.
+          const taken = await this.#applyAbortBetweenSteps(active);
+          if (taken !== null && (taken.length > 0 || isOutcome(active.record.state.step))) {
+            effects = taken;
+            continue;
+          }
+        }
         const signal = active.effectAbort.signal;
         let event: DeploymentEvent | null = null;
         for (const effect of effects) {
@@ -450,7 +460,15 @@ export class DeploymentRunner {
         let state = active.record.state;
         let next: readonly Effect[] = [];
         for (const each of events) {
-          const result = transition(state, each);
+          let result;
+          try {
+            result = transition(state, each);
+          } catch (error) {
+            // An abort checked against the step before: too late for this one; it goes on.
+            if (each.type !== 'AbortRequested' || events.length === 1 || event === null)
+              throw error;
+            continue;
+          }
           state = result.state;
           next = result.effects;
         }
@@ -470,6 +488,29 @@ export class DeploymentRunner {
       if (isOutcome(active.record.state.step)) this.#active.delete(active.record.id);
     }
     await this.#ended(active);
+  }
+
+  /**
+   * Applies a pending abort to the current step. Returns its effects, or null when it no longer
+   * applies (the step moved past the point of abort): the abort is dropped and the step runs.
+   */
+  async #applyAbortBetweenSteps(active: Active): Promise<readonly Effect[] | null> {
+    const abort = active.pendingAbort;
+    active.pendingAbort = null;
+    active.effectAbort = new AbortController();
+    if (abort === null) return null;
+    let result;
+    try {
+      result = transition(active.record.state, abort);
+    } catch (error) {
+      this.#deps.logger.warn(
+        { err: error, deployment: active.record.id },
+        'the abort came too late for the step the deployment reached; it goes on',
+      );
+      return null;
+    }
+    await this.#persist(active, result.state);
+    return result.effects;
   }
 
   /** One effect; an effect that throws becomes StepCrashed (a pre-flip failure or a retry). */
@@ -516,6 +557,8 @@ export class DeploymentRunner {
         // Flips, drains and clean-up must finish: a few retries, then the crash event retries
         // them again through the state machine (with the same keys).
         if (!effect.repeatable || attempt >= 2) {
+          // The state machine may retry the step at once (a flip back): not in a tight loop.
+          await this.#deps.clock.sleep(CRASH_RETRY_PAUSE_MS);
           return { type: 'StepCrashed', reason, at: this.#nowIso() };
         }
         await this.#deps.clock.sleep(200 * (attempt + 1));
