@@ -51,6 +51,7 @@ const LOAD: LoadResult = {
   byRelease: { v1: 100, v2: 880, v4: 20 },
   checkedAfterFlip: 800,
   misrouted: 0,
+  misroutedSamples: [],
   errorSamples: [],
   durationMs: 20_000,
 };
@@ -128,7 +129,7 @@ void test('each broken promise fails its own expectation', () => {
     'zero failed requests',
   ]);
   assert.deepEqual(failing({ ...GOOD, requests: { ...LOAD, misrouted: 1 } }), [
-    'every request after a flip lands on the release it made live',
+    'every request outside a flip is answered by the live release',
   ]);
   assert.deepEqual(failing({ ...GOOD, requests: { ...LOAD, ok: 0 } }), ['zero failed requests']);
 });

@@ -76,7 +76,7 @@ function expectRequests(r: LoadResult): DemoExpectation[] {
       detail: `${r.failed} failed of ${r.total}${tolerated}`,
     },
     {
-      name: 'every request after a flip lands on the release it made live',
+      name: 'every request outside a flip is answered by the live release',
       ok: r.misrouted === 0,
       detail: `${r.misrouted} misrouted of ${r.checkedAfterFlip} checked`,
     },

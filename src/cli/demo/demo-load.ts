@@ -1,12 +1,13 @@
 // The demo's steady load: in-process clients (an undici Pool) at a bounded rate, one of them
 // opening a new connection per request and one placing orders (POST with a JSON body), bounded
 // in count and time. It counts every answer by the release that gave it (the shop's
-// `x-release` header, else the JSON body's `version`), and checks that every request sent
-// after a flip (and finished before the next flip started) landed on the release that flip made
-// live. Failures from a release marked as tolerated (v4, in its short live window before the
+// `x-release` header, else the JSON body's `version`), and keeps each good answer's times and
+// release so demo-routing-check.ts can tell whether it came from the release live at the time.
+// Failures from a release marked as tolerated (v4, in its short live window before the
 // automatic rollback) are counted apart: they are the app's, not cutover's.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
+import type { AnsweredRequest, RoutingCheck } from './demo-routing-check.ts';
 
 export interface LoadOptions {
   readonly origin: string;
@@ -19,7 +20,8 @@ export interface LoadOptions {
   readonly maxDurationMs: number;
 }
 
-export interface LoadResult {
+/** What the load counted, before the routing check. */
+export interface LoadCounts {
   /** Every answered or failed request: ok + failed + tolerated. */
   readonly total: number;
   readonly ok: number;
@@ -31,28 +33,34 @@ export interface LoadResult {
   readonly posts: number;
   /** Good answers by release. */
   readonly byRelease: Readonly<Record<string, number>>;
-  /** Requests wholly inside one settled flip window whose release was checked. */
-  readonly checkedAfterFlip: number;
-  /** Of those, answered by another release than the one the flip made live. */
-  readonly misrouted: number;
   readonly errorSamples: readonly string[];
   readonly durationMs: number;
 }
 
+export interface LoadResult extends LoadCounts {
+  /** Good answers that overlapped no flip, so their release was checked. */
+  readonly checkedAfterFlip: number;
+  /** Of those, answered by another release than the one live when they were sent. */
+  readonly misrouted: number;
+  readonly misroutedSamples: readonly string[];
+}
+
+export function withRoutingCheck(counts: LoadCounts, check: RoutingCheck): LoadResult {
+  return {
+    ...counts,
+    checkedAfterFlip: check.checked,
+    misrouted: check.misrouted,
+    misroutedSamples: check.samples,
+  };
+}
+
 export interface Load {
-  /** Marks a flip as in progress: requests overlapping it are not checked. */
-  flipStarted(): void;
-  /** Marks a flip as committed: requests from now on must land on `release`. */
-  flipCommitted(release: string): void;
   /** Counts failed answers from `release` apart (null: none) until the next call. */
   tolerate(release: string | null): void;
   readonly sent: number;
-  stop(): Promise<LoadResult>;
-}
-
-interface Phase {
-  readonly id: number;
-  readonly release: string | null;
+  /** Each good answer: when it was sent and done (epoch ms) and which release gave it. */
+  readonly answers: readonly AnsweredRequest[];
+  stop(): Promise<LoadCounts>;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -83,7 +91,7 @@ export function startLoad(options: LoadOptions): Load {
   const byRelease: Record<string, number> = {};
   const tolerated: Record<string, number> = {};
   const errorSamples: string[] = [];
-  let phase: Phase = { id: 0, release: null };
+  const answers: AnsweredRequest[] = [];
   let toleratedRelease: string | null = null;
   let stopped = false;
   let sent = 0;
@@ -91,8 +99,6 @@ export function startLoad(options: LoadOptions): Load {
   let failed = 0;
   let newConnections = 0;
   let posts = 0;
-  let checkedAfterFlip = 0;
-  let misrouted = 0;
   const wake = new AbortController();
 
   const fail = (reason: string): void => {
@@ -112,7 +118,7 @@ export function startLoad(options: LoadOptions): Load {
   };
 
   const send = async (kind: 'keep-alive' | 'fresh' | 'post', slot: number): Promise<void> => {
-    const before = phase;
+    const sentAt = Date.now();
     const watched = toleratedRelease;
     try {
       const response = await pool.request(
@@ -144,10 +150,7 @@ export function startLoad(options: LoadOptions): Load {
       const name = release ?? 'unknown';
       ok += 1;
       byRelease[name] = (byRelease[name] ?? 0) + 1;
-      if (before.release !== null && phase.id === before.id) {
-        checkedAfterFlip += 1;
-        if (name !== before.release) misrouted += 1;
-      }
+      answers.push({ sentAt, doneAt: Date.now(), release: name });
     } catch (error) {
       fail(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
     }
@@ -172,19 +175,14 @@ export function startLoad(options: LoadOptions): Load {
     loop(index === 0 ? 'fresh' : index === 1 ? 'post' : 'keep-alive'),
   );
   return {
-    flipStarted() {
-      phase = { id: phase.id + 1, release: null };
-    },
-    flipCommitted(release) {
-      phase = { id: phase.id + 1, release };
-    },
+    answers,
     tolerate(release) {
       toleratedRelease = release;
     },
     get sent() {
       return sent;
     },
-    async stop() {
+    async stop(): Promise<LoadCounts> {
       stopped = true;
       wake.abort();
       await Promise.all(loops);
@@ -198,8 +196,6 @@ export function startLoad(options: LoadOptions): Load {
         newConnections,
         posts,
         byRelease: { ...byRelease },
-        checkedAfterFlip,
-        misrouted,
         errorSamples,
         durationMs: performance.now() - startedAt,
       };

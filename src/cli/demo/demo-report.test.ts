@@ -171,6 +171,7 @@ const LOAD: LoadResult = {
   byRelease: { v2: 1_400, v1: 1_600 },
   checkedAfterFlip: 2_900,
   misrouted: 0,
+  misroutedSamples: [],
   errorSamples: [],
   durationMs: 2_100,
 };

@@ -187,10 +187,13 @@ function formatRequests(r: LoadResult): string[] {
     );
   }
   lines.push(
-    `  misrouted    ${count(r.misrouted)} of ${count(r.checkedAfterFlip)} requests checked after a flip landed on another release`,
+    `  misrouted    ${count(r.misrouted)} of ${count(r.checkedAfterFlip)} requests outside a flip came from another release than the live one`,
   );
   if (r.errorSamples.length > 0) {
     lines.push('  first errors:', ...r.errorSamples.map((sample) => `    ${sample}`));
+  }
+  if (r.misroutedSamples.length > 0) {
+    lines.push('  first misrouted:', ...r.misroutedSamples.map((sample) => `    ${sample}`));
   }
   return lines;
 }

@@ -19,8 +19,10 @@ import { deployRelease } from './demo-deploy.ts';
 import { evaluateDemo } from './demo-expectations.ts';
 import type { StoryStep } from './demo-expectations.ts';
 import { stopRecordedInstances } from './demo-instances.ts';
-import { startLoad } from './demo-load.ts';
+import { startLoad, withRoutingCheck } from './demo-load.ts';
 import type { Load, LoadResult } from './demo-load.ts';
+import { addDeployment, addFlip, checkRouting, createTimeline } from './demo-routing-check.ts';
+import type { RoutingTimeline } from './demo-routing-check.ts';
 import { interrupted, startDemoDaemon } from './demo-processes.ts';
 import type { ChildHandle } from './demo-processes.ts';
 import { toDemoDeployment, toDemoDrill } from './demo-report.ts';
@@ -71,6 +73,8 @@ interface Story {
   readonly signal: AbortSignal;
   readonly deployments: DemoDeployment[];
   load: Load | undefined;
+  /** Which release must answer when: built as the flips happen, checked at the end. */
+  timeline: RoutingTimeline | undefined;
 }
 
 export async function runDemo(
@@ -88,7 +92,15 @@ export async function runDemo(
     daemon = started;
     const client = createAdminClient({ dataDir });
     await client.health();
-    const story: Story = { client, options, progress, signal, deployments: [], load: undefined };
+    const story: Story = {
+      client,
+      options,
+      progress,
+      signal,
+      deployments: [],
+      load: undefined,
+      timeline: undefined,
+    };
     const stages = DEMO_STAGES.slice(0, DEMO_STAGES.indexOf(options.until) + 1);
 
     await deployStep(story, 'v1');
@@ -107,7 +119,8 @@ export async function runDemo(
         maxDurationMs: options.maxDurationMs,
       });
       story.load = load;
-      load.flipCommitted('v1');
+      const timeline = createTimeline(Date.now(), (await liveRelease(client)) ?? 'none');
+      story.timeline = timeline;
       await pause(LOAD_LEAD_MS, signal);
       for (const release of stages.slice(1)) {
         if (release === 'drill') {
@@ -117,7 +130,8 @@ export async function runDemo(
         }
       }
       await pause(LOAD_LEAD_MS, signal);
-      requests = await load.stop();
+      const counts = await load.stop();
+      requests = withRoutingCheck(counts, checkRouting(load.answers, timeline));
       load = undefined;
     }
     const storyRan = DEMO_STORY.filter((step) => stages.includes(step.release as DemoStage));
@@ -159,16 +173,14 @@ const STORY_LINES: Readonly<Record<string, string>> = {
 async function deployStep(story: Story, release: string): Promise<void> {
   const { client, load, progress, signal } = story;
   progress(STORY_LINES[release] ?? `deploy ${release}`);
-  const expectFlip = release !== 'v3';
-  if (expectFlip) load?.flipStarted();
   // v4's own 500s in its short live window are the app's, counted apart.
   if (release === 'v4') load?.tolerate('v4');
   const view = await deployRelease(client, DEMO_APP, release, join(SHOP_DIR, release), {
     signal,
     progress,
   });
+  if (story.timeline !== undefined) addDeployment(story.timeline, view, Date.now());
   const live = await liveRelease(client);
-  if (expectFlip && live !== null) load?.flipCommitted(live);
   load?.tolerate(null);
   const deployment = toDemoDeployment(view, live, load !== undefined);
   story.deployments.push(deployment);
@@ -182,11 +194,11 @@ async function deployStep(story: Story, release: string): Promise<void> {
 async function drillStep(
   story: Story,
 ): Promise<{ drill: DemoDrill | null; drillError: string | null }> {
-  const { client, load, progress, signal } = story;
+  const { client, progress, signal } = story;
+  const startedAt = Date.now();
   progress(
     'drill: flip back to the standby (v1), verify, flip forward to v2, verify; measure the RTO',
   );
-  load?.flipStarted();
   try {
     const report = await untilAborted(client.drill(DEMO_APP), signal);
     const drill = toDemoDrill(report);
@@ -202,9 +214,10 @@ async function drillStep(
     progress(`  -> refused: ${message}`);
     return { drill: null, drillError: message };
   } finally {
-    if (!signal.aborted) {
-      const live = await liveRelease(client);
-      if (live !== null) load?.flipCommitted(live);
+    // Two flips happen inside the drill: nothing in it is checked, what follows must be on
+    // the release live at its end.
+    if (!signal.aborted && story.timeline !== undefined) {
+      addFlip(story.timeline, startedAt, Date.now(), (await liveRelease(client)) ?? 'none');
     }
   }
 }
