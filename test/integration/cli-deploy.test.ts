@@ -159,3 +159,27 @@ void test('history --deployments lists each deployment with its steps, newest fi
     ],
   );
 });
+
+void test('a daemon killed and restarted mid-deployment: the CLI retries and follows it to the end', async () => {
+  const following = cutover(['deploy', 'v1', '--dir', join(SHOP_DIR, 'v1')]);
+  // Wait until the deployment is in its verify window, then kill -9 the daemon and restart it.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    assert.ok(Date.now() < deadline, 'the deployment reached its verify window');
+    const reply = await running().admin('GET', '/v1/deployments?app=shop&limit=1');
+    const [latest] = reply.json<DeploymentListResponse>().deployments;
+    if (latest?.release === 'v1' && latest.step === 'verifying') break;
+    await delay(50);
+  }
+  const killed = running();
+  await killed.kill9();
+  daemon = await killed.restart();
+  const run = await following;
+  assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+  assert.equal(run.stderr.match(/daemon unreachable, retrying/g)?.length, 1, run.stderr);
+  assert.match(run.stdout, /\nshop v1: succeeded in /);
+  // Each step is printed once, even though the restarted daemon resumed the deployment.
+  const steps = stepLines(run.stdout).map((line) => line.split(' ')[1]);
+  assert.equal(new Set(steps).size, steps.length, steps.join(', '));
+  assert.equal(await liveVersion(), 'v1');
+});
