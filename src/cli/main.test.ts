@@ -38,6 +38,8 @@ const SHOP: AppStatus = {
       inflight: 0,
       websockets: 0,
       requests: 10,
+      failed: 0,
+      serverErrors: 0,
     },
     green: {
       color: 'green',
@@ -47,6 +49,8 @@ const SHOP: AppStatus = {
       inflight: 3,
       websockets: 1,
       requests: 42,
+      failed: 0,
+      serverErrors: 0,
     },
   },
   flips: [

@@ -42,6 +42,10 @@ export interface ColorStatus {
   readonly inflight: number;
   readonly websockets: number;
   readonly requests: number;
+  /** Responses the router generated as 5xx for this color (no answer from an instance). */
+  readonly failed: number;
+  /** Responses this color's instances answered with a 5xx status. */
+  readonly serverErrors: number;
 }
 
 export interface AppStatus {

@@ -4,7 +4,13 @@ import { roleOf } from '../core/app-state.ts';
 import type { Address, AppState, Color } from '../core/types.ts';
 import type { ColorTraffic, TrafficSnapshot } from '../ports/traffic-switch.ts';
 
-const NO_TRAFFIC: ColorTraffic = { inflight: 0, websockets: 0, requests: 0, failed: 0 };
+const NO_TRAFFIC: ColorTraffic = {
+  inflight: 0,
+  websockets: 0,
+  requests: 0,
+  failed: 0,
+  serverErrors: 0,
+};
 
 export function toAppStatus(
   app: AppState,
@@ -26,6 +32,8 @@ export function toAppStatus(
       inflight: counts.inflight,
       websockets: counts.websockets,
       requests: counts.requests,
+      failed: counts.failed,
+      serverErrors: counts.serverErrors,
     };
   };
   return {

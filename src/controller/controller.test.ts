@@ -72,8 +72,8 @@ function createRecordingTraffic(): RecordingTraffic {
         workers: 1,
         apps: {
           shop: {
-            blue: { inflight: 2, websockets: 0, requests: 10, failed: 0 },
-            green: { inflight: 0, websockets: 1, requests: 4, failed: 0 },
+            blue: { inflight: 2, websockets: 0, requests: 10, failed: 0, serverErrors: 0 },
+            green: { inflight: 0, websockets: 1, requests: 4, failed: 0, serverErrors: 0 },
           },
         },
       });

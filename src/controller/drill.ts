@@ -40,7 +40,12 @@ async function appCounts(traffic: TrafficSwitch, app: string): Promise<Counts> {
   if (colors === undefined) return { requests: 0, failed: 0 };
   return {
     requests: colors.blue.requests + colors.green.requests,
-    failed: colors.blue.failed + colors.green.failed,
+    // The instances' own 5xx count as failures too, not only the router's.
+    failed:
+      colors.blue.failed +
+      colors.blue.serverErrors +
+      colors.green.failed +
+      colors.green.serverErrors,
   };
 }
 

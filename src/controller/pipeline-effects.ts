@@ -451,7 +451,9 @@ async function verify(color: Color, ctx: EffectContext): Promise<DeploymentEvent
     traffic: async () => {
       const snapshot = await ctx.traffic.describe();
       const counts = snapshot.apps[app]?.[color];
-      return { requests: counts?.requests ?? 0, failed: counts?.failed ?? 0 };
+      // The instances' own 5xx count as failures too, not only the router's.
+      const failed = (counts?.failed ?? 0) + (counts?.serverErrors ?? 0);
+      return { requests: counts?.requests ?? 0, failed };
     },
   });
   if (!result.ok && result.stopped) throw new Error('stopped');

@@ -34,6 +34,11 @@ export interface ColorTraffic {
   readonly requests: number;
   /** Responses the router itself generated as 5xx for this color (502/503/504). */
   readonly failed: number;
+  /**
+   * Responses an instance of this color answered with a 5xx status (WebSocket handshakes
+   * included); the router's own 5xx stay in `failed`. Together they are the color's error rate.
+   */
+  readonly serverErrors: number;
 }
 
 export interface TrafficSnapshot {

@@ -28,7 +28,10 @@ export class ColorLoad {
   inflight = 0;
   websockets = 0;
   requests = 0;
+  /** Responses the router generated as 5xx (it had no answer from an instance to relay). */
   failed = 0;
+  /** Responses an instance answered with a 5xx status, relayed as they came. */
+  serverErrors = 0;
   readonly open = new Set<Tracked>();
   readonly listeners = new Set<ColorLoadListener>();
 

@@ -201,6 +201,7 @@ export class HttpExchange implements Tracked {
       this.fail('CUTOVER_ERR_UPSTREAM_BAD_RESPONSE', 'The instance sent an invalid response head.');
       return false;
     }
+    if (statusCode >= 500) this.context.load.serverErrors++;
     return true;
   }
 

@@ -143,6 +143,10 @@ class RawRequest implements ForwardDecision, ExchangeHooks {
     this.#load.failed++;
   }
 
+  onServerError(): void {
+    this.#load.serverErrors++;
+  }
+
   onRefused(address: Address): void {
     this.#pools.markRefused(address);
   }
@@ -238,7 +242,13 @@ export class Router {
   /** Counters per app and color, for every app in the table and any still carrying traffic. */
   traffic(): AppTraffic {
     const apps: Record<string, Record<Color, ColorTraffic>> = {};
-    const empty = (): ColorTraffic => ({ inflight: 0, websockets: 0, requests: 0, failed: 0 });
+    const empty = (): ColorTraffic => ({
+      inflight: 0,
+      websockets: 0,
+      requests: 0,
+      failed: 0,
+      serverErrors: 0,
+    });
     for (const route of this.table.apps) apps[route.app] = { blue: empty(), green: empty() };
     for (const load of this.loads.values()) {
       apps[load.app] ??= { blue: empty(), green: empty() };
@@ -247,6 +257,7 @@ export class Router {
         websockets: load.websockets,
         requests: load.requests,
         failed: load.failed,
+        serverErrors: load.serverErrors,
       };
     }
     return apps;

@@ -300,6 +300,7 @@ export class WebSocketRelay implements Tracked {
       return;
     }
     const status = response.statusCode ?? 502;
+    if (status >= 500) this.context.load.serverErrors++;
     const headers = sanitizeResponseHeaders(response.rawHeaders);
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
     for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;

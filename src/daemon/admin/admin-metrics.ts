@@ -32,6 +32,12 @@ export function createAdminMetrics(): AdminMetrics {
     labelNames,
     registers: [registry],
   });
+  const serverErrors = new Counter({
+    name: 'cutover_upstream_server_errors_total',
+    help: 'Responses the instances answered with a 5xx status per app and color.',
+    labelNames,
+    registers: [registry],
+  });
   const inflight = new Gauge({
     name: 'cutover_inflight_requests',
     help: 'Requests in flight per app and color.',
@@ -87,6 +93,7 @@ export function createAdminMetrics(): AdminMetrics {
       // Totals come from the router as absolute numbers: reset, then set them.
       requests.reset();
       failed.reset();
+      serverErrors.reset();
       inflight.reset();
       websockets.reset();
       for (const [app, colors] of Object.entries(snapshot.apps)) {
@@ -94,6 +101,7 @@ export function createAdminMetrics(): AdminMetrics {
           const labels = { app, color };
           requests.inc(labels, traffic.requests);
           failed.inc(labels, traffic.failed);
+          serverErrors.inc(labels, traffic.serverErrors);
           inflight.set(labels, traffic.inflight);
           websockets.set(labels, traffic.websockets);
         }

@@ -132,8 +132,8 @@ describe('admin server', () => {
             workers: 1,
             apps: {
               shop: {
-                blue: { inflight: 2, websockets: 1, requests: 40, failed: 0 },
-                green: { inflight: 0, websockets: 0, requests: 3, failed: 1 },
+                blue: { inflight: 2, websockets: 1, requests: 40, failed: 0, serverErrors: 0 },
+                green: { inflight: 0, websockets: 0, requests: 3, failed: 1, serverErrors: 0 },
               },
             },
           }),

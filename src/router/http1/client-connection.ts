@@ -57,6 +57,8 @@ export interface ExchangeHooks {
   onEnd(outcome: ExchangeOutcome, status: number): void;
   /** The router answered with a 5xx of its own (for the failed counter). */
   onRouterError?(code: ErrorCode): void;
+  /** The instance answered with a 5xx status, relayed to the client (for the error rate). */
+  onServerError?(status: number): void;
   /** The instance refused a connection: passive health. */
   onRefused?(address: Address): void;
 }
@@ -647,6 +649,7 @@ class Exchange implements RawExchange, UpstreamOwner {
     }
     this.#response = head;
     this.#status = head.status;
+    if (head.status >= 500) this.#decision?.hooks.onServerError?.(head.status);
     this.#responseFraming = framing.framing;
     this.#upstreamKeepAlive =
       head.versionMinor === 1 &&
@@ -841,7 +844,8 @@ class Exchange implements RawExchange, UpstreamOwner {
   #fail(status: number, code: ErrorCode, message: string, outcome: ExchangeOutcome): void {
     if (this.#ended) return;
     if (this.#response === null) {
-      this.#decision?.hooks.onRouterError?.(code);
+      // A 400 or 408 is the client's doing: only the router's own 5xx count as its failures.
+      if (status >= 500) this.#decision?.hooks.onRouterError?.(code);
       this.#status = status;
       this.#client.write(this.#handler.errorResponse(status, code, message, true));
     }

@@ -111,8 +111,8 @@ async function settled(calls: Promise<WorkerReply>[]): Promise<WorkerReply[]> {
 function addTraffic(into: Record<string, Record<Color, ColorTraffic>>, apps: AppTraffic): void {
   for (const [app, colors] of Object.entries(apps)) {
     const sum = (into[app] ??= {
-      blue: { inflight: 0, websockets: 0, requests: 0, failed: 0 },
-      green: { inflight: 0, websockets: 0, requests: 0, failed: 0 },
+      blue: { inflight: 0, websockets: 0, requests: 0, failed: 0, serverErrors: 0 },
+      green: { inflight: 0, websockets: 0, requests: 0, failed: 0, serverErrors: 0 },
     });
     for (const color of ['blue', 'green'] as const) {
       const a = sum[color];
@@ -122,6 +122,7 @@ function addTraffic(into: Record<string, Record<Color, ColorTraffic>>, apps: App
         websockets: a.websockets + b.websockets,
         requests: a.requests + b.requests,
         failed: a.failed + b.failed,
+        serverErrors: a.serverErrors + b.serverErrors,
       };
     }
   }
