@@ -68,7 +68,6 @@ export type Progress = (line: string) => void;
 
 interface Story {
   readonly client: AdminClient;
-  readonly options: DemoOptions;
   readonly progress: Progress;
   readonly signal: AbortSignal;
   readonly deployments: DemoDeployment[];
@@ -94,7 +93,6 @@ export async function runDemo(
     await client.health();
     const story: Story = {
       client,
-      options,
       progress,
       signal,
       deployments: [],
@@ -111,6 +109,9 @@ export async function runDemo(
       progress(
         `load: ${options.ratePerSecond} requests/s from ${options.concurrency} clients on ${started.publicOrigin} (GET /, GET /api/products, POST /api/orders)`,
       );
+      // The timeline starts before the first request, so every answer has a live release.
+      const timeline = createTimeline(Date.now(), (await liveRelease(client)) ?? 'none');
+      story.timeline = timeline;
       load = startLoad({
         origin: started.publicOrigin,
         concurrency: options.concurrency,
@@ -119,8 +120,6 @@ export async function runDemo(
         maxDurationMs: options.maxDurationMs,
       });
       story.load = load;
-      const timeline = createTimeline(Date.now(), (await liveRelease(client)) ?? 'none');
-      story.timeline = timeline;
       await pause(LOAD_LEAD_MS, signal);
       for (const release of stages.slice(1)) {
         if (release === 'drill') {
