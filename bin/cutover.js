@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The cutover entry point. `cutover daemon` runs the composition root (router, controller,
 // admin API in one process); every other command is a thin client of the daemon's admin API.
+import module from 'node:module';
+
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 13)) {
   process.stderr.write(
@@ -9,6 +11,11 @@ if (major < 22 || (major === 22 && minor < 13)) {
   );
   process.exit(2);
 }
+// Cache V8's code and the TypeScript stripped of its types between runs (keyed by each file's
+// content, so an edited file is never served stale): a cold start of the CLI spent about 110 ms
+// loading and stripping our .ts files. NODE_COMPILE_CACHE picks another directory and
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off; a directory that cannot be written only costs speed.
+module.enableCompileCache?.();
 if (process.argv[2] === 'daemon') {
   const { runDaemonCli } = await import('../src/daemon/main.ts');
   await runDaemonCli(process.argv.slice(3));
