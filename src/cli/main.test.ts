@@ -94,6 +94,7 @@ async function withFakeDaemon(
       else if (req.url === '/v1/apps/shop') send(200, SHOP);
       else if (req.url === '/v1/apps/shop/rollback') send(200, FLIP);
       else if (req.url === '/v1/apps/shop/flip') send(200, { ...FLIP, drain: undefined });
+      else if (req.url?.startsWith('/v1/deployments?') === true) send(200, { deployments: [] });
       else
         send(404, { error: { code: 'CUTOVER_ERR_APP_NOT_FOUND', message: 'no app named "nope"' } });
     });

@@ -1,7 +1,13 @@
-// `cutover status [app]`: colors, releases, instances with health, live color, in-flight, flips.
+// `cutover status [app]`: colors, releases, instances with health, live color, in-flight, flips,
+// and the deployments still running (their step, for how long, what they wait for).
 import type { Command } from 'commander';
+import type { DeploymentView } from '../../client/api-types.ts';
 import type { CliContext } from '../cli-context.ts';
+import { formatStatusLine } from '../format-deployment.ts';
 import { formatApp, formatStatus } from '../format-status.ts';
+
+/** Running deployments are among the newest: one per app at most runs at a time. */
+const RECENT_DEPLOYMENTS = 50;
 
 export function registerStatusCommand(program: Command, ctx: CliContext): void {
   program
@@ -12,12 +18,30 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
     .argument('[app]', 'only this app')
     .action(async (app: string | undefined, _flags: unknown, command: Command) => {
       const client = ctx.client(command);
+      const json = ctx.globals(command).json;
       if (app === undefined) {
         const status = await client.status();
-        ctx.print(command, status, () => formatStatus(status));
+        if (json) return ctx.print(command, status, () => '');
+        const recent = await client.listDeployments({ limit: RECENT_DEPLOYMENTS });
+        ctx.io.out(`${withRunning(formatStatus(status), recent.deployments)}\n`);
       } else {
         const status = await client.app(app);
-        ctx.print(command, status, () => formatApp(status));
+        if (json) return ctx.print(command, status, () => '');
+        const recent = await client.listDeployments({ app, limit: 1 });
+        ctx.io.out(`${withRunning(formatApp(status), recent.deployments)}\n`);
       }
     });
+}
+
+export function withRunning(
+  text: string,
+  deployments: readonly DeploymentView[],
+  nowMs: number = Date.now(),
+): string {
+  const running = deployments.filter((deployment) => !deployment.ended);
+  if (running.length === 0) return text;
+  const lines = running.map(
+    (d) => `  ${d.app} ${d.release} (${d.id}): ${formatStatusLine(d, nowMs) ?? d.step}`,
+  );
+  return [text, '', 'deployments running:', ...lines].join('\n');
 }
