@@ -8,7 +8,10 @@ const SHOWN_FLIPS = 5;
 
 export function formatStatus(status: StatusResponse): string {
   if (status.apps.length === 0) {
-    return 'no apps yet: deploy one with `cutover deploy <release> --app <name> --instances <host:port>`';
+    return (
+      'no apps yet: deploy one with `cutover deploy <release> --dir <its folder>` ' +
+      '(the folder holds its cutover.yaml; `cutover init` writes one)'
+    );
   }
   const blocks = status.apps.map(formatApp);
   return [
