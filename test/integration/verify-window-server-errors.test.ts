@@ -49,7 +49,7 @@ async function startHalfBrokenApp(): Promise<{ address: string; close(): Promise
   };
 }
 
-describe('the switch window on real traffic with the instances' own 5xx', () => {
+describe("the switch window on real traffic with the instances' own 5xx", () => {
   let fx: RouterFixture;
   let app: { address: string; close(): Promise<void> };
 
