@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { emptyApp } from '../core/app-state.ts';
+import type { TrafficSnapshot } from '../ports/traffic-switch.ts';
+import { toAppStatus } from './app-status.ts';
+
+describe('toAppStatus', () => {
+  it("carries each color's router failures and the instances' 5xx", () => {
+    const traffic: TrafficSnapshot = {
+      generation: 1,
+      workers: 1,
+      apps: {
+        shop: {
+          blue: { inflight: 0, websockets: 0, requests: 10, failed: 1, serverErrors: 2 },
+          green: { inflight: 2, websockets: 1, requests: 30, failed: 0, serverErrors: 5 },
+        },
+      },
+    };
+    const status = toAppStatus(emptyApp('shop', []), traffic, () => true);
+    assert.equal(status.colors.blue.failed, 1);
+    assert.equal(status.colors.blue.serverErrors, 2);
+    assert.equal(status.colors.green.requests, 30);
+    assert.equal(status.colors.green.failed, 0);
+    assert.equal(status.colors.green.serverErrors, 5);
+  });
+
+  it('shows zero counters for an app the router has not seen traffic for', () => {
+    const traffic: TrafficSnapshot = { generation: 1, workers: 1, apps: {} };
+    const status = toAppStatus(emptyApp('shop', []), traffic, () => true);
+    assert.equal(status.colors.green.failed, 0);
+    assert.equal(status.colors.green.serverErrors, 0);
+  });
+});
