@@ -2,129 +2,35 @@
 // response from the old release, and to 100 % of responses from it, while keep-alive clients
 // poll continuously and read `x-release`. The command goes through the daemon's admin API on
 // its Unix socket (the path `cutover rollback` takes); a few rollbacks are also run through the
-// `cutover rollback` CLI process itself, whose time includes starting Node.
+// `cutover rollback` CLI process itself, whose time includes starting Node (bench/rollback-cli.ts
+// measures that path over more rollbacks).
 //   node bench/rollback.ts         (npm run bench:rollback)
 // Env: BENCH_ROLLBACKS (default 20), BENCH_CLI_ROLLBACKS (default 5).
-import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runBenchmark } from './lib/cleanup.ts';
 import { createTempDir } from './lib/temp-dir.ts';
 import { deployRelease, startCutoverDaemon } from './lib/cutover-daemon.ts';
 import { startReleaseInstance } from './lib/release-instances.ts';
-import { startReleasePoller, type ReleasePoller } from './lib/release-poller.ts';
-import { median, percentile, round } from './lib/stats.ts';
+import { startReleasePoller } from './lib/release-poller.ts';
+import {
+  measureRollback as measure,
+  roundMeasurement,
+  runCutoverCli,
+  summarizeRollbacks as summarize,
+  type Measurement,
+} from './lib/rollback-timing.ts';
 import { printTable, writeResult, type Cell } from './lib/report.ts';
 
 const ROLLBACKS = Number(process.env['BENCH_ROLLBACKS'] ?? '20');
 const CLI_ROLLBACKS = Number(process.env['BENCH_CLI_ROLLBACKS'] ?? '5');
 const POLL_CONNECTIONS = 4;
 const SETTLE_MS = 300;
-const OBSERVE_MS = 500;
 const GOAL_FIRST_MS = 50;
 const GOAL_ALL_MS = 100;
-const CUTOVER_BIN = fileURLToPath(new URL('../bin/cutover.js', import.meta.url));
-
-interface Measurement {
-  readonly via: 'admin API' | 'cutover CLI';
-  readonly from: string;
-  readonly to: string;
-  /** From the command to the first response head from the old release. */
-  readonly firstMs: number;
-  /** From the command until no response from the other release arrives any more. */
-  readonly allMs: number;
-  readonly commandMs: number;
-  /** The daemon's own report of the flip (command received to committed on every worker). */
-  readonly reportedMs: number | null;
-}
-
-function releaseOf(value: unknown): string {
-  if (typeof value === 'object' && value !== null && 'release' in value) {
-    const release = value.release;
-    if (typeof release === 'string') return release;
-  }
-  return '';
-}
-
-function durationOf(value: unknown): number | null {
-  if (typeof value === 'object' && value !== null && 'durationMs' in value) {
-    const duration = value.durationMs;
-    if (typeof duration === 'number') return duration;
-  }
-  return null;
-}
-
-async function measure(
-  poller: ReleasePoller,
-  via: Measurement['via'],
-  run: () => Promise<unknown>,
-): Promise<Measurement> {
-  const before = poller.samples.length;
-  const from = poller.samples.at(-1)?.release ?? '';
-  const start = performance.now();
-  const response = await run();
-  const commandMs = performance.now() - start;
-  await sleep(OBSERVE_MS);
-  const after = poller.samples.slice(before).filter((sample) => sample.receivedAt >= start);
-  const to = releaseOf(response) || (after.at(-1)?.release ?? '');
-  if (to === '' || to === from) throw new Error(`rollback did not change the release (${from})`);
-  const firstTo = after.find((sample) => sample.release === to);
-  if (firstTo === undefined) throw new Error(`no response from ${to} within ${OBSERVE_MS} ms`);
-  let lastOther = -Infinity;
-  for (const sample of after) if (sample.release !== to) lastOther = sample.receivedAt;
-  const firstMs = firstTo.receivedAt - start;
-  return {
-    via,
-    from,
-    to,
-    firstMs,
-    allMs: Math.max(firstMs, lastOther - start),
-    commandMs,
-    reportedMs: durationOf(response),
-  };
-}
 
 function runCli(dataDir: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [CUTOVER_BIN, 'rollback', 'bench', '--data-dir', dataDir, '--json'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0) {
-        reject(new Error(`cutover rollback exited ${code}: ${out}`));
-        return;
-      }
-      try {
-        resolve(JSON.parse(out) as unknown);
-      } catch {
-        resolve({});
-      }
-    });
-  });
-}
-
-function summarize(rows: readonly Measurement[]): Record<string, number> {
-  const pick = (key: 'firstMs' | 'allMs' | 'commandMs'): number[] => rows.map((row) => row[key]);
-  const reported = rows.map((row) => row.reportedMs ?? Number.NaN).filter(Number.isFinite);
-  return {
-    count: rows.length,
-    firstMsMedian: round(median(pick('firstMs'))),
-    firstMsMax: round(percentile(pick('firstMs'), 100)),
-    allMsMedian: round(median(pick('allMs'))),
-    allMsMax: round(percentile(pick('allMs'), 100)),
-    commandMsMedian: round(median(pick('commandMs'))),
-    reportedMsMedian: round(median(reported)),
-    reportedMsMax: round(percentile(reported, 100)),
-  };
+  return runCutoverCli(['rollback', 'bench', '--data-dir', dataDir, '--json']);
 }
 
 async function main(): Promise<void> {
@@ -213,12 +119,7 @@ async function main(): Promise<void> {
     failedPolls,
     adminApi: api,
     cli,
-    measurements: measurements.map((row) => ({
-      ...row,
-      firstMs: round(row.firstMs),
-      allMs: round(row.allMs),
-      commandMs: round(row.commandMs),
-    })),
+    measurements: measurements.map(roundMeasurement),
   });
 }
 
