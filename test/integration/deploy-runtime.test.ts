@@ -28,6 +28,23 @@ async function pipeline(
   return fx;
 }
 
+const SLOW_APP = `
+import { createServer } from 'node:http';
+const version = process.env.SHOP_VERSION;
+const server = createServer((req, res) => {
+  const url = new URL(req.url, 'http://localhost');
+  const ms = url.pathname === '/healthz' ? 0 : Number(url.searchParams.get('ms') ?? 0);
+  setTimeout(() => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ app: 'shop', version, pid: process.pid }));
+  }, ms);
+});
+process.on('SIGTERM', () => {
+  if (process.env.IGNORE_TERM !== '1') server.close(() => process.exit(0));
+});
+server.listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
 function hostPort(address: string): { host: string; port: number } {
   const at = address.lastIndexOf(':');
   return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
@@ -187,6 +204,53 @@ describe('the runtimes under the pipeline (real daemon, real instances)', () => 
     const rollback = await keeping.daemon.admin('POST', '/v1/apps/shop/rollback', { body: {} });
     assert.equal(rollback.status, 200, rollback.body);
     assert.equal(await keeping.publicVersion(), 'v1');
+  });
+
+  it('stops the old release only once its color is drained: SIGTERM, then SIGKILL after the stop timeout', async (t) => {
+    const fx = await pipeline(t);
+    // An app that answers after ?ms=N and ignores SIGTERM, so its stop needs the SIGKILL.
+    const files = { 'slow-app.mjs': SLOW_APP };
+    const slow = (version: string) =>
+      fx.release(version, {
+        files,
+        env: { IGNORE_TERM: '1' },
+        config: {
+          start: 'node slow-app.mjs',
+          stop: { signal: 'SIGTERM', timeout: '1s' },
+          switch: { probeWindow: '300ms', drainTimeout: '10s' },
+          standby: { rollbackWindow: '0ms', after: 'stop' },
+        },
+      });
+    assert.equal((await fx.deployAndWait(await slow('v1'))).outcome, 'succeeded');
+    const v2 = await slow('v2');
+    // In flight on v1 across the whole deployment of v2.
+    const inFlight = httpGet(fx.daemon.info.public, '/?ms=4000').then((reply) => ({
+      reply,
+      doneAtMs: Date.now(),
+    }));
+    const view = await fx.deployAndWait(v2);
+    assert.equal(view.outcome, 'succeeded', view.reason ?? '');
+    const { reply, doneAtMs } = await inFlight;
+    assert.equal(reply.status, 200);
+    assert.equal(reply.json<ShopAnswer>().version, 'v1');
+    const flipStep = view.steps.find((step) => step.step === 'flipping');
+    assert.ok(Date.parse(flipStep?.endedAt ?? '') < doneAtMs, 'the request spanned the flip');
+    assert.ok((view.report.drain?.completed ?? 0) >= 1, JSON.stringify(view.report.drain));
+
+    const stopped = await waitFor('both v1 instances stopped', async () => {
+      const events = (await fx.history()).filter(
+        (event) =>
+          event.type === 'instance-stopped' && String(event.data['id']).startsWith('shop-blue-'),
+      );
+      return events.length === 2 ? events : undefined;
+    });
+    for (const event of stopped) {
+      assert.equal(event.data['killed'], true, 'SIGTERM was ignored: killed after the timeout');
+      assert.ok(Date.parse(event.at) >= doneAtMs, 'stopped after the in-flight request ended');
+    }
+    for (const pid of startedPids(await fx.history(), 'blue')) assert.ok(!(await isAlive(pid)));
+    const v2Answer = (await fx.daemon.get('public', '/')).json<ShopAnswer>();
+    assert.equal(v2Answer.version, 'v2');
   });
 
   it('deploys an external-runtime release at the addresses of servers it did not start', async (t) => {
