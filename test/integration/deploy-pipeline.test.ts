@@ -303,6 +303,41 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
     assert.equal(await fx.publicVersion(), 'v4');
   });
 
+  it('flips back when real traffic fails above the threshold, though every probe passes', async (t) => {
+    const fx = await pipeline(t);
+    assert.equal((await fx.deployAndWait(await fx.release('v1'))).outcome, 'succeeded');
+    // The catalog answers 500 on v2; the smoke checks and probes only look at /.
+    const v2 = await fx.release('v2', {
+      env: { SHOP_FAULT: 'broken-catalog' },
+      config: { switch: { probeWindow: '3s', failureThreshold: '10%' } },
+    });
+    const load = startLoad(fx.daemon.info.public, { clients: 2, path: '/api/products' });
+    let view: DeploymentView;
+    try {
+      view = await fx.deployAndWait(v2);
+    } finally {
+      await fx.daemon.get('public', '/');
+    }
+    const samples = await load.stop();
+    assert.equal(view.outcome, 'rolled-back', view.reason ?? '');
+    assert.match(
+      view.reason ?? '',
+      /error rate \d+% \(\d+ of \d+ requests\) above the 10% threshold/,
+    );
+    assert.equal(view.report.verify?.failedProbes, 0);
+    assert.ok((stepOf(view, 'verifying').durationMs ?? 0) < 2_500, 'before the window ended');
+    assert.equal((await fx.app()).live, 'blue');
+    const failures = samples.filter((sample) => sample.status !== 200);
+    assert.ok(failures.length > 0, 'the users saw v2 fail');
+    assert.ok(
+      failures.every((sample) => sample.status === 500 && sample.version === 'v2'),
+      'only v2 failed',
+    );
+    const endedAtMs = Date.parse(view.endedAt ?? '');
+    const late = samples.filter((sample) => sample.sentAtMs > endedAtMs);
+    assert.ok(late.every((sample) => sample.status === 200 && sample.version === 'v1'));
+  });
+
   it('aborts during warm-up (nothing flipped) and during verifying (flips back); 409/404 after the end', async (t) => {
     const fx = await pipeline(t);
     assert.equal((await fx.deployAndWait(await fx.release('v1'))).outcome, 'succeeded');
