@@ -5,12 +5,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { readInstanceRecords } from '../../src/adapters/runtime/process/instance-record.ts';
 import type { DeploymentListResponse, DrillReport } from '../../src/client/api-types.ts';
 import { CUTOVER_BIN, startTestDaemon } from '../helpers/daemon.ts';
 import type { TestDaemon } from '../helpers/daemon.ts';
+import { startUpstream } from '../helpers/upstream.ts';
 
 const SHOP_DIR = resolve(import.meta.dirname, '../../examples/shop');
 const CLI_TIMEOUT_MS = 90_000;
@@ -61,7 +64,6 @@ after(async () => {
   }
   const deadline = Date.now() + KILL_WAIT_MS;
   while (records.some((record) => isAlive(record.pid)) && Date.now() < deadline) await delay(50);
-  const { rm } = await import('node:fs/promises');
   await rm(daemon.dataDir, { recursive: true, force: true });
 });
 
@@ -182,4 +184,47 @@ void test('a daemon killed and restarted mid-deployment: the CLI retries and fol
   const steps = stepLines(run.stdout).map((line) => line.split(' ')[1]);
   assert.equal(new Set(steps).size, steps.length, steps.join(', '));
   assert.equal(await liveVersion(), 'v1');
+});
+
+void test('runtime: external: deploy --dir with --instances routes to the running instances', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cutover-cli-external-'));
+  const upstreams = await Promise.all([
+    startUpstream({ name: 'ext-a' }),
+    startUpstream({ name: 'ext-b' }),
+  ]);
+  try {
+    await writeFile(
+      join(dir, 'cutover.yaml'),
+      [
+        'app: ext',
+        'hosts: [ext.test]',
+        'runtime: external',
+        'health:',
+        '  path: /',
+        '  interval: 100ms',
+        'smoke:',
+        '  - path: /',
+        '    status: 200',
+        'switch:',
+        '  probeWindow: 1s',
+        '',
+      ].join('\n'),
+    );
+    const run = await cutover([
+      'deploy',
+      'r1',
+      '--dir',
+      dir,
+      '--instances',
+      upstreams.map((upstream) => upstream.address).join(','),
+    ]);
+    assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /\next r1: succeeded in /);
+    const reply = await running().get('public', '/', { host: 'ext.test' });
+    assert.equal(reply.status, 200);
+    assert.match(reply.body, /^ext-[ab]$/);
+  } finally {
+    await Promise.all(upstreams.map((upstream) => upstream.close()));
+    await rm(dir, { recursive: true, force: true });
+  }
 });
