@@ -160,7 +160,8 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
     assert.ok(late.length > 10, `${late.length} requests after the flip`);
     const stale = late.filter((sample) => sample.version !== 'v2');
     assert.deepEqual(stale.slice(0, 5), [], `${stale.length} answers from v1 after the flip`);
-    assert.equal(await fx.publicVersion(), 'v2');
+    // E6: succeeded means the live traffic is all v2: 50 requests on new connections.
+    for (let i = 0; i < 50; i += 1) assert.equal(await fx.publicVersion(), 'v2');
     const app = await fx.app();
     assert.equal(app.live, 'green');
     assert.equal(app.standby, 'blue');
@@ -347,7 +348,12 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
       config: { warmup: { requests: undefined, duration: '30s', paths: ['/'], concurrency: 1 } },
     });
     const warming = await fx.start(slowWarmup);
-    await fx.waitStep(warming.id, 'warmup');
+    // Live progress: what the step waits for.
+    const inWarmup = await waitFor('warm-up progress', async () => {
+      const current = await fx.waitStep(warming.id, 'warmup');
+      return current.waitingFor === null ? undefined : current;
+    });
+    assert.match(inWarmup.waitingFor ?? '', /warm-up traffic for 30000 ms/);
     const abortedAt = Date.now();
     const reply = await fx.daemon.admin('POST', '/v1/apps/shop/abort', {
       body: { reason: 'wrong build' },
@@ -368,7 +374,11 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
 
     const longWindow = await fx.release('v2', { config: { switch: { probeWindow: '30s' } } });
     const verifying = await fx.start(longWindow);
-    await fx.waitStep(verifying.id, 'verifying');
+    const inWindow = await waitFor('probe progress', async () => {
+      const current = await fx.waitStep(verifying.id, 'verifying');
+      return /probes ok so far/.test(current.waitingFor ?? '') ? current : undefined;
+    });
+    assert.equal(inWindow.flipped, true);
     assert.equal(await fx.publicVersion(), 'v2');
     const byId = await fx.daemon.admin('POST', `/v1/deployments/${verifying.id}/abort`, {
       body: {},
@@ -429,6 +439,14 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
     const app = await fx.app();
     assert.equal(app.live, 'green');
     assert.equal(app.standby, 'blue');
+    const history = await fx.history();
+    const types = history.map((event) => event.type);
+    assert.ok(types.includes('drill-started'));
+    const recorded = history.find((event) => event.type === 'drill');
+    assert.deepEqual(
+      [recorded?.data['passed'], recorded?.data['rtoMs'], recorded?.data['failedRequests']],
+      [true, drill.rtoMs, 0],
+    );
   });
 
   it('records the deployment in the history and streams it live as server-sent events', async (t) => {
