@@ -228,3 +228,22 @@ void test('runtime: external: deploy --dir with --instances routes to the runnin
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test('--no-wait, a second deployment refused naming the running one, then abort ends it', async () => {
+  const started = await cutover(['deploy', 'v2', '--dir', join(SHOP_DIR, 'v2'), '--no-wait']);
+  assert.equal(started.code, 0, started.stderr);
+  const id = started.stdout.trim();
+  assert.match(id, /^d-[a-z0-9-]+$/);
+
+  const second = await cutover(['deploy', 'v1', '--dir', join(SHOP_DIR, 'v1')]);
+  assert.equal(second.code, 1, `${second.stdout}\n${second.stderr}`);
+  assert.match(second.stderr, /\(CUTOVER_ERR_APP_LOCKED\)\n$/);
+  assert.ok(second.stderr.includes(id), `the refusal names ${id}: ${second.stderr}`);
+
+  const aborted = await cutover(['abort', 'shop', '--reason', 'changed my mind']);
+  assert.equal(aborted.code, 0, `${aborted.stdout}\n${aborted.stderr}`);
+  assert.match(aborted.stdout, new RegExp(`^shop v2: deployment ${id}: abort taken at step `));
+  assert.match(aborted.stdout, new RegExp(`\\nshop v2: aborted in .* \\(${id}\\)\\n`));
+  assert.match(aborted.stdout, /reason: aborted by .*changed my mind/);
+  assert.equal(await liveVersion(), 'v1');
+});
