@@ -109,54 +109,36 @@ async function main(): Promise<void> {
     ...STEP_ORDER,
     ...new Set(runs.flatMap((run) => Object.keys(run.times.steps))),
   ].filter((name, index, all) => all.indexOf(name) === index);
+  const withoutRetire = pick((run) => run.times.overheadMs - (run.times.steps['resolving'] ?? 0));
   const rows: Cell[][] = stepNames.map((name) => {
     const values = pick((run) => run.times.steps[name]);
     const label = (APP_STEPS as readonly string[]).includes(name) ? `${name} (app)` : name;
     return row(label, values);
   });
+  const totals = pick((run) => run.times.totalMs);
+  const apps = pick((run) => run.times.appMs);
+  const overheads = pick((run) => run.times.overheadMs);
+  const accepted = pick((run) => run.acceptedMs);
   rows.push(
-    row(
-      'total',
-      pick((run) => run.times.totalMs),
-    ),
-  );
-  rows.push(
-    row(
-      'app (starting+smoke+warmup+verifying+draining)',
-      pick((run) => run.times.appMs),
-    ),
-  );
-  rows.push(
-    row(
-      'cutover overhead (total - app)',
-      pick((run) => run.times.overheadMs),
-    ),
-  );
-  // Resolving retires the previous standby: it drains and waits for the old release's
-  // instances to exit on their stop signal, which is mostly the app's own shutdown.
-  rows.push(
-    row(
-      'overhead without retiring the standby (- resolving)',
-      pick((run) => run.times.overheadMs - (run.times.steps['resolving'] ?? 0)),
-    ),
-  );
-  rows.push(
-    row(
-      'request accepted (POST answered)',
-      pick((run) => run.acceptedMs),
-    ),
+    row('total', totals),
+    row('app (starting+smoke+warmup+verifying+draining)', apps),
+    row('cutover overhead (total - app)', overheads),
+    // Resolving retires the previous standby: it drains it and waits for the old release's
+    // instances to exit on their stop signal, which is mostly the app's own shutdown.
+    row('overhead without retiring the standby (- resolving)', withoutRetire),
+    row('request accepted (POST answered)', accepted),
   );
   printTable(
     `deploy: the shop example (examples/shop), ${DEPLOYS} deployments alternating v2/v1 after a first v1, process runtime`,
     ['step', 'ms median', 'ms max', 'ms min'],
     rows,
   );
-  const overheads = pick((run) => run.times.overheadMs);
-  const overheadMax = percentile(overheads, 100);
-  const goalMet = overheadMax < GOAL_OVERHEAD_MS;
+  const goalMet = percentile(overheads, 100) < GOAL_OVERHEAD_MS;
+  const goalWithoutRetireMet = percentile(withoutRetire, 100) < GOAL_OVERHEAD_MS;
   process.stdout.write(
     `\nfirst deployment (v1 onto an empty app): total ${round(first.times.totalMs)} ms, overhead ${round(first.times.overheadMs)} ms\n` +
-      `goal (every deployment): cutover overhead < ${GOAL_OVERHEAD_MS} ms: ${goalMet ? 'met' : 'NOT met'}\n`,
+      `goal (every deployment): cutover overhead < ${GOAL_OVERHEAD_MS} ms: ${goalMet ? 'met' : 'NOT met'}\n` +
+      `the same, counting the old standby's retirement (resolving) as the app's: ${goalWithoutRetireMet ? 'met' : 'NOT met'}\n`,
   );
   const summary = (values: readonly number[]): Record<string, number> => ({
     median: round(median(values)),
@@ -168,14 +150,16 @@ async function main(): Promise<void> {
     deployments: DEPLOYS,
     goal: { overheadMs: GOAL_OVERHEAD_MS },
     goalMet,
+    goalWithoutRetireMet,
     appSteps: APP_STEPS,
     steps: Object.fromEntries(
       stepNames.map((name) => [name, summary(pick((run) => run.times.steps[name]))]),
     ),
-    totalMs: summary(pick((run) => run.times.totalMs)),
-    appMs: summary(pick((run) => run.times.appMs)),
+    totalMs: summary(totals),
+    appMs: summary(apps),
     overheadMs: summary(overheads),
-    acceptedMs: summary(pick((run) => run.acceptedMs)),
+    overheadWithoutRetireMs: summary(withoutRetire),
+    acceptedMs: summary(accepted),
     first: { release: first.release, ...first.times },
     runs: runs.map((run) => ({
       release: run.release,
