@@ -227,4 +227,85 @@ if (conns !== null) {
     out.push(`HAProxy left out: \`${conns['haproxyError']}\``, '');
   }
 }
+const rollbackCli = await load('rollback-cli');
+if (rollbackCli !== null) {
+  out.push(
+    '### rollback through the CLI',
+    '',
+    `\`${String(rollbackCli['command'])}\` — ${runLine(rollbackCli)} The CLI run (spawn to exit) < 100 ms, every rollback: ${rollbackCli['commandGoalMet'] === true ? '**met**' : '**not met**'}.`,
+    '',
+  );
+  const labels = {
+    cliWarm: 'cutover rollback CLI, compile cache warm',
+    cliCold: 'cutover rollback CLI, compile cache empty',
+    adminApi: 'admin API (same rounds)',
+  } as const;
+  out.push(
+    table(
+      [
+        'via',
+        'rollbacks',
+        'first ms p50',
+        'first ms max',
+        '100 % ms p50',
+        '100 % ms max',
+        'command ms p50',
+        'command ms max',
+        'daemon flip ms p50',
+      ],
+      (['cliWarm', 'cliCold', 'adminApi'] as const).map((key) => [
+        labels[key],
+        get(rollbackCli, key, 'count'),
+        get(rollbackCli, key, 'firstMsMedian'),
+        get(rollbackCli, key, 'firstMsMax'),
+        get(rollbackCli, key, 'allMsMedian'),
+        get(rollbackCli, key, 'allMsMax'),
+        get(rollbackCli, key, 'commandMsMedian'),
+        get(rollbackCli, key, 'commandMsMax'),
+        get(rollbackCli, key, 'reportedMsMedian'),
+      ]),
+    ),
+    '',
+    `Bare Node start (\`node -e 0\`) in the same rounds: median ${String(get(rollbackCli, 'nodeStartMs', 'median'))} ms, max ${String(get(rollbackCli, 'nodeStartMs', 'max'))} ms; the CLI run minus its round's bare Node start: median ${String(rollbackCli['cliMinusNodeStartMsMedian'])} ms. Polled responses: ${String(rollbackCli['polledResponses'])}, failed: ${String(rollbackCli['failedPolls'])}.`,
+    '',
+  );
+}
+const deploy = await load('deploy');
+if (deploy !== null) {
+  out.push(
+    '### deploy',
+    '',
+    `\`${String(deploy['command'])}\` — ${runLine(deploy)} Counting the old standby's retirement as the app's: ${deploy['goalWithoutRetireMet'] === true ? '**met**' : '**not met**'}.`,
+    '',
+  );
+  const appSteps = (deploy['appSteps'] as string[] | undefined) ?? [];
+  const steps = (deploy['steps'] as Json | undefined) ?? {};
+  const line = (label: string, value: unknown): unknown[] => [
+    label,
+    get(value, 'median'),
+    get(value, 'max'),
+    get(value, 'min'),
+  ];
+  out.push(
+    table(
+      ['step', 'ms median', 'ms max', 'ms min'],
+      [
+        ...Object.entries(steps).map(([name, value]) =>
+          line(appSteps.includes(name) ? `${name} (app)` : name, value),
+        ),
+        line('total', deploy['totalMs']),
+        line(`app (${appSteps.join(' + ')})`, deploy['appMs']),
+        line('**cutover overhead** (total - app)', deploy['overheadMs']),
+        line(
+          'overhead without retiring the standby (- resolving)',
+          deploy['overheadWithoutRetireMs'],
+        ),
+        line('request accepted (POST answered)', deploy['acceptedMs']),
+      ],
+    ),
+    '',
+    `${String(deploy['deployments'])} deployments alternating v2/v1 after a first v1; the first (onto an empty app): total ${String(get(deploy, 'first', 'totalMs'))} ms, overhead ${String(get(deploy, 'first', 'overheadMs'))} ms.`,
+    '',
+  );
+}
 process.stdout.write(`${out.join('\n')}\n`);
