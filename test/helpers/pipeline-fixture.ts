@@ -131,6 +131,7 @@ export function errorCode(reply: AdminReply): string | undefined {
 }
 
 export interface PipelineDaemon {
+  /** The daemon now (a new one after `restart`). */
   readonly daemon: TestDaemon;
   readonly dataDir: string;
   /** Writes a release directory with its cutover.yaml under this fixture's temp dir. */
@@ -147,6 +148,8 @@ export interface PipelineDaemon {
   records(): Promise<readonly InstanceRecordView[]>;
   /** The `version` field of GET / on the public listener (null when not JSON). */
   publicVersion(): Promise<string | null>;
+  /** Ends the daemon (kill -9 or SIGTERM) and starts a new one on the same data dir and ports. */
+  restart(how: 'SIGKILL' | 'SIGTERM'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -202,7 +205,9 @@ export async function startPipelineDaemon(
   }
 
   const fixture: PipelineDaemon = {
-    daemon,
+    get daemon() {
+      return daemon;
+    },
     dataDir,
     async release(version, releaseOptions = {}) {
       const dir = await mkdtemp(join(releasesDir, `${version}-`));
@@ -263,6 +268,14 @@ export async function startPipelineDaemon(
       } catch {
         return null;
       }
+    },
+    async restart(how) {
+      if (how === 'SIGKILL') await daemon.kill9();
+      else await daemon.signal('SIGTERM');
+      daemon = await daemon.restart({
+        removeDataDirOnStop: false,
+        ...(options.env === undefined ? {} : { env: options.env }),
+      });
     },
     async close() {
       await daemon.stop();

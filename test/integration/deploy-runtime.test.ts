@@ -163,14 +163,15 @@ describe('the runtimes under the pipeline (real daemon, real instances)', () => 
     );
     assert.ok(stopEnd !== undefined && keepEnd !== undefined);
 
-    const retired = await waitFor(
+    // The history entry comes last, once the instances are stopped and the color is empty.
+    const entry = await waitFor(
       'the standby to retire',
-      async () => {
-        const app = await stopping.app();
-        return app.standby === null && app.colors.blue.release === null ? app : undefined;
-      },
+      async () => (await stopping.history()).find((event) => event.type === 'standby-retired'),
       4_000,
     );
+    const retired = await stopping.app();
+    assert.equal(retired.standby, null);
+    assert.equal(retired.colors.blue.release, null);
     assert.deepEqual(retired.colors.blue.instances, []);
     const v1Pids = startedPids(await stopping.history(), 'blue');
     assert.equal(v1Pids.length, 2);
@@ -181,11 +182,9 @@ describe('the runtimes under the pipeline (real daemon, real instances)', () => 
       (await stopping.records()).map((record) => record.release),
       ['v2', 'v2'],
     );
-    const history = await stopping.history();
-    const entry = history.find((event) => event.type === 'standby-retired');
-    assert.equal(entry?.data['release'], 'v1');
+    assert.equal(entry.data['release'], 'v1');
     // Retired once the 1 s window ended, and soon after it.
-    const retiredAfterMs = Date.parse(entry?.at ?? '') - stopEnd;
+    const retiredAfterMs = Date.parse(entry.at) - stopEnd;
     assert.ok(retiredAfterMs >= 1_000, `retired ${retiredAfterMs} ms into the standby step`);
     assert.ok(retiredAfterMs < 3_000, `retired ${retiredAfterMs} ms into the standby step`);
     const refused = await stopping.daemon.admin('POST', '/v1/apps/shop/rollback', { body: {} });
@@ -204,6 +203,45 @@ describe('the runtimes under the pipeline (real daemon, real instances)', () => 
     const rollback = await keeping.daemon.admin('POST', '/v1/apps/shop/rollback', { body: {} });
     assert.equal(rollback.status, 200, rollback.body);
     assert.equal(await keeping.publicVersion(), 'v1');
+  });
+
+  it('retires the standby when its window ends even if the daemon was killed meanwhile', async (t) => {
+    const fx = await pipeline(t);
+    const standby = { config: { standby: { rollbackWindow: '6s', after: 'stop' } } };
+    assert.equal((await fx.deployAndWait(await fx.release('v1', standby))).outcome, 'succeeded');
+    const v2 = await fx.deployAndWait(await fx.release('v2', standby));
+    assert.equal(v2.outcome, 'succeeded', v2.reason ?? '');
+    const windowStartMs = Date.parse(
+      v2.steps.find((step) => step.step === 'standby')?.startedAt ?? '',
+    );
+    const v1Pids = startedPids(await fx.history(), 'blue');
+    assert.equal(v1Pids.length, 2);
+    await fx.restart('SIGKILL');
+    assert.ok(Date.now() - windowStartMs < 5_000, 'restarted well inside the rollback window');
+    // The instances outlived the daemon; the new one re-adopted them and keeps the standby.
+    for (const pid of v1Pids) assert.ok(await isAlive(pid), `v1 pid ${pid} survived the kill`);
+    const before = await fx.app();
+    assert.equal(before.standby, 'blue');
+    assert.equal(await fx.publicVersion(), 'v2');
+
+    const entry = await waitFor(
+      'the standby to retire after the restart',
+      async () => (await fx.history()).find((event) => event.type === 'standby-retired'),
+      10_000,
+    );
+    assert.equal(entry.data['release'], 'v1');
+    assert.equal((await fx.app()).standby, null);
+    const retiredAfterMs = Date.parse(entry.at) - windowStartMs;
+    assert.ok(retiredAfterMs >= 6_000, `retired ${retiredAfterMs} ms into the window of 6 s`);
+    assert.ok(retiredAfterMs < 8_000, `retired ${retiredAfterMs} ms into the window of 6 s`);
+    for (const pid of v1Pids) {
+      await waitFor(`v1 pid ${pid} to exit`, async () => ((await isAlive(pid)) ? undefined : true));
+    }
+    assert.deepEqual(
+      (await fx.records()).map((record) => record.release),
+      ['v2', 'v2'],
+    );
+    assert.equal(await fx.publicVersion(), 'v2');
   });
 
   it('stops the old release only once its color is drained: SIGTERM, then SIGKILL after the stop timeout', async (t) => {
