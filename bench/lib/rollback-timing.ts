@@ -25,7 +25,8 @@ export interface Measurement {
   readonly reportedMs: number | null;
 }
 
-function releaseOf(value: unknown): string {
+/** The `release` of a flip answer, or '' when it has none. */
+export function releaseOf(value: unknown): string {
   if (typeof value === 'object' && value !== null && 'release' in value) {
     const release = value.release;
     if (typeof release === 'string') return release;
