@@ -17,8 +17,11 @@ export const SHOP_INSTANCES = 2;
 export interface ShopReleaseOptions {
   /** Marks every instance's env, for finding them by process. */
   readonly token: string;
-  /** `fails-under-traffic` makes the switch window's probes fail (the v4 of the example). */
-  readonly fault?: 'none' | 'fails-under-traffic';
+  /**
+   * `broken-catalog` fails the catalog's smoke check (the v3 of the example);
+   * `fails-under-traffic` makes the switch window's probes fail (the v4).
+   */
+  readonly fault?: 'none' | 'broken-catalog' | 'fails-under-traffic';
 }
 
 export interface ShopRelease {
@@ -59,6 +62,8 @@ export function shopConfig(release: string, options: ShopReleaseOptions): string
     '    status: 200',
     '    json:',
     `      version: ${release}`,
+    // Only for the broken catalog: every counted request brings a fault nearer its limit.
+    ...(fault === 'broken-catalog' ? ['  - path: /api/products', '    status: 200'] : []),
     'warmup:',
     '  requests: 2',
     '  paths: [/]',
@@ -66,7 +71,7 @@ export function shopConfig(release: string, options: ShopReleaseOptions): string
     'switch:',
     '  drainTimeout: 1s',
     '  websocketGrace: 200ms',
-    `  probeWindow: ${fault === 'none' ? '1s' : '2s'}`,
+    `  probeWindow: ${fault === 'fails-under-traffic' ? '2s' : '500ms'}`,
     '  probeInterval: 50ms',
     '  probePaths: [/]',
     '  failureThreshold: 0',
