@@ -42,6 +42,8 @@ export interface ShopReleaseOptions {
 }
 
 export interface ShopRelease {
+  /** The app it is for (`shop` unless `config.app` says otherwise). */
+  readonly app: string;
   readonly release: string;
   readonly dir: string;
   readonly config: string;
@@ -144,8 +146,8 @@ export interface PipelineDaemon {
   deployAndWait(release: ShopRelease, instances?: readonly string[]): Promise<DeploymentView>;
   app(): Promise<AppStatus>;
   history(): Promise<readonly HistoryEntry[]>;
-  /** The shop's instance records under `<data-dir>/instances/shop/`. */
-  records(): Promise<readonly InstanceRecordView[]>;
+  /** The app's instance records under `<data-dir>/instances/<app>/` (default shop). */
+  records(app?: string): Promise<readonly InstanceRecordView[]>;
   /** The `version` field of GET / on the public listener (null when not JSON). */
   publicVersion(): Promise<string | null>;
   /** Ends the daemon (kill -9 or SIGTERM) and starts a new one on the same data dir and ports. */
@@ -176,21 +178,20 @@ export async function startPipelineDaemon(
     await rm(root, { recursive: true, force: true });
     throw error;
   }
-  const instancesDir = join(dataDir, 'instances', 'shop');
 
-  async function records(): Promise<readonly InstanceRecordView[]> {
+  /** The instance records of `app` under `<data-dir>/instances/<app>/`. */
+  async function records(app = 'shop'): Promise<readonly InstanceRecordView[]> {
+    const dir = join(dataDir, 'instances', app);
     let names: string[];
     try {
-      names = await readdir(instancesDir);
+      names = await readdir(dir);
     } catch {
       return [];
     }
     const out: InstanceRecordView[] = [];
     for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
       try {
-        out.push(
-          JSON.parse(await readFile(join(instancesDir, name), 'utf8')) as InstanceRecordView,
-        );
+        out.push(JSON.parse(await readFile(join(dir, name), 'utf8')) as InstanceRecordView);
       } catch {
         // Removed between readdir and read.
       }
@@ -211,15 +212,16 @@ export async function startPipelineDaemon(
     dataDir,
     async release(version, releaseOptions = {}) {
       const dir = await mkdtemp(join(releasesDir, `${version}-`));
-      const config = stringify(shopConfig(version, releaseOptions));
+      const yaml = shopConfig(version, releaseOptions);
+      const config = stringify(yaml);
       await writeFile(join(dir, 'cutover.yaml'), config);
       for (const [name, text] of Object.entries(releaseOptions.files ?? {})) {
         await writeFile(join(dir, name), text);
       }
-      return { release: version, dir, config };
+      return { app: String(yaml['app']), release: version, dir, config };
     },
     async start(release, instances) {
-      const reply = await daemon.admin('POST', '/v1/apps/shop/deployments', {
+      const reply = await daemon.admin('POST', `/v1/apps/${release.app}/deployments`, {
         body: {
           release: release.release,
           dir: release.dir,
@@ -278,9 +280,18 @@ export async function startPipelineDaemon(
       });
     },
     async close() {
+      const { child } = daemon;
+      if (child.exitCode !== null || child.signalCode !== null) {
+        // It died before the test ended: its last words explain the test's failure.
+        process.stderr.write(
+          `cutover daemon exited early (code ${child.exitCode}, signal ${child.signalCode}):\n${daemon.stderr().slice(-4000)}\n`,
+        );
+      }
       await daemon.stop();
       // The instances are detached and survive the daemon: stop what is still recorded.
-      for (const record of await records()) {
+      const apps = await readdir(join(dataDir, 'instances')).catch(() => [] as string[]);
+      const left = (await Promise.all(apps.map((app) => records(app)))).flat();
+      for (const record of left) {
         const stat = await readProcessStat(record.pid);
         if (stat === null || stat.startTimeTicks !== record.startTimeTicks) continue;
         try {

@@ -449,6 +449,47 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
     );
   });
 
+  it('deploys two apps at once, each on its own lock and Host, without touching the other', async (t) => {
+    const fx = await pipeline(t);
+    const forApp = (app: string, version: string) =>
+      fx.release(version, { config: { app, hosts: [`${app}.example.com`] } });
+    const first = await Promise.all([
+      fx.start(await forApp('shop', 'v1')),
+      fx.start(await forApp('cart', 'c1')),
+    ]);
+    const second = await Promise.all(first.map((started) => fx.waitEnded(started.id)));
+    assert.deepEqual(
+      second.map((view) => [view.app, view.outcome]),
+      [
+        ['shop', 'succeeded'],
+        ['cart', 'succeeded'],
+      ],
+    );
+    // Both again, side by side: each app's second deployment flips only that app.
+    const again = await Promise.all([
+      fx.start(await forApp('shop', 'v2')),
+      fx.start(await forApp('cart', 'c2')),
+    ]);
+    for (const view of await Promise.all(again.map((started) => fx.waitEnded(started.id)))) {
+      assert.equal(view.outcome, 'succeeded', `${view.app}: ${view.reason}`);
+      assert.equal(view.to, 'green');
+    }
+    for (const [host, version] of [
+      ['shop.example.com', 'v2'],
+      ['cart.example.com', 'c2'],
+    ] as const) {
+      const reply = await fx.daemon.get('public', '/', { host });
+      assert.equal(reply.status, 200, host);
+      assert.equal(reply.json<{ version: string }>().version, version, host);
+    }
+    const unknown = await fx.daemon.get('public', '/', { host: 'other.example.com' });
+    assert.equal(unknown.status, 421);
+    assert.deepEqual(
+      (await fx.records('cart')).map((record) => `${record.id} ${record.release}`),
+      ['cart-blue-1 c1', 'cart-blue-2 c1', 'cart-green-1 c2', 'cart-green-2 c2'],
+    );
+  });
+
   it('records the deployment in the history and streams it live as server-sent events', async (t) => {
     const fx = await pipeline(t);
     const stream = await openEventStream(fx.daemon.info.admin.socket, '?app=shop');
