@@ -1,7 +1,7 @@
 // Benchmark `deploy` (QUALITY.md section 1): full deployments of the shop example, step by
 // step, on a real daemon with the process runtime: v1 first, then v2 and v1 alternately. From
 // each deployment's own timeline it reports every step's duration and cutover's overhead: the
-// total minus the app's time (see lib/deploy-overhead.ts for what counts as the app's).
+// total minus the app's measured time (see lib/deploy-overhead.ts for what counts as the app's).
 // Deployments go through the admin API as `cutover deploy vN --dir examples/shop/vN` sends them
 // (POST /v1/apps/shop/deployments, then GET /v1/deployments/:id until it ends); the timeline is
 // the daemon's, so how often the bench polls does not change the figures.
@@ -14,7 +14,7 @@ import type { DeploymentView } from '../src/client/api-types.ts';
 import { runBenchmark } from './lib/cleanup.ts';
 import { createTempDir } from './lib/temp-dir.ts';
 import { startCutoverDaemon, type CutoverDaemon } from './lib/cutover-daemon.ts';
-import { APP_STEPS, deployTimes, type DeployTimes } from './lib/deploy-overhead.ts';
+import { APP_PARTS, deployTimes, type DeployTimes } from './lib/deploy-overhead.ts';
 import { median, percentile, round } from './lib/stats.ts';
 import { printTable, writeResult, type Cell } from './lib/report.ts';
 
@@ -105,32 +105,39 @@ async function main(): Promise<void> {
   }
   const pick = (f: (run: Deployment) => number | undefined): number[] =>
     runs.map(f).filter((value): value is number => value !== undefined);
+  // Resolving retires the previous standby: it drains it and waits for the old release's
+  // instances to exit on their stop signal, which is mostly the app's own shutdown.
+  const withoutRetire = pick((run) => run.times.overheadMs - (run.times.steps['resolving'] ?? 0));
   const stepNames = [
     ...STEP_ORDER,
     ...new Set(runs.flatMap((run) => Object.keys(run.times.steps))),
   ].filter((name, index, all) => all.indexOf(name) === index);
-  const withoutRetire = pick((run) => run.times.overheadMs - (run.times.steps['resolving'] ?? 0));
-  const rows: Cell[][] = stepNames.map((name) => {
-    const values = pick((run) => run.times.steps[name]);
-    const label = (APP_STEPS as readonly string[]).includes(name) ? `${name} (app)` : name;
-    return row(label, values);
-  });
+  const rows: Cell[][] = stepNames.map((name) =>
+    row(
+      name,
+      pick((run) => run.times.steps[name]),
+    ),
+  );
   const totals = pick((run) => run.times.totalMs);
   const apps = pick((run) => run.times.appMs);
   const overheads = pick((run) => run.times.overheadMs);
   const accepted = pick((run) => run.acceptedMs);
   rows.push(
     row('total', totals),
-    row('app (starting+smoke+warmup+verifying+draining)', apps),
+    ...APP_PARTS.map((part) =>
+      row(
+        `  app: ${part}`,
+        pick((run) => run.times.app[part]),
+      ),
+    ),
+    row(`app (${APP_PARTS.join(' + ')})`, apps),
     row('cutover overhead (total - app)', overheads),
-    // Resolving retires the previous standby: it drains it and waits for the old release's
-    // instances to exit on their stop signal, which is mostly the app's own shutdown.
     row('overhead without retiring the standby (- resolving)', withoutRetire),
     row('request accepted (POST answered)', accepted),
   );
   printTable(
     `deploy: the shop example (examples/shop), ${DEPLOYS} deployments alternating v2/v1 after a first v1, process runtime`,
-    ['step', 'ms median', 'ms max', 'ms min'],
+    ['step / part', 'ms median', 'ms max', 'ms min'],
     rows,
   );
   const goalMet = percentile(overheads, 100) < GOAL_OVERHEAD_MS;
@@ -151,7 +158,10 @@ async function main(): Promise<void> {
     goal: { overheadMs: GOAL_OVERHEAD_MS },
     goalMet,
     goalWithoutRetireMet,
-    appSteps: APP_STEPS,
+    appParts: APP_PARTS,
+    app: Object.fromEntries(
+      APP_PARTS.map((part) => [part, summary(pick((run) => run.times.app[part]))]),
+    ),
     steps: Object.fromEntries(
       stepNames.map((name) => [name, summary(pick((run) => run.times.steps[name]))]),
     ),
@@ -168,6 +178,7 @@ async function main(): Promise<void> {
       appMs: round(run.times.appMs),
       overheadMs: round(run.times.overheadMs),
       steps: run.times.steps,
+      app: run.times.app,
     })),
   });
 }

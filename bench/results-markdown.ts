@@ -280,7 +280,7 @@ if (deploy !== null) {
     `\`${String(deploy['command'])}\` — ${runLine(deploy)} Counting the old standby's retirement as the app's: ${deploy['goalWithoutRetireMet'] === true ? '**met**' : '**not met**'}.`,
     '',
   );
-  const appSteps = (deploy['appSteps'] as string[] | undefined) ?? [];
+  const appParts = (deploy['appParts'] as string[] | undefined) ?? [];
   const steps = (deploy['steps'] as Json | undefined) ?? {};
   const line = (label: string, value: unknown): unknown[] => [
     label,
@@ -290,13 +290,12 @@ if (deploy !== null) {
   ];
   out.push(
     table(
-      ['step', 'ms median', 'ms max', 'ms min'],
+      ['step / part', 'ms median', 'ms max', 'ms min'],
       [
-        ...Object.entries(steps).map(([name, value]) =>
-          line(appSteps.includes(name) ? `${name} (app)` : name, value),
-        ),
+        ...Object.entries(steps).map(([name, value]) => line(name, value)),
         line('total', deploy['totalMs']),
-        line(`app (${appSteps.join(' + ')})`, deploy['appMs']),
+        ...appParts.map((part) => line(`app: ${part}`, get(deploy, 'app', part))),
+        line(`app (${appParts.join(' + ')})`, deploy['appMs']),
         line('**cutover overhead** (total - app)', deploy['overheadMs']),
         line(
           'overhead without retiring the standby (- resolving)',

@@ -19,7 +19,11 @@ function step(
   };
 }
 
-function view(steps: DeploymentStepView[], endMs: number | null): DeploymentView {
+function view(
+  steps: DeploymentStepView[],
+  endMs: number | null,
+  report: DeploymentView['report'] = {},
+): DeploymentView {
   return {
     id: 'd-1',
     app: 'shop',
@@ -38,11 +42,11 @@ function view(steps: DeploymentStepView[], endMs: number | null): DeploymentView
     endedAt: endMs === null ? null : iso(endMs),
     resumes: 0,
     steps,
-    report: {},
+    report,
   };
 }
 
-void test('the overhead is the total minus starting, smoke, warm-up, verifying and draining', () => {
+void test("the overhead is the total minus the app's measured start, smoke, warm-up, verify and drain", () => {
   const times = deployTimes(
     view(
       [
@@ -57,13 +61,33 @@ void test('the overhead is the total minus starting, smoke, warm-up, verifying a
         step('standby', 6040, 6050),
       ],
       6060,
+      {
+        start: { instances: [], healthyMs: 780 },
+        smoke: { passed: true, durationMs: 90, checks: [] },
+        warmup: { sent: 10, ok: 10, failed: 0, p50Ms: 1, p99Ms: 2, durationMs: 45 },
+        verify: {
+          ok: true,
+          reason: null,
+          durationMs: 4990,
+          probes: 50,
+          failedProbes: 0,
+          timeline: [],
+        },
+        drain: { completed: 0, aborted: 0, websocketsClosed: 0, durationMs: 35, cancelled: false },
+      },
     ),
   );
   assert.equal(times.totalMs, 6060);
-  assert.equal(times.appMs, 800 + 100 + 50 + 5000 + 40);
-  // locking 10 + resolving 20 + flipping 15 + standby 10 + the gaps (5 before the flip, 10 at the end).
-  assert.equal(times.overheadMs, 70);
+  assert.equal(times.appMs, 780 + 90 + 45 + 4990 + 35);
+  assert.equal(times.overheadMs, 6060 - 5940);
+  assert.equal(times.app.start, 780);
   assert.equal(times.steps['resolving'], 20);
+});
+
+void test('a part the deployment did not run counts nothing for the app', () => {
+  const times = deployTimes(view([step('locking', 0, 10), step('starting', 10, 500)], 510));
+  assert.equal(times.appMs, 0);
+  assert.equal(times.overheadMs, 510);
 });
 
 void test('a step run twice (a resume) counts both runs; a running one counts nothing', () => {
@@ -72,7 +96,6 @@ void test('a step run twice (a resume) counts both runs; a running one counts no
   );
   assert.equal(times.steps['starting'], 400);
   assert.equal(times.steps['smoke'], 0);
-  assert.equal(times.overheadMs, 200);
 });
 
 void test('a deployment that has not ended is refused', () => {

@@ -1,22 +1,30 @@
 // Splits a finished deployment's time into the app's and cutover's own (QUALITY.md `deploy`:
-// cutover's overhead is the total minus app start, smoke and warm-up). The app's time is every
-// step that waits on the app or on a configured duration:
-// - starting: spawning the instances and their health checks (rise x interval is configured);
-// - smoke: the app answering the configured checks;
-// - warmup: the configured requests to the idle color;
-// - verifying: the configured probe window through the public listener (a wait, like warm-up);
-// - draining: the old color's in-flight requests finishing.
-// Everything else (locking, resolving, the drift and schema checks, migrating with no
-// migrations, the flip, entering standby, and the gaps between steps) is cutover's own.
+// cutover's overhead is the total minus app start, smoke and warm-up). The app's time is what
+// the deployment's report measured of the work that waits on the app or on a configured
+// duration, not the whole steps around it:
+// - start: spawning the instances to every one passing its health checks (rise x interval is
+//   configured), `report.start.healthyMs`;
+// - smoke: the app answering the configured checks, `report.smoke.durationMs`;
+// - warm-up: the configured requests to the idle color, `report.warmup.durationMs`;
+// - verify: the configured probe window through the public listener (a wait, like warm-up),
+//   `report.verify.durationMs`;
+// - drain: the old color's in-flight requests finishing, `report.drain.durationMs`.
+// Everything else is cutover's: locking, resolving (which retires the previous standby: it
+// drains it and waits for its instances to exit on their stop signal), the drift and schema
+// checks, migrating, the flip, entering standby, the bookkeeping inside each step and the gaps
+// between steps.
 import type { DeploymentView } from '../../src/client/api-types.ts';
 
-export const APP_STEPS = ['starting', 'smoke', 'warmup', 'verifying', 'draining'] as const;
+export const APP_PARTS = ['start', 'smoke', 'warmup', 'verify', 'drain'] as const;
+export type AppPart = (typeof APP_PARTS)[number];
 
 export interface DeployTimes {
   /** From the deployment's start to its end, by the daemon's clock. */
   readonly totalMs: number;
   /** Summed duration of each step name (a resumed step counts every run). */
   readonly steps: Readonly<Record<string, number>>;
+  /** The app's measured share, per part (0 for a part the deployment did not run). */
+  readonly app: Readonly<Record<AppPart, number>>;
   readonly appMs: number;
   readonly overheadMs: number;
 }
@@ -34,6 +42,14 @@ export function deployTimes(view: DeploymentView): DeployTimes {
       (step.endedAt === null ? 0 : Date.parse(step.endedAt) - Date.parse(step.startedAt));
     steps[step.step] = (steps[step.step] ?? 0) + ms;
   }
-  const appMs = APP_STEPS.reduce((sum, name) => sum + (steps[name] ?? 0), 0);
-  return { totalMs, steps, appMs, overheadMs: totalMs - appMs };
+  const { report } = view;
+  const app: Record<AppPart, number> = {
+    start: report.start?.healthyMs ?? 0,
+    smoke: report.smoke?.durationMs ?? 0,
+    warmup: report.warmup?.durationMs ?? 0,
+    verify: report.verify?.durationMs ?? 0,
+    drain: report.drain?.durationMs ?? 0,
+  };
+  const appMs = APP_PARTS.reduce((sum, part) => sum + app[part], 0);
+  return { totalMs, steps, app, appMs, overheadMs: totalMs - appMs };
 }
