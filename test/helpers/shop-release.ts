@@ -22,6 +22,8 @@ export interface ShopReleaseOptions {
    * `fails-under-traffic` makes the switch window's probes fail (the v4).
    */
   readonly fault?: 'none' | 'broken-catalog' | 'fails-under-traffic';
+  /** `standby.after: stop` with this rollback window (`3s`); default: the standby is kept. */
+  readonly retireStandbyAfter?: string;
 }
 
 export interface ShopRelease {
@@ -77,8 +79,8 @@ export function shopConfig(release: string, options: ShopReleaseOptions): string
     '  failureThreshold: 0',
     '  autoRollback: true',
     'standby:',
-    '  rollbackWindow: 10m',
-    '  after: keep',
+    `  rollbackWindow: ${options.retireStandbyAfter ?? '10m'}`,
+    `  after: ${options.retireStandbyAfter === undefined ? 'keep' : 'stop'}`,
     '',
   ].join('\n');
 }

@@ -20,6 +20,7 @@ import type {
   AppStatus,
   DeploymentListResponse,
   DeploymentView,
+  HistoryResponse,
 } from '../../src/client/api-types.ts';
 import type { Color } from '../../src/core/types.ts';
 import { startTestDaemon, type AdminReply, type TestDaemon } from '../helpers/daemon.ts';
@@ -30,6 +31,7 @@ const DEPLOY_WAIT_MS = 60_000;
 const KILL_WAIT_MS = 30_000;
 const POLL_MS = 25;
 const HEALTHY_WAIT_MS = 10_000;
+const RETIRE_WAIT_MS = 20_000;
 const SAMPLE_REQUESTS = 50;
 const SAMPLE_CONCURRENCY = 5;
 /** Crash cases run side by side, each with its own daemon, data dir and ports. */
@@ -38,6 +40,8 @@ const CASE_CONCURRENCY = 4;
 /** A daemon, its data dir and the shop releases of one case; `daemon` follows the restarts. */
 interface Scenario {
   readonly token: string;
+  /** Where the releases' directories are. */
+  readonly root: string;
   readonly dataDir: string;
   readonly releases: Readonly<Record<'v1' | CrashRelease, ShopRelease>>;
   daemon: TestDaemon;
@@ -57,6 +61,7 @@ async function withScenario(run: (scenario: Scenario) => Promise<void>): Promise
     ]);
     scenario = {
       token,
+      root,
       dataDir,
       releases: { v1, v2, v3, v4 },
       daemon: await startTestDaemon({ dataDir, removeDataDirOnStop: false }),
@@ -467,6 +472,8 @@ describe(
         const recordsBefore = await instanceRecords(scenario.dataDir);
         await scenario.daemon.kill9();
         scenario.daemon = await scenario.daemon.restart();
+        // B6: routed from the first request, before the health checks have risen again.
+        await assertAllTrafficOn(scenario.daemon, 'v2');
         // Health is checked afresh after a restart: wait until the adopted instances rose again.
         const after = await waitAllHealthy(scenario.daemon);
         assert.deepEqual(
@@ -488,8 +495,55 @@ describe(
         assert.equal(rolled.live, before.standby);
       });
     });
+
+    it('retires the standby when its rollback window ends, across a kill -9 of the daemon', async () => {
+      await withScenario(async (scenario) => {
+        const { root, token } = scenario;
+        const options = { token, retireStandbyAfter: '8s' };
+        const v1 = await writeShopRelease(root, 'v1-retiring', options);
+        const v2 = await writeShopRelease(root, 'v2-retiring', options);
+        await deployAndWait(scenario.daemon, v1);
+        await deployAndWait(scenario.daemon, v2);
+        // The window's timer died with the daemon: the next one sets it again from the record.
+        await scenario.daemon.kill9();
+        scenario.daemon = await scenario.daemon.restart();
+        assert.equal((await appStatus(scenario.daemon)).colors.blue.release, 'v1-retiring');
+        const status = await waitStandbyRetired(scenario);
+        assert.equal(status.live, 'green');
+        assert.equal(status.colors.blue.release, null);
+        await assertConsistentEnd(scenario, {
+          liveRelease: 'v2-retiring',
+          otherRelease: null,
+          newRelease: 'v2-retiring',
+          deployFlips: 1,
+          rollbackFlips: 0,
+        });
+        const history = await scenario.daemon.admin('GET', '/v1/history?app=shop&limit=500');
+        const retired = history
+          .json<HistoryResponse>()
+          .events.filter((event) => event.type === 'standby-retired');
+        assert.equal(retired.length, 1, history.body);
+        assert.equal(retired[0]?.data['release'], 'v1-retiring');
+      });
+    });
   },
 );
+
+/** The standby's instances stopped and its color emptied; bounded by RETIRE_WAIT_MS. */
+async function waitStandbyRetired(scenario: Scenario): Promise<AppStatus> {
+  const deadline = Date.now() + RETIRE_WAIT_MS;
+  for (;;) {
+    const status = await appStatus(scenario.daemon);
+    const records = await instanceRecords(scenario.dataDir);
+    if (status.standby === null && records.length === SHOP_INSTANCES) return status;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the standby was not retired within ${RETIRE_WAIT_MS} ms: ${JSON.stringify(status.colors)}`,
+      );
+    }
+    await delay(POLL_MS);
+  }
+}
 
 /** A color's status without its traffic counters (they restart at zero with the daemon). */
 function withoutCounters(status: AppStatus): Record<string, unknown> {
