@@ -323,7 +323,7 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
     assert.equal(view.outcome, 'rolled-back', view.reason ?? '');
     assert.match(
       view.reason ?? '',
-      /error rate \d+% \(\d+ of \d+ requests\) above the 10% threshold/,
+      /error rate [\d.]+% \(\d+ of \d+ requests\) above the 10% threshold/,
     );
     assert.equal(view.report.verify?.failedProbes, 0);
     assert.ok((stepOf(view, 'verifying').durationMs ?? 0) < 2_500, 'before the window ended');
