@@ -30,6 +30,7 @@ import {
   summarizeRollbacks,
   type Measurement,
 } from './lib/rollback-timing.ts';
+import { childCpuMs } from './lib/child-cpu.ts';
 import { median, percentile, round } from './lib/stats.ts';
 import { printTable, writeResult, type Cell } from './lib/report.ts';
 
@@ -58,6 +59,14 @@ function summaryRow(label: string, rows: readonly Measurement[]): Cell[] {
   ];
 }
 
+/** Awaits a child's run and records the CPU it used. */
+async function withCpu<T>(into: number[], run: Promise<T>): Promise<T> {
+  const before = childCpuMs();
+  const result = await run;
+  into.push(childCpuMs() - before);
+  return result;
+}
+
 async function main(): Promise<void> {
   const dir = await createTempDir('rollback-cli');
   const workers = availableParallelism();
@@ -81,14 +90,20 @@ async function main(): Promise<void> {
   await runCutoverCli(['--version'], warmEnv);
   await runCutoverCli(['rollback', '--help'], warmEnv);
 
+  // CPU per run (user + system, from this process's children totals): unlike wall time, it
+  // hardly depends on how busy the shared machine is.
+  const cliCpuMs: number[] = [];
+  const nodeCpuMs: number[] = [];
   const cli: Measurement[] = [];
   const api: Measurement[] = [];
   const nodeStartMs: number[] = [];
   for (let i = 0; i < ROUNDS; i += 1) {
-    cli.push(await measureRollback(poller, 'cli', () => runCutoverCli(args, warmEnv)));
+    cli.push(
+      await measureRollback(poller, 'cli', () => withCpu(cliCpuMs, runCutoverCli(args, warmEnv))),
+    );
     await sleep(SETTLE_MS);
     const nodeStart = performance.now();
-    await runProcess(process.execPath, ['-e', '0']);
+    await withCpu(nodeCpuMs, runProcess(process.execPath, ['-e', '0']));
     nodeStartMs.push(performance.now() - nodeStart);
     await sleep(SETTLE_MS);
     api.push(
@@ -105,7 +120,7 @@ async function main(): Promise<void> {
   let lastRelease = '';
   for (let i = 0; i < QUIET_ROLLBACKS; i += 1) {
     const start = performance.now();
-    const result = await runCutoverCli(args, warmEnv);
+    const result = await withCpu(cliCpuMs, runCutoverCli(args, warmEnv));
     quietCommandMs.push(performance.now() - start);
     const release = releaseOf(result);
     if (release === '' || release === lastRelease) {
@@ -113,7 +128,7 @@ async function main(): Promise<void> {
     }
     lastRelease = release;
     const nodeStart = performance.now();
-    await runProcess(process.execPath, ['-e', '0']);
+    await withCpu(nodeCpuMs, runProcess(process.execPath, ['-e', '0']));
     quietNodeStartMs.push(performance.now() - nodeStart);
     await sleep(SETTLE_MS);
   }
@@ -153,6 +168,11 @@ async function main(): Promise<void> {
       `bare Node start median ${round(median(quietNodeStartMs))} ms, max ${round(percentile(quietNodeStartMs, 100))} ms\n` +
       `goal (no other load from the bench): the CLI run < ${GOAL_COMMAND_MS} ms, every rollback: ${commandGoalQuietMet ? 'met' : 'NOT met'}\n`,
   );
+  const mean = (values: readonly number[]): number =>
+    values.reduce((sum, value) => sum + value, 0) / values.length;
+  process.stdout.write(
+    `\nCPU per run (user + system, mean): cutover rollback ${round(mean(cliCpuMs), 1)} ms, bare Node start ${round(mean(nodeCpuMs), 1)} ms\n`,
+  );
   process.stdout.write(
     `\nbare Node start (node -e 0), same rounds: median ${round(median(nodeStartMs))} ms, max ${round(percentile(nodeStartMs, 100))} ms\n` +
       `the CLI run minus the bare Node start of its round: median ${round(median(ownMs))} ms\n` +
@@ -188,6 +208,7 @@ async function main(): Promise<void> {
       median: round(median(nodeStartMs)),
       max: round(percentile(nodeStartMs, 100)),
     },
+    cpuMsMean: { cli: round(mean(cliCpuMs), 1), nodeStart: round(mean(nodeCpuMs), 1) },
     cliMinusNodeStartMsMedian: round(median(ownMs)),
     measurements: [...cold, ...cli, ...api].map(roundMeasurement),
   });
