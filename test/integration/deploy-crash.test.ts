@@ -216,6 +216,8 @@ async function assertConsistentEnd(scenario: Scenario, expected: ExpectedEnd): P
   assert.equal(status.colors[live].release, expected.liveRelease);
   assert.equal(status.colors[other].release, expected.otherRelease);
   assert.equal(status.colors[live].instances.length, SHOP_INSTANCES);
+  const otherCount = expected.otherRelease === null ? 0 : SHOP_INSTANCES;
+  assert.equal(status.colors[other].instances.length, otherCount);
   await assertAllTrafficOn(daemon, expected.liveRelease);
 
   const flipsOf = (kind: string): number =>
@@ -264,6 +266,8 @@ type CrashRelease = 'v2' | 'v3' | 'v4';
 
 interface CrashCase {
   readonly failpoint: string;
+  /** Failpoints of the next daemons: each resumes the deployment and dies again there. */
+  readonly thenAt: readonly string[];
   readonly release: CrashRelease;
   /** What was deployed before, in order (the last one live): v1, or v1 then v2 (v1 standby). */
   readonly before: readonly ('v1' | 'v2')[];
@@ -312,6 +316,7 @@ function cases(
 ): CrashCase[] {
   return failpoints.map((failpoint) => ({
     failpoint,
+    thenAt: [],
     release,
     before,
     endedAtKill: /^persisted:(succeeded|failed|rolled-back)$/.test(failpoint),
@@ -354,7 +359,45 @@ const CRASH_CASES: readonly CrashCase[] = [
   ]),
   // The idle color holds the standby: resolving retires it first (drain, stop, empty).
   ...cases('v3', ['persisted:resolving', 'effect-done:resolve-idle'], ['v1', 'v2']),
+  // A resumed deployment killed again: the journal and the lock take-over hold across resumes.
+  ...chained('v2', ['persisted:starting', 'effect-done:start-instances', 'effect-done:flip']),
+  ...chained('v4', ['effect-done:verify', 'persisted:rolling-back', 'effect-done:flip-back']),
 ];
+
+/** One case killed at each failpoint in turn, by successive daemons. */
+function chained(release: CrashRelease, failpoints: readonly string[]): CrashCase[] {
+  const [first, ...rest] = failpoints;
+  if (first === undefined) return [];
+  return cases(release, [first]).map((crash) => ({ ...crash, thenAt: rest }));
+}
+
+/**
+ * A daemon on `dead`'s data dir and ports that resumes the deployment and kills itself at
+ * `failpoint`, possibly before it is ready (a resumed step may reach it at once).
+ */
+async function resumeAndDieAt(dead: TestDaemon, failpoint: string): Promise<void> {
+  const daemon = await dead
+    .restart({ env: { CUTOVER_FAILPOINT: failpoint } })
+    .catch((error: unknown) => {
+      const text = String(error);
+      if (/exited before it was ready \(code null, signal SIGKILL\)/.test(text)) {
+        assert.ok(text.includes(`"failpoint":"${failpoint}","msg":"failpoint reached`), text);
+        return null;
+      }
+      throw error;
+    });
+  if (daemon !== null) await waitKilled(daemon, failpoint);
+}
+
+async function waitKilled(daemon: TestDaemon, failpoint: string): Promise<void> {
+  const exit = await within(daemon.exited(), KILL_WAIT_MS, `the kill at ${failpoint}`).catch(
+    async (error: unknown) => {
+      const list = await daemon.admin('GET', '/v1/deployments?app=shop&limit=10');
+      throw new Error(`${String(error)}; deployments: ${list.body}`);
+    },
+  );
+  assert.equal(exit.signal, 'SIGKILL', daemon.stderr());
+}
 
 /** `before` deployed, then `release` by a daemon that kills itself at `failpoint`; restarted. */
 async function crashAndResume(scenario: Scenario, crash: CrashCase): Promise<DeploymentView> {
@@ -368,13 +411,8 @@ async function crashAndResume(scenario: Scenario, crash: CrashCase): Promise<Dep
   // The earliest failpoints fire before the 202 is sent: then the connection just closes.
   const reply = await startDeployment(doomed, scenario.releases[crash.release]).catch(() => null);
   if (reply !== null) assert.equal(reply.status, 202, reply.body);
-  const exit = await within(doomed.exited(), KILL_WAIT_MS, `the kill at ${crash.failpoint}`).catch(
-    async (error: unknown) => {
-      const list = await doomed.admin('GET', '/v1/deployments?app=shop&limit=10');
-      throw new Error(`${String(error)}; deployments: ${list.body}`);
-    },
-  );
-  assert.equal(exit.signal, 'SIGKILL', doomed.stderr());
+  await waitKilled(doomed, crash.failpoint);
+  for (const failpoint of crash.thenAt) await resumeAndDieAt(doomed, failpoint);
   scenario.daemon = await doomed.restart();
   const id =
     reply === null
@@ -387,7 +425,8 @@ function titleOf(crash: CrashCase): string {
   const after = crash.before.length > 1 ? ` (after ${crash.before.join(', ')})` : '';
   const { end } = crash;
   const other = end.otherRelease === null ? 'the other color empty' : `${end.otherRelease} standby`;
-  return `${crash.release}${after}, kill at ${crash.failpoint}: ${crash.outcome}, 100 % ${end.liveRelease}, ${other}`;
+  const kills = [crash.failpoint, ...crash.thenAt].join(', then at ');
+  return `${crash.release}${after}, kill at ${kills}: ${crash.outcome}, 100 % ${end.liveRelease}, ${other}`;
 }
 
 describe(
@@ -402,7 +441,7 @@ describe(
           const view = await crashAndResume(scenario, crash);
           assert.equal(view.outcome, crash.outcome, view.reason ?? '');
           if (crash.endedAtKill) assert.equal(view.resumes, 0);
-          else assert.ok(view.resumes >= 1, `resumes: ${view.resumes}`);
+          else assert.ok(view.resumes >= 1 + crash.thenAt.length, `resumes: ${view.resumes}`);
           await assertConsistentEnd(scenario, crash.end);
           await assertLockFree(scenario);
         });
