@@ -268,7 +268,7 @@ if (rollbackCli !== null) {
     '',
     `Without the pollers (${String(get(rollbackCli, 'quiet', 'rollbacks'))} more rollbacks, the bench adding no load): \`cutover rollback\` from spawn to exit median ${String(get(rollbackCli, 'quiet', 'commandMs', 'median'))} ms, max ${String(get(rollbackCli, 'quiet', 'commandMs', 'max'))} ms (goal < 100 ms: ${rollbackCli['commandGoalQuietMet'] === true ? '**met**' : '**not met**'}); bare Node start median ${String(get(rollbackCli, 'quiet', 'nodeStartMs', 'median'))} ms, max ${String(get(rollbackCli, 'quiet', 'nodeStartMs', 'max'))} ms.`,
     '',
-    `CPU per run (user + system, mean over every run): \`cutover rollback\` ${String(get(rollbackCli, 'cpuMsMean', 'cli'))} ms, bare Node start ${String(get(rollbackCli, 'cpuMsMean', 'nodeStart'))} ms.`,
+    `CPU per run (user + system, mean over every run): \`cutover rollback\` ${String(get(rollbackCli, 'cpuMsMean', 'cli'))} ms (compile cache empty: ${String(get(rollbackCli, 'cpuMsMean', 'cliCold'))} ms), bare Node start ${String(get(rollbackCli, 'cpuMsMean', 'nodeStart'))} ms.`,
     '',
     `Bare Node start (\`node -e 0\`) in the same rounds: median ${String(get(rollbackCli, 'nodeStartMs', 'median'))} ms, max ${String(get(rollbackCli, 'nodeStartMs', 'max'))} ms; the CLI run minus its round's bare Node start: median ${String(rollbackCli['cliMinusNodeStartMsMedian'])} ms. Polled responses: ${String(rollbackCli['polledResponses'])}, failed: ${String(rollbackCli['failedPolls'])}.`,
     '',
