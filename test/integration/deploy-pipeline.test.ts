@@ -138,7 +138,7 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
   it('deploys v2 under steady load: zero failed requests, v1 or v2 only, v2 only after the flip', async (t) => {
     const fx = await pipeline(t);
     assert.equal((await fx.deployAndWait(await fx.release('v1'))).outcome, 'succeeded');
-    const v2 = await fx.release('v2', { config: { switch: { probeWindow: '1s' } } });
+    const v2 = await fx.release('v2', { config: { switch: { probeWindow: '2s' } } });
     const load = startLoad(fx.daemon.info.public, { clients: 4, maxMs: 10_000 });
     let view: DeploymentView;
     try {
@@ -150,7 +150,7 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
     assert.equal(view.outcome, 'succeeded', view.reason ?? '');
     assert.equal(view.from, 'blue');
     assert.equal(view.to, 'green');
-    assert.ok(samples.length > 100, `${samples.length} requests`);
+    assert.ok(samples.length > 50, `${samples.length} requests`);
     const failed = samples.filter((sample) => sample.status !== 200);
     assert.deepEqual(failed.slice(0, 5), [], `${failed.length} of ${samples.length} failed`);
     const versions = new Set(samples.map((sample) => sample.version));
@@ -416,7 +416,9 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
     assert.equal(lone.status, 409, lone.body);
     assert.equal(errorCode(lone), 'CUTOVER_ERR_ROLLBACK_NO_STANDBY');
 
-    assert.equal((await fx.deployAndWait(await fx.release('v2'))).outcome, 'succeeded');
+    // A 1 s window per drill phase: the load sees v1 while the drill is back on it.
+    const v2 = await fx.release('v2', { config: { switch: { probeWindow: '1s' } } });
+    assert.equal((await fx.deployAndWait(v2)).outcome, 'succeeded');
     const load = startLoad(fx.daemon.info.public, { clients: 4, maxMs: 10_000 });
     const reply = await fx.daemon.admin('POST', '/v1/apps/shop/drill', {
       body: {},
