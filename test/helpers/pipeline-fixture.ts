@@ -141,9 +141,13 @@ export interface PipelineDaemon {
   /** POST /v1/apps/shop/deployments; asserts 202. */
   start(release: ShopRelease, instances?: readonly string[]): Promise<DeploymentView>;
   view(id: string): Promise<DeploymentView>;
-  waitEnded(id: string): Promise<DeploymentView>;
+  waitEnded(id: string, timeoutMs?: number): Promise<DeploymentView>;
   waitStep(id: string, step: string): Promise<DeploymentView>;
-  deployAndWait(release: ShopRelease, instances?: readonly string[]): Promise<DeploymentView>;
+  deployAndWait(
+    release: ShopRelease,
+    instances?: readonly string[],
+    timeoutMs?: number,
+  ): Promise<DeploymentView>;
   app(): Promise<AppStatus>;
   history(): Promise<readonly HistoryEntry[]>;
   /** The app's instance records under `<data-dir>/instances/<app>/` (default shop). */
@@ -233,11 +237,15 @@ export async function startPipelineDaemon(
       return reply.json<DeploymentView>();
     },
     view,
-    waitEnded: (id) =>
-      waitFor(`deployment ${id} to end`, async () => {
-        const current = await view(id);
-        return current.ended ? current : undefined;
-      }),
+    waitEnded: (id, timeoutMs = WAIT_MS) =>
+      waitFor(
+        `deployment ${id} to end`,
+        async () => {
+          const current = await view(id);
+          return current.ended ? current : undefined;
+        },
+        timeoutMs,
+      ),
     waitStep: (id, step) =>
       waitFor(`deployment ${id} to reach ${step}`, async () => {
         const current = await view(id);
@@ -248,9 +256,9 @@ export async function startPipelineDaemon(
         }
         return current.step === step ? current : undefined;
       }),
-    async deployAndWait(release, instances) {
+    async deployAndWait(release, instances, timeoutMs) {
       const started = await fixture.start(release, instances);
-      return fixture.waitEnded(started.id);
+      return fixture.waitEnded(started.id, timeoutMs);
     },
     async app() {
       const reply = await daemon.admin('GET', '/v1/apps/shop');

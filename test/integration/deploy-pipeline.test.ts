@@ -8,12 +8,24 @@ import {
   errorCode,
   isAlive,
   openEventStream,
+  SHOP_SERVER,
   startedPids,
   startLoad,
   startPipelineDaemon,
   waitFor,
   type PipelineDaemon,
 } from '../helpers/pipeline-fixture.ts';
+
+/** The minimal cutover.yaml of issue 3 item 1, which scripts rely on. */
+const MINIMAL_CONFIG = `app: shop
+start: node server.js   # process runtime; each instance gets its own PORT
+instances: 2
+health:
+  path: /healthz
+smoke:
+  - path: /
+    status: 200
+`;
 
 /** A command smoke check: GET / on the idle color's preview URL, kept in preview-seen.json. */
 const PREVIEW_SCRIPT = `
@@ -133,6 +145,35 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
     const app = await fx.app();
     assert.equal(app.live, 'blue');
     assert.equal(app.colors.blue.release, 'v1');
+  });
+
+  it("deploys the issue's minimal cutover.yaml exactly as written, on its defaults", async (t) => {
+    const fx = await pipeline(t);
+    // `start: node server.js` runs in the release dir: a server.js there starts the shop app.
+    const dir = (
+      await fx.release('v1', {
+        files: { 'server.js': `import(${JSON.stringify(SHOP_SERVER)});\n` },
+      })
+    ).dir;
+    const minimal = { app: 'shop', release: 'v1', dir, config: MINIMAL_CONFIG };
+    const view = await fx.deployAndWait(minimal, undefined, 60_000);
+    assert.equal(view.outcome, 'succeeded', view.reason ?? '');
+    assert.deepEqual(
+      view.report.start?.instances.map((instance) => instance.id),
+      ['shop-blue-1', 'shop-blue-2'],
+    );
+    assert.deepEqual(
+      view.report.smoke?.checks.map((check) => check.outcome),
+      ['passed'],
+    );
+    // The default switch window: 30 s of probes, one a second, on the health path.
+    const verify = view.report.verify;
+    assert.ok(verify !== undefined);
+    assert.equal(verify.ok, true);
+    assert.ok(verify.probes >= 25 && verify.probes <= 35, `${verify.probes} probes`);
+    assert.ok(verify.timeline.every((probe) => probe.path === '/healthz'));
+    // The shop shows CUTOVER_RELEASE as its version when SHOP_VERSION is not set.
+    assert.equal(await fx.publicVersion(), 'v1');
   });
 
   it('deploys v2 under steady load: zero failed requests, v1 or v2 only, v2 only after the flip', async (t) => {
