@@ -2,8 +2,11 @@
 // daemon and real shop instances: steps in order, zero failed requests under load through a
 // deployment, refusal before the flip, automatic flip back, abort, drills and the history.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { DeploymentView, DrillReport } from '../../src/client/api-types.ts';
+import type { AdminReply } from '../helpers/daemon.ts';
 import {
   errorCode,
   isAlive,
@@ -13,6 +16,7 @@ import {
   startLoad,
   startPipelineDaemon,
   waitFor,
+  type LoadSample,
   type PipelineDaemon,
 } from '../helpers/pipeline-fixture.ts';
 
@@ -130,11 +134,11 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
       ['passed', 'passed'],
     );
     // The command check saw v1 on blue through the preview listener, before the flip.
-    const seen = JSON.parse(
-      await import('node:fs/promises').then((fs) =>
-        fs.readFile(`${v1.dir}/preview-seen.json`, 'utf8'),
-      ),
-    ) as { atMs: number; status: number; body: string };
+    const seen = JSON.parse(await readFile(join(v1.dir, 'preview-seen.json'), 'utf8')) as {
+      atMs: number;
+      status: number;
+      body: string;
+    };
     const previewBody = JSON.parse(seen.body) as { version: string; color: string };
     assert.equal(seen.status, 200);
     assert.equal(previewBody.version, 'v1');
@@ -182,12 +186,12 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
     const v2 = await fx.release('v2', { config: { switch: { probeWindow: '2s' } } });
     const load = startLoad(fx.daemon.info.public, { clients: 4, maxMs: 10_000 });
     let view: DeploymentView;
+    let samples: readonly LoadSample[];
     try {
       view = await fx.deployAndWait(v2);
     } finally {
-      await fx.daemon.get('public', '/'); // One more sample window for the clients.
+      samples = await load.stop();
     }
-    const samples = await load.stop();
     assert.equal(view.outcome, 'succeeded', view.reason ?? '');
     assert.equal(view.from, 'blue');
     assert.equal(view.to, 'green');
@@ -355,12 +359,12 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
     });
     const load = startLoad(fx.daemon.info.public, { clients: 2, path: '/api/products' });
     let view: DeploymentView;
+    let samples: readonly LoadSample[];
     try {
       view = await fx.deployAndWait(v2);
     } finally {
-      await fx.daemon.get('public', '/');
+      samples = await load.stop();
     }
-    const samples = await load.stop();
     assert.equal(view.outcome, 'rolled-back', view.reason ?? '');
     assert.match(
       view.reason ?? '',
@@ -461,11 +465,13 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
     const v2 = await fx.release('v2', { config: { switch: { probeWindow: '1s' } } });
     assert.equal((await fx.deployAndWait(v2)).outcome, 'succeeded');
     const load = startLoad(fx.daemon.info.public, { clients: 4, maxMs: 10_000 });
-    const reply = await fx.daemon.admin('POST', '/v1/apps/shop/drill', {
-      body: {},
-      timeoutMs: 30_000,
-    });
-    const samples = await load.stop();
+    let reply: AdminReply;
+    let samples: readonly LoadSample[];
+    try {
+      reply = await fx.daemon.admin('POST', '/v1/apps/shop/drill', { body: {}, timeoutMs: 30_000 });
+    } finally {
+      samples = await load.stop();
+    }
     assert.equal(reply.status, 200, reply.body);
     const drill = reply.json<DrillReport>();
     assert.equal(drill.passed, true, drill.reason ?? '');
