@@ -294,6 +294,7 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
   it('rolls back automatically when probes fail after the flip; with autoRollback off, traffic stays', async (t) => {
     const fx = await pipeline(t);
     assert.equal((await fx.deployAndWait(await fx.release('v1'))).outcome, 'succeeded');
+    const v1Pids = startedPids(await fx.history(), 'blue');
     // v4: fine for smoke (1 request per instance) and warm-up (4), 500s after 5 requests each.
     const failing = {
       env: { SHOP_FAULT: 'fails-under-traffic', SHOP_FAIL_AFTER_REQUESTS: 5 },
@@ -332,6 +333,9 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
     const pids = startedPids(await fx.history(), 'green');
     assert.equal(pids.length, 2);
     assert.ok(await allGone(pids), `v4 pids ${pids.join(', ')} are gone`);
+    // The old color stayed warm: the same v1 processes serve again, never restarted.
+    assert.deepEqual(startedPids(await fx.history(), 'blue'), v1Pids);
+    for (const pid of v1Pids) assert.ok(await isAlive(pid), `v1 pid ${pid} runs`);
 
     // The same release with auto-rollback off: the deployment fails, traffic stays on v4.
     const v4b = await fx.release('v4', {
