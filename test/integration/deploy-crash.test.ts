@@ -55,7 +55,7 @@ interface CrashCase {
   /** Failpoints of the next daemons: each resumes the deployment and dies again there. */
   readonly thenAt: readonly string[];
   readonly release: CrashRelease;
-  /** What was deployed before, in order (the last one live): v1, or v1 then v2 (v1 standby). */
+  /** What was deployed before, in order (the last one live): nothing, v1, or v1 then v2. */
   readonly before: readonly ('v1' | 'v2')[];
   /** The kill came once the outcome was stored: nothing is left to resume. */
   readonly endedAtKill: boolean;
@@ -68,19 +68,20 @@ function expectedOf(
   release: CrashRelease,
   before: readonly ('v1' | 'v2')[],
 ): Pick<CrashCase, 'outcome' | 'end'> {
-  const live = before.at(-1) ?? 'v1';
+  const live = before.at(-1);
   if (release === 'v2') {
     return {
       outcome: 'succeeded',
       end: {
         liveRelease: 'v2',
-        otherRelease: live,
+        otherRelease: live ?? null,
         newRelease: 'v2',
         deployFlips: 1,
         rollbackFlips: 0,
       },
     };
   }
+  if (live === undefined) throw new Error(`a case for ${release} needs a live release before it`);
   // A failed release leaves its color empty: the standby it replaced is gone too.
   const flipped = release === 'v4';
   return {
@@ -145,6 +146,8 @@ const CRASH_CASES: readonly CrashCase[] = [
   ]),
   // The idle color holds the standby: resolving retires it first (drain, stop, empty).
   ...cases('v3', ['persisted:resolving', 'effect-done:resolve-idle'], ['v1', 'v2']),
+  // The app's first deployment: no live color before it, nothing to keep as standby.
+  ...cases('v2', ['persisted:starting', 'effect-done:flip', 'persisted:verifying'], []),
   // A resumed deployment killed again: the journal and the lock take-over hold across resumes.
   ...chained('v2', ['persisted:starting', 'effect-done:start-instances', 'effect-done:flip']),
   ...chained('v4', ['effect-done:verify', 'persisted:rolling-back', 'effect-done:flip-back']),
@@ -208,7 +211,12 @@ async function crashAndResume(scenario: Scenario, crash: CrashCase): Promise<Dep
 }
 
 function titleOf(crash: CrashCase): string {
-  const after = crash.before.length > 1 ? ` (after ${crash.before.join(', ')})` : '';
+  const after =
+    crash.before.length === 0
+      ? ' (first deployment)'
+      : crash.before.length > 1
+        ? ` (after ${crash.before.join(', ')})`
+        : '';
   const { end } = crash;
   const other = end.otherRelease === null ? 'the other color empty' : `${end.otherRelease} standby`;
   const kills = [crash.failpoint, ...crash.thenAt].join(', then at ');
