@@ -2,6 +2,9 @@
 // (help, no command, an unknown word) still sees every command.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { commandNameOf, runCli } from './main.ts';
 
 interface Captured {
@@ -54,4 +57,26 @@ void test('an unknown command is still refused with the usage exit code', async 
   const result = await cli(['rollbak', 'shop']);
   assert.equal(result.code, 2);
   assert.match(result.err, /unknown command 'rollbak'\n\(Did you mean rollback\?\)/);
+});
+
+void test('cutover rollback loads neither zod, yaml, undici nor pino (its start is the rollback time)', () => {
+  // A child process records every module it loads, then runs the CLI as bin/cutover.js does.
+  const script = `
+    import { registerHooks } from 'node:module';
+    const loaded = [];
+    registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
+    const { runCli } = await import(${JSON.stringify(new URL('./main.ts', import.meta.url).href)});
+    const code = await runCli(['rollback', 'shop', '--data-dir', ${JSON.stringify(join(tmpdir(), 'cutover-no-daemon-here'))}], { out: () => {}, err: () => {} });
+    process.stdout.write(JSON.stringify({ code, loaded }));
+  `;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+  });
+  assert.equal(child.status, 0, child.stderr);
+  const { code, loaded } = JSON.parse(child.stdout) as { code: number; loaded: string[] };
+  assert.equal(code, 1); // No daemon there: CUTOVER_ERR_DAEMON_UNREACHABLE, after the same loads.
+  assert.ok(loaded.some((url) => url.endsWith('/commands/rollback.ts')));
+  const heavy = loaded.filter((url) => /\/node_modules\/(zod|yaml|undici|pino)\//.test(url));
+  assert.deepEqual(heavy, []);
+  assert.ok(!loaded.some((url) => url.endsWith('/commands/deploy.ts')));
 });
