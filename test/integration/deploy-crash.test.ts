@@ -210,6 +210,18 @@ async function crashAndResume(scenario: Scenario, crash: CrashCase): Promise<Dep
   return waitEnded(scenario.daemon, id);
 }
 
+/** Status names the ended deployment and its outcome, and the color the outcome implies is live. */
+async function assertStatusTellsTheEnd(scenario: Scenario, view: DeploymentView): Promise<void> {
+  const status = await appStatus(scenario.daemon);
+  assert.equal(status.deployment?.id, view.id);
+  assert.equal(status.deployment.ended, true);
+  assert.equal(status.deployment.step, view.outcome);
+  assert.equal(view.step, view.outcome);
+  assert.ok(view.endedAt !== null);
+  assert.equal(view.flipped, view.outcome === 'succeeded');
+  assert.equal(status.live, view.outcome === 'succeeded' ? view.to : view.from);
+}
+
 function titleOf(crash: CrashCase): string {
   const after =
     crash.before.length === 0
@@ -237,6 +249,7 @@ describe(
           if (crash.endedAtKill) assert.equal(view.resumes, 0);
           else assert.ok(view.resumes >= 1 + crash.thenAt.length, `resumes: ${view.resumes}`);
           await assertConsistentEnd(scenario, crash.end);
+          await assertStatusTellsTheEnd(scenario, view);
           await assertLockFree(scenario);
         });
       });
