@@ -50,6 +50,7 @@ import type { AppConfig } from '../core/app-config.ts';
 import { validateAppConfig } from '../core/app-config.ts';
 import type { AdoptedInstance } from '../ports/runtime.ts';
 import { holdAppLock, LOCK_RENEW_INTERVAL_MS, LOCK_TTL_MS } from './app-lock.ts';
+import type { HeldLock } from './app-lock.ts';
 import { toAppStatus } from './app-status.ts';
 import { DeploymentRunner } from './deployment-runner.ts';
 import type { StoredDeploymentRequest } from './deployment-runner.ts';
@@ -505,14 +506,37 @@ export class Controller {
     this.#checkIfMatch(opts);
     validateAppName(app);
     rollbackTargetOf(this.#requireApp(app));
-    const lock = await holdAppLock(this.#deps, app, `${opts.actor} (rollback)`, this.#lockTiming);
+    const lock = await this.#rollbackLock(app, opts.actor);
     try {
       const current = this.#requireApp(app);
       const to = rollbackTargetOf(current);
       await this.#assertFlippable(current, to);
       return await this.#flipTo(app, to, 'rollback', opts.actor, startedMs, req.waitDrain === true);
     } finally {
-      await lock.release();
+      await lock?.release();
+    }
+  }
+
+  /**
+   * The app's lock for a rollback. A deployment that is live and only draining the old color
+   * (or settling its standby) still holds it; the rollback goes first then, without the lock:
+   * undoing a bad release must never wait for a drain. Before that point the deployment's own
+   * `abort` is the way back, and the refusal says so.
+   */
+  async #rollbackLock(app: string, actor: string): Promise<HeldLock | null> {
+    try {
+      return await holdAppLock(this.#deps, app, `${actor} (rollback)`, this.#lockTiming);
+    } catch (error) {
+      const running = this.#runner.runningOf(app);
+      if (!isCutoverError(error) || error.code !== 'CUTOVER_ERR_APP_LOCKED' || running === null) {
+        throw error;
+      }
+      if (running.step === 'draining' || running.step === 'standby') return null;
+      throw new CutoverError(
+        'CUTOVER_ERR_APP_LOCKED',
+        `${error.message} The deployment of ${running.release} (${running.id}) is at step "${running.step}": \`cutover abort ${app}\` stops it${running.flipped ? ' and flips back' : ''}.`,
+        error.details,
+      );
     }
   }
 

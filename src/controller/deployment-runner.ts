@@ -4,6 +4,8 @@
 // by idempotency key, so a daemon restarted after kill -9 resumes without running one twice
 // (DESIGN.md pipeline; QUALITY.md E1, E2, E4, E6).
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type {
   DeploymentListResponse,
@@ -16,7 +18,7 @@ import type { AppConfig } from '../core/app-config.ts';
 import { validateAppName, validateReleaseId } from '../core/app-state.ts';
 import type { Effect } from '../core/deployment/deployment-effects.ts';
 import type { DeploymentEvent } from '../core/deployment/deployment-events.ts';
-import { createDeployment, isOutcome } from '../core/deployment/deployment-state.ts';
+import { createDeployment, isOutcome, isPreFlipStep } from '../core/deployment/deployment-state.ts';
 import type { DeploymentState } from '../core/deployment/deployment-state.ts';
 import { transition } from '../core/deployment/transition.ts';
 import { CutoverError, isCutoverError } from '../core/errors.ts';
@@ -70,6 +72,8 @@ interface Active {
   pendingAbort: DeploymentEvent | null;
   waitingFor: string | null;
   done: Promise<void>;
+  /** Saves of this deployment's record, one at a time, each on the latest record. */
+  saving: Promise<void>;
 }
 
 const MAX_CONFIG_CHARS = 256 * 1024;
@@ -113,6 +117,7 @@ export class DeploymentRunner {
       );
     }
     this.#checkRuntime(config, req);
+    await assertReleaseDir(req.dir, config);
     if (this.#stopping) {
       throw new CutoverError(
         'CUTOVER_ERR_DAEMON_UNREACHABLE',
@@ -155,6 +160,7 @@ export class DeploymentRunner {
         pendingAbort: null,
         waitingFor: null,
         done: Promise.resolve(),
+        saving: Promise.resolve(),
       };
       this.#active.set(id, active);
       await this.#deps.host.record(app, 'deployment-started', {
@@ -282,6 +288,7 @@ export class DeploymentRunner {
       pendingAbort: null,
       waitingFor: null,
       done: Promise.resolve(),
+      saving: Promise.resolve(),
     };
     this.#active.set(record.id, active);
     // The dead daemon's lock carries this deployment's holder: take it over, refuse no one else.
@@ -298,6 +305,19 @@ export class DeploymentRunner {
       step: record.state.step,
     });
     const resumed = transition(record.state, { type: 'Resumed', at: this.#nowIso() });
+    // An abort acknowledged before the crash is applied first (a flip in progress honors it
+    // itself once committed).
+    const step = record.state.step;
+    if (
+      record.state.abortRequested &&
+      (step === 'verifying' || step === 'locking' || isPreFlipStep(step))
+    ) {
+      active.pendingAbort = {
+        type: 'AbortRequested',
+        by: `${/^aborted by (.*) at step "[^"]*"$/.exec(record.state.reason ?? '')?.[1] ?? 'a request'} (before the daemon restarted)`,
+        at: this.#nowIso(),
+      };
+    }
     await this.#persist(active, resumed.state);
     active.done = this.#drive(active, resumed.effects, true);
   }
@@ -348,8 +368,23 @@ export class DeploymentRunner {
     transition(active.record.state, event);
     if (active.pendingAbort === null) {
       active.pendingAbort = event;
+      // Stored before it is acknowledged: a daemon killed right after still honors it.
+      await this.#save(active, (record) =>
+        active.pendingAbort === event
+          ? {
+              ...record,
+              state: {
+                ...record.state,
+                abortRequested: true,
+                reason: `aborted by ${event.by} at step "${record.state.step}"`,
+              },
+            }
+          : record,
+      );
       // The flip itself is never interrupted: the abort is honored once it is committed.
-      if (active.record.state.step !== 'flipping') active.effectAbort.abort(new Error('aborted'));
+      if (active.pendingAbort === event && active.record.state.step !== 'flipping') {
+        active.effectAbort.abort(new Error('aborted'));
+      }
     }
     return toDeploymentView(active.record, `abort requested by ${event.by}`);
   }
@@ -566,16 +601,33 @@ export class DeploymentRunner {
     }
   }
 
+  /** Saves `build(latest record)` after any save still in flight; the record kept is the saved one. */
+  #save(active: Active, build: (record: DeploymentRecord) => DeploymentRecord): Promise<void> {
+    const run = async (): Promise<void> => {
+      const record = build(active.record);
+      await this.#deps.store.saveDeployment(record);
+      active.record = record;
+    };
+    const saved = active.saving.then(run, run);
+    active.saving = saved.catch(() => undefined);
+    return saved;
+  }
+
   async #persist(active: Active, state: DeploymentState): Promise<void> {
     const before = active.record.state;
-    const record: DeploymentRecord = { ...active.record, state, active: !isOutcome(state.step) };
-    await this.#deps.store.saveDeployment(record);
-    active.record = record;
+    await this.#save(active, (record) => {
+      // An abort acknowledged while this step ran, not yet applied: it stays on record.
+      const pending = active.pendingAbort !== null && record.state.abortRequested;
+      const next = pending
+        ? { ...state, abortRequested: true, reason: record.state.reason }
+        : state;
+      return { ...record, state: next, active: !isOutcome(state.step) };
+    });
     active.waitingFor = null;
     for (const step of state.steps.slice(before.steps.length)) {
       if (step.step === 'locking') continue;
-      await this.#deps.host.record(record.app, 'deployment-step', {
-        deployment: record.id,
+      await this.#deps.host.record(active.record.app, 'deployment-step', {
+        deployment: active.record.id,
         release: state.release,
         step: step.step,
         durationMs: Math.max(0, Date.parse(step.endedAt) - Date.parse(step.startedAt)),
@@ -586,12 +638,7 @@ export class DeploymentRunner {
   }
 
   async #report(active: Active, patch: Partial<DeploymentReport>): Promise<void> {
-    const record: DeploymentRecord = {
-      ...active.record,
-      report: { ...active.record.report, ...patch },
-    };
-    await this.#deps.store.saveDeployment(record);
-    active.record = record;
+    await this.#save(active, (record) => ({ ...record, report: { ...record.report, ...patch } }));
   }
 
   async #ended(active: Active): Promise<void> {
@@ -633,6 +680,30 @@ export class DeploymentRunner {
 
   #nowIso(): string {
     return new Date(this.#deps.clock.nowMs()).toISOString();
+  }
+}
+
+/**
+ * The release's folder must exist before anything is touched: the resolve step retires the
+ * standby, which a deployment doomed from the start must not cost.
+ */
+async function assertReleaseDir(dir: string, config: AppConfig): Promise<void> {
+  if (typeof dir !== 'string' || !isAbsolute(dir)) {
+    throw new CutoverError(
+      'CUTOVER_ERR_USAGE',
+      `dir: expected the absolute path of the release's folder, got "${String(dir)}".`,
+      { field: 'dir' },
+    );
+  }
+  if (config.runtime !== 'process') return;
+  const cwd = resolve(dir, config.cwd);
+  const info = await stat(cwd).catch(() => null);
+  if (info === null || !info.isDirectory()) {
+    throw new CutoverError(
+      'CUTOVER_ERR_CONFIG_INVALID',
+      `The release folder ${cwd} does not exist on the daemon's host (or is not a folder): deploy from the folder that holds the release, or pass --dir.`,
+      { field: 'dir', dir: cwd },
+    );
   }
 }
 

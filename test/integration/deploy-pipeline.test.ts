@@ -305,7 +305,7 @@ describe('the deployment pipeline (real daemon, real shop instances)', () => {
     assert.equal(view.outcome, 'rolled-back', view.reason ?? '');
     assert.deepEqual(stepNames(view).slice(-3), ['verifying', 'rolling-back', 'cleaning-up']);
     assert.equal(view.flipped, false);
-    assert.match(view.reason ?? '', /probe failed/);
+    assert.match(view.reason ?? '', /switch window failed/);
     assert.match(view.reason ?? '', /status 500/);
     const verify = view.report.verify;
     assert.ok(verify !== undefined);

@@ -295,7 +295,12 @@ export function transition(state: DeploymentState, event: DeploymentEvent): Tran
         return enter(state, event, state.from === null ? 'standby' : 'draining');
       }
       if (event.type === 'ProbeFailed') {
-        return afterFlipFailure(state, event, 'rolled-back', `a probe failed: ${event.reason}`);
+        return afterFlipFailure(
+          state,
+          event,
+          'rolled-back',
+          `the switch window failed: ${event.reason}`,
+        );
       }
       break;
     case 'rolling-back':
