@@ -35,6 +35,9 @@ export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 export const DEFAULT_STOP_SIGNAL: NodeJS.Signals = 'SIGTERM';
 /** How often an adopted instance (not our child: no exit event) is checked for life. */
 export const ADOPTED_POLL_MS = 500;
+/** The line that lets a spawned instance start, and the shell line that waits for it. */
+const START_GATE_LINE = 'start';
+const START_GATE = `read -r cutover_gate && [ "$cutover_gate" = ${START_GATE_LINE} ] || exit 70; unset cutover_gate`;
 /** How long to wait for a group to vanish after SIGKILL before giving up. */
 const KILL_WAIT_MS = 5_000;
 
@@ -127,13 +130,18 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     let child: ChildProcess;
     try {
       // detached: setsid(2), so the instance leads its own group and session and survives the
-      // daemon; stdio goes to the log file, never to pipes the daemon would have to drain.
-      child = spawn('/bin/sh', ['-c', base.command], {
+      // daemon; output goes to the log file, never to pipes the daemon would have to drain.
+      // The shell first waits for a line on stdin, written once the instance's record is on
+      // disk: a daemon killed in between closes the pipe, the shell reads end-of-file and exits
+      // before the app starts, so no instance ever runs without a record a new daemon can find.
+      child = spawn('/bin/sh', ['-c', `${START_GATE}\n${base.command}`], {
         cwd: base.dir,
         env: envOf(base),
         detached: true,
-        stdio: ['ignore', log.fd, log.fd],
+        stdio: ['pipe', log.fd, log.fd],
       });
+      // The shell may be gone before the line is written (killed, or a failed spawn): EPIPE.
+      child.stdin?.on('error', () => undefined);
       // Owned at once: an instant exit must reach onExit as this run's crash.
       entry.child = child;
       child.on('exit', (code, signal) => {
@@ -169,6 +177,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       signalGroup(pid, 'SIGKILL');
       throw error;
     }
+    // Recorded: the app may start. Its stdin then reads end-of-file, as /dev/null would.
+    child.stdin?.end(`${START_GATE_LINE}\n`);
   }
 
   function onExit(
