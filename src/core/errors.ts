@@ -224,6 +224,24 @@ export const ERROR_CODES = {
     description:
       'Data plane: the request was still running on a drained color when the drain timeout ended.',
   },
+  CUTOVER_ERR_MIGRATION_CHECKSUM: {
+    status: 409,
+    exitCode: 1,
+    description:
+      'An applied migration file was changed since it ran (its checksum differs from the history table); nothing was applied. The message names the file.',
+  },
+  CUTOVER_ERR_MIGRATION_FAILED: {
+    status: 422,
+    exitCode: 1,
+    description:
+      'A migration failed (an SQL error, or a lock still held after every retry); the message names the file, the statement and, for a file outside a transaction, which statements already ran.',
+  },
+  CUTOVER_ERR_DATABASE_UNREACHABLE: {
+    status: 503,
+    exitCode: 1,
+    description:
+      'The app database could not be opened (wrong URL, server down, missing file or permissions); nothing was migrated.',
+  },
   CUTOVER_ERR_DEMO_FAILED: {
     status: 500,
     exitCode: 1,
