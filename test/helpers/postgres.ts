@@ -142,7 +142,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     execFileSync(initFile, initArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
     removeRoot();
-    throw new Error(`initdb failed: ${(error as Error).message}`);
+    throw new Error(`initdb failed: ${(error as Error).message}`, { cause: error });
   }
 
   let lastError: unknown;
