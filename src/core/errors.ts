@@ -248,6 +248,18 @@ export const ERROR_CODES = {
     description:
       'The demo could not run to its end (a process it started failed, or it was interrupted); it stopped everything it started.',
   },
+  CUTOVER_ERR_MIGRATION_PARSE: {
+    status: 400,
+    exitCode: 2,
+    description:
+      "A migration file could not be parsed (SQL the PostgreSQL parser refuses, or a bad cutover: header tag); the message names the file, the line and the parser's message.",
+  },
+  CUTOVER_ERR_MIGRATION_READ: {
+    status: 400,
+    exitCode: 2,
+    description:
+      'A migration file or the migrations folder could not be read (missing, or not allowed); the message names the path.',
+  },
   CUTOVER_ERR_INTERNAL: {
     status: 500,
     exitCode: 1,
