@@ -4,7 +4,11 @@
 //   SHOP_VERSION (the release shown in answers; else CUTOVER_RELEASE, else RELEASE, else v0),
 //   SHOP_MESSAGE (a line shown on /, so a new release is visibly different),
 //   SHOP_FAULT: none (default) | broken-catalog | fails-under-traffic,
-//   SHOP_FAIL_AFTER_REQUESTS (for fails-under-traffic: requests answered before the 500s; 15).
+//   SHOP_FAIL_AFTER_REQUESTS (for fails-under-traffic: requests answered before the 500s; 15),
+//   DATABASE_URL (sqlite:<path>: the catalog and orders live in that SQLite file, whose tables
+//     the release's migrations make; unset: in memory, as before),
+//   SHOP_ORDER_COLUMNS (with a database: the orders columns this release's code knows; it
+//     writes and reads only those; default customer,items,total_cents,created_at).
 // Faults, so the demo can show cutover refusing bad releases:
 //   broken-catalog: /healthz and / are fine but /api/products answers 500, so a smoke check on
 //     the catalog fails before the flip.
@@ -14,21 +18,24 @@
 // Once listening it prints one JSON line `{"ready":true,"port":N,...}` on stdout.
 // Routes: GET /healthz -> 200 "ok"; GET / -> { app, version, message, color, instance, pid };
 // GET /api/products -> { version, count, products }; GET /api/products/:id -> one product;
-// POST /api/orders (a JSON body up to 16 KiB) -> 201 { version, order }; /ws -> WebSocket: a
-// hello message, then echo.
+// POST /api/orders (a JSON body up to 16 KiB; an empty body is {}: a guest order of nothing, so a
+// bodiless smoke check can place one) -> 201 { version, order }; GET /api/orders -> { version,
+// count, orders } (the latest 50); /ws -> WebSocket: a hello message, then echo. A database
+// error answers 500 with its message (a migration the release does not expect shows up there).
 // SIGTERM / SIGINT: stop accepting, finish in-flight requests, close WebSockets with 1001, exit.
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
+import {
+  OrderError,
+  createMemoryStore,
+  createSqliteStore,
+  parseOrderColumns,
+} from './order-store.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 const MAX_ORDER_BYTES = 16 * 1024;
 const DEFAULT_FAIL_AFTER_REQUESTS = 15;
 const FAULTS = new Set(['none', 'broken-catalog', 'fails-under-traffic']);
-const PRODUCTS = [
-  { id: 'mug', name: 'Blue-green mug', priceCents: 1200 },
-  { id: 'shirt', name: 'Zero-downtime shirt', priceCents: 2500 },
-  { id: 'sticker', name: 'Rollback sticker', priceCents: 300 },
-];
 
 const env = process.env;
 const version = env.SHOP_VERSION ?? env.CUTOVER_RELEASE ?? env.RELEASE ?? 'v0';
@@ -54,9 +61,24 @@ if (!Number.isInteger(failAfter) || failAfter < 0) {
   refuse(`SHOP_FAIL_AFTER_REQUESTS must be a whole number, got "${env.SHOP_FAIL_AFTER_REQUESTS}"`);
 }
 
+let orderColumns = [];
+try {
+  orderColumns = parseOrderColumns(env.SHOP_ORDER_COLUMNS);
+} catch (error) {
+  refuse(error.message);
+}
+let store;
+try {
+  store =
+    env.DATABASE_URL === undefined || env.DATABASE_URL === ''
+      ? createMemoryStore(instance)
+      : await createSqliteStore(env.DATABASE_URL, orderColumns);
+} catch (error) {
+  refuse(`cannot open DATABASE_URL: ${error.message}`);
+}
+
 let stopping = false;
 let served = 0;
-let orders = 0;
 
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -86,22 +108,47 @@ const server = createServer((req, res) => {
     json(res, 200, { app: 'shop', version, message, color, instance, pid: process.pid });
     return;
   }
-  if (url.pathname === '/api/products') {
-    if (fault === 'broken-catalog') {
-      json(res, 500, { error: 'catalog unavailable', version });
-      return;
-    }
-    json(res, 200, { version, count: PRODUCTS.length, products: PRODUCTS });
+  if (url.pathname === '/api/orders') {
+    answerFromStore(res, () => {
+      const orders = store.listOrders();
+      return { version, count: orders.length, orders };
+    });
     return;
   }
-  const match = /^\/api\/products\/([a-z0-9-]+)$/.exec(url.pathname);
-  const product = match === null ? undefined : PRODUCTS.find((item) => item.id === match[1]);
-  if (product !== undefined && fault !== 'broken-catalog') {
-    json(res, 200, { version, product });
+  const match = /^\/api\/products(?:\/([a-z0-9-]+))?$/.exec(url.pathname);
+  if (match !== null && fault === 'broken-catalog') {
+    json(res, 500, { error: 'catalog unavailable', version });
+    return;
+  }
+  if (match !== null && match[1] === undefined) {
+    answerFromStore(res, () => {
+      const products = store.listProducts();
+      return { version, count: products.length, products };
+    });
+    return;
+  }
+  if (match !== null) {
+    answerFromStore(res, () => {
+      const product = store.listProducts().find((item) => item.id === match[1]);
+      return product === undefined ? null : { version, product };
+    });
     return;
   }
   json(res, 404, { error: `no such page: ${url.pathname}`, version });
 });
+
+// Answers 200 with what `read` returns (404 for null); a database error is a 500 naming it.
+function answerFromStore(res, read) {
+  let body;
+  try {
+    body = read();
+  } catch (error) {
+    json(res, 500, { error: `database error: ${error.message}`, version });
+    return;
+  }
+  if (body === null) json(res, 404, { error: 'no such product', version });
+  else json(res, 200, body);
+}
 
 // An order: the body must be JSON; the answer echoes it with an id. Counted like any request,
 // so a release that fails under traffic fails its orders too.
@@ -122,15 +169,24 @@ function takeOrder(req, res) {
       json(res, 413, { error: `an order is at most ${MAX_ORDER_BYTES} bytes`, version });
       return;
     }
-    let order;
+    let body;
     try {
-      order = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const text = Buffer.concat(chunks).toString('utf8');
+      body = text.trim() === '' ? {} : JSON.parse(text);
     } catch {
       json(res, 400, { error: 'an order must be a JSON body', version });
       return;
     }
-    orders += 1;
-    json(res, 201, { version, order: { id: `${instance}-${orders}`, body: order } });
+    let order;
+    try {
+      order = store.placeOrder(body);
+    } catch (error) {
+      const status = error instanceof OrderError ? 400 : 500;
+      const prefix = status === 400 ? '' : 'could not save the order: ';
+      json(res, status, { error: `${prefix}${error.message}`, version });
+      return;
+    }
+    json(res, 201, { version, order });
   });
 }
 
@@ -163,7 +219,10 @@ function shutdown() {
   const deadline = setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS);
   deadline.unref();
   for (const socket of sockets.clients) socket.close(1001, 'server going away');
-  server.close(() => process.exit(0));
+  server.close(() => {
+    store.close();
+    process.exit(0);
+  });
   server.closeIdleConnections();
 }
 
