@@ -1,0 +1,129 @@
+// Benchmark `lint` (issue 4: the linter handles 1,000 statements in < 1 s): the migration
+// corpus (test/fixtures/migrations/) repeated across files until the run holds at least 1,000
+// statements, linted file by file as `cutover migrations lint` does, 10 times; median and max.
+// The parser's WebAssembly module load and the import of the engine and its rules are timed
+// apart: they are paid once per process, not per statement.
+//   node bench/lint.ts         (npm run bench:lint)
+// Env: BENCH_LINT_STATEMENTS (default 1000), BENCH_LINT_RUNS (default 10).
+import { readdir, readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { runBenchmark } from './lib/cleanup.ts';
+import { printTable, writeResult } from './lib/report.ts';
+import { median, round } from './lib/stats.ts';
+
+const STATEMENTS = Number(process.env['BENCH_LINT_STATEMENTS'] ?? '1000');
+const RUNS = Number(process.env['BENCH_LINT_RUNS'] ?? '10');
+const GOAL_MS = 1000;
+const CORPUS_DIR = new URL('../test/fixtures/migrations/', import.meta.url);
+
+interface CorpusFile {
+  readonly name: string;
+  readonly sql: string;
+  readonly dialect: 'postgres' | 'sqlite';
+  readonly outsideRunner: boolean;
+}
+
+async function readCorpus(): Promise<CorpusFile[]> {
+  const expected = JSON.parse(
+    await readFile(new URL('expected.json', CORPUS_DIR), 'utf8'),
+  ) as Record<string, { dialect?: 'sqlite'; outsideRunner?: boolean }>;
+  const names = (await readdir(CORPUS_DIR)).filter((name) => name.endsWith('.sql')).sort();
+  return Promise.all(
+    names.map(async (name) => ({
+      name,
+      sql: await readFile(new URL(name, CORPUS_DIR), 'utf8'),
+      dialect: expected[name]?.dialect ?? 'postgres',
+      outsideRunner: expected[name]?.outsideRunner ?? false,
+    })),
+  );
+}
+
+async function main(): Promise<void> {
+  if (!(Number.isInteger(STATEMENTS) && STATEMENTS > 0 && Number.isInteger(RUNS) && RUNS > 0)) {
+    throw new Error('BENCH_LINT_STATEMENTS and BENCH_LINT_RUNS must be positive integers');
+  }
+  const loadStart = performance.now();
+  const { loadModule } = await import('libpg-query');
+  await loadModule();
+  const parserLoadMs = performance.now() - loadStart;
+  const importStart = performance.now();
+  const { lintSql } = await import('../src/migrations/lint/lint-sql.ts');
+  const engineImportMs = performance.now() - importStart;
+
+  // Count each corpus file's statements once, then repeat the files round-robin (each copy its
+  // own path, as in a long-lived app's migrations folder) until the statement goal is reached.
+  const corpus = await readCorpus();
+  const counted: { file: CorpusFile; statements: number }[] = [];
+  for (const file of corpus) {
+    const result = await lintSql(file.sql, {
+      path: file.name,
+      dialect: file.dialect,
+      outsideRunner: file.outsideRunner,
+    });
+    if (result.statements > 0) counted.push({ file, statements: result.statements });
+  }
+  if (counted.length === 0) throw new Error('the corpus has no statements');
+  const batch: { path: string; file: CorpusFile }[] = [];
+  let total = 0;
+  for (let index = 0; total < STATEMENTS; index += 1) {
+    const entry = counted[index % counted.length];
+    if (entry === undefined) break;
+    batch.push({
+      path: `migrations/${String(index).padStart(4, '0')}-${entry.file.name}`,
+      file: entry.file,
+    });
+    total += entry.statements;
+  }
+
+  const runsMs: number[] = [];
+  let findings = 0;
+  for (let run = 0; run < RUNS; run += 1) {
+    let runFindings = 0;
+    const start = performance.now();
+    for (const { path, file } of batch) {
+      const result = await lintSql(file.sql, {
+        path,
+        dialect: file.dialect,
+        outsideRunner: file.outsideRunner,
+      });
+      runFindings += result.findings.length;
+    }
+    runsMs.push(performance.now() - start);
+    findings = runFindings;
+  }
+
+  const medianMs = median(runsMs);
+  const maxMs = Math.max(...runsMs);
+  printTable(
+    `lint: ${String(total)} statements in ${String(batch.length)} files, ${String(RUNS)} runs`,
+    ['what', 'ms', 'per statement us'],
+    [
+      ['parser module load (once)', round(parserLoadMs), null],
+      ['engine + rules import (once)', round(engineImportMs), null],
+      ['lint, median of runs', round(medianMs), round((medianMs * 1000) / total)],
+      ['lint, max of runs', round(maxMs), round((maxMs * 1000) / total)],
+    ],
+  );
+  const goalMet = maxMs < GOAL_MS;
+  process.stdout.write(
+    `\nfindings per run: ${String(findings)}\n` +
+      `goal: ${String(total)} statements < ${String(GOAL_MS)} ms (max of runs): ${goalMet ? 'met' : 'NOT met'}\n`,
+  );
+  await writeResult('lint', {
+    command: 'node bench/lint.ts',
+    statements: total,
+    files: batch.length,
+    corpusFiles: counted.length,
+    runs: RUNS,
+    findingsPerRun: findings,
+    goal: { ms: GOAL_MS },
+    goalMet,
+    parserLoadMs: round(parserLoadMs),
+    engineImportMs: round(engineImportMs),
+    medianMs: round(medianMs),
+    maxMs: round(maxMs),
+    runsMs: runsMs.map((ms) => round(ms)),
+  });
+}
+
+runBenchmark('lint', main);
