@@ -1,5 +1,22 @@
 // The linter's rule registry: every rule the engine runs, one import per rule file, sorted by id.
 // Add a rule by importing its file here and listing it in RULES (keep both sorted).
 import type { Rule } from '../lint-types.ts';
+import { rule as addUniquePrimaryKeyDirectly } from './add-unique-primary-key-directly.ts';
+import { rule as concurrentlyInTransaction } from './concurrently-in-transaction.ts';
+import { rule as constraintWithoutNotValid } from './constraint-without-not-valid.ts';
+import { rule as detachPartitionWithoutConcurrently } from './detach-partition-without-concurrently.ts';
+import { rule as indexWithoutConcurrently } from './index-without-concurrently.ts';
+import { rule as setNotNullWithoutCheck } from './set-not-null-without-check.ts';
+import { rule as tableRewrite } from './table-rewrite.ts';
+import { rule as vacuumFullCluster } from './vacuum-full-cluster.ts';
 
-export const RULES: readonly Rule[] = [];
+export const RULES: readonly Rule[] = [
+  addUniquePrimaryKeyDirectly,
+  concurrentlyInTransaction,
+  constraintWithoutNotValid,
+  detachPartitionWithoutConcurrently,
+  indexWithoutConcurrently,
+  setNotNullWithoutCheck,
+  tableRewrite,
+  vacuumFullCluster,
+];
