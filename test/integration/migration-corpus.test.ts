@@ -38,14 +38,6 @@ const PENDING_RULES: ReadonlySet<string> = new Set<string>([
   'redefine-view-function',
   'sqlite-table-rebuild',
   'missing-lock-timeout',
-  'index-without-concurrently',
-  'concurrently-in-transaction',
-  'constraint-without-not-valid',
-  'add-unique-primary-key-directly',
-  'table-rewrite',
-  'set-not-null-without-check',
-  'detach-partition-without-concurrently',
-  'vacuum-full-cluster',
   'backfill-in-ddl-transaction',
   'unique-not-null-existing-data',
   'cast-using',
@@ -58,7 +50,11 @@ const PENDING_RULES: ReadonlySet<string> = new Set<string>([
  * blocks and misses listed in the issue note. The test checks the linter still reports exactly
  * this, so a fix (or a new error) fails it and the entry is removed or updated.
  */
-const KNOWN_WRONG: Readonly<Record<string, readonly string[]>> = {};
+const KNOWN_WRONG: Readonly<Record<string, readonly string[]>> = {
+  // Miss: varchar(64) -> varchar(12) rewrites the table (checked on PostgreSQL 15), but without the
+  // schema the linter cannot see the old length and takes every varchar target for a widening.
+  '56-varchar-narrow-product-code.sql': [],
+};
 
 interface ExpectedFinding {
   readonly rule: string;
