@@ -159,7 +159,7 @@ export function runMigrationTargetContract(fixture: MigrationTargetFixture): voi
       assert.equal(error.code, 'CUTOVER_ERR_MIGRATION_FAILED');
       assert.match(error.message, /0002_broken\.sql/);
       assert.match(error.message, /no_such_table/);
-      if (fixture.dialect === 'postgres') assert.match(error.message, /line 3/);
+      assert.match(error.message, /line 3/);
       assert.deepEqual(
         (await target.applied()).map((row) => row.name),
         ['0001_items.sql'],
@@ -290,7 +290,7 @@ export function runMigrationTargetContract(fixture: MigrationTargetFixture): voi
       assert.ok(isCutoverError(error), String(error));
       assert.equal(error.code, 'CUTOVER_ERR_MIGRATION_FAILED');
       assert.match(error.message, /0002_half\.sql/);
-      assert.match(error.message, /statements 1-2 of 3 already ran/);
+      assert.match(error.message, /statements 1-2 (of 3 )?already ran/);
       assert.match(error.message, /line 4/);
       const tables = await fixture.tables(db, target.url);
       assert.ok(tables.includes('first_half') && tables.includes('second_half'));
