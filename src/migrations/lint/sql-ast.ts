@@ -80,7 +80,39 @@ export function createdTables(statement: LintStatement): string[] {
   }
   if (statement.kind === 'Unparsed') {
     const match = UNPARSED_CREATE_TABLE.exec(statement.sql);
-    return match?.[1] === undefined ? [] : [match[1].replace(/[`"[\]]/g, '').toLowerCase()];
+    if (match?.[1] === undefined) return [];
+    // A quoted name keeps its case (as the parser keeps it); an unquoted one folds to lower case.
+    const name = match[1];
+    return /^[`"[]/.test(name) ? [name.slice(1, -1)] : [name.toLowerCase()];
   }
   return [];
+}
+
+/** Like isNewTable, for a dotted name (`schema.table` or `table`). */
+export function isNewTableName(context: LintFileContext, name: string): boolean {
+  const dot = name.lastIndexOf('.');
+  const relation: RangeVar =
+    dot === -1
+      ? { relname: name }
+      : { schemaname: name.slice(0, dot), relname: name.slice(dot + 1) };
+  return isNewTable(context, relation);
+}
+
+/** The dotted names a `DROP ...` statement removes. */
+export function droppedNames(objects: readonly Node[] | undefined): string[] {
+  return (objects ?? []).map((object) => {
+    if ('List' in object) return dottedName(object.List.items);
+    if ('String' in object) return object.String.sval ?? '';
+    if ('TypeName' in object) return dottedName(object.TypeName.names);
+    if ('ObjectWithArgs' in object) return dottedName(object.ObjectWithArgs.objname);
+    return '';
+  });
+}
+
+/** The statements of the file before `statement`. */
+export function statementsBefore(
+  statement: LintStatement,
+  context: LintFileContext,
+): readonly LintStatement[] {
+  return context.statements.slice(0, statement.index);
 }
