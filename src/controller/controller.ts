@@ -495,7 +495,16 @@ export class Controller {
       const current = this.#requireApp(app);
       const to = flipTargetOf(current, req.to);
       await this.#assertFlippable(current, to);
-      return await this.#flipTo(app, to, 'flip', opts.actor, startedMs, req.waitDrain === true);
+      const flipped = await this.#flipTo(
+        app,
+        to,
+        'flip',
+        opts.actor,
+        startedMs,
+        req.waitDrain === true,
+      );
+      this.#retireStandbyLater(app);
+      return flipped;
     } finally {
       await lock.release();
     }
@@ -511,10 +520,25 @@ export class Controller {
       const current = this.#requireApp(app);
       const to = rollbackTargetOf(current);
       await this.#assertFlippable(current, to);
-      return await this.#flipTo(app, to, 'rollback', opts.actor, startedMs, req.waitDrain === true);
+      const flipped = await this.#flipTo(
+        app,
+        to,
+        'rollback',
+        opts.actor,
+        startedMs,
+        req.waitDrain === true,
+      );
+      this.#retireStandbyLater(app);
+      return flipped;
     } finally {
       await lock?.release();
     }
+  }
+
+  #retireStandbyLater(app: string): void {
+    void this.#runner.retireStandbyLater(app).catch((error: unknown) => {
+      this.#deps.logger.error({ err: error, app }, 'could not schedule the standby retirement');
+    });
   }
 
   /**

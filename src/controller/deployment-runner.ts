@@ -234,6 +234,33 @@ export class DeploymentRunner {
     }
   }
 
+  /**
+   * After a manual flip or rollback the old live color is the new standby: it gets the rollback
+   * window of the live release's config (`standby.after: stop`), like a deployment's standby.
+   */
+  async retireStandbyLater(app: string): Promise<void> {
+    const state = this.#deps.host.appState(app);
+    if (state === undefined || state.standby === null || state.live === null) return;
+    const held = state.environments[state.standby].release;
+    const liveRelease = state.environments[state.live].release?.id;
+    if (held === null) return;
+    const records = await this.#deps.store.listDeployments({ app, limit: 50 });
+    const record =
+      records.find(
+        (each) => each.state.step === 'succeeded' && each.state.release === liveRelease,
+      ) ?? records.find((each) => each.state.step === 'succeeded');
+    if (record === undefined) return;
+    const request = record.request as unknown as StoredDeploymentRequest;
+    let config: AppConfig;
+    try {
+      config = parseAppConfigText(request.config, request.configPath);
+    } catch {
+      return;
+    }
+    if (config.standby.after !== 'stop') return;
+    this.#scheduleRetire(app, state.standby, held.id, config.standby.rollbackWindowMs);
+  }
+
   /** After a restart: the standbys of the last successful deployments get their timers again. */
   async #rescheduleRetirements(): Promise<void> {
     const records = await this.#deps.store.listDeployments({ active: false, limit: 200 });

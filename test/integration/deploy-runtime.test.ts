@@ -205,6 +205,34 @@ describe('the runtimes under the pipeline (real daemon, real instances)', () => 
     assert.equal(await keeping.publicVersion(), 'v1');
   });
 
+  it('gives the new standby of a manual rollback its own rollback window (after: stop)', async (t) => {
+    const fx = await pipeline(t);
+    const standby = { config: { standby: { rollbackWindow: '3s', after: 'stop' } } };
+    assert.equal((await fx.deployAndWait(await fx.release('v1', standby))).outcome, 'succeeded');
+    assert.equal((await fx.deployAndWait(await fx.release('v2', standby))).outcome, 'succeeded');
+    // Back to v1 inside v2's window: v2 (green) becomes the standby, and retires 3 s later.
+    const rollback = await fx.daemon.admin('POST', '/v1/apps/shop/rollback', { body: {} });
+    assert.equal(rollback.status, 200, rollback.body);
+    const rolledBackAtMs = Date.now();
+    const entry = await waitFor(
+      'the rolled-back release to retire',
+      async () =>
+        (await fx.history()).find(
+          (event) => event.type === 'standby-retired' && event.data['release'] === 'v2',
+        ),
+      10_000,
+    );
+    assert.ok(
+      Date.parse(entry.at) - rolledBackAtMs >= 2_900,
+      'retired after the window, not before',
+    );
+    const app = await fx.app();
+    assert.equal(app.live, 'blue');
+    assert.equal(app.standby, null);
+    assert.equal(app.colors.green.release, null);
+    assert.equal(await fx.publicVersion(), 'v1');
+  });
+
   it('retires the standby when its window ends even if the daemon was killed meanwhile', async (t) => {
     const fx = await pipeline(t);
     const standby = { config: { standby: { rollbackWindow: '8s', after: 'stop' } } };
