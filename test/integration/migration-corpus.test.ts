@@ -21,29 +21,7 @@ const ENGINE_RULE_IDS: ReadonlySet<string> = new Set(['invalid-suppression']);
  * Rules not registered yet: their expected findings are left out of the comparison. The test
  * fails as soon as one of them is registered, so the entry is removed and its cases checked.
  */
-const PENDING_RULES: ReadonlySet<string> = new Set<string>([
-  'drop-table',
-  'drop-column',
-  'rename-table',
-  'rename-column',
-  'change-column-type',
-  'add-not-null-column-without-default',
-  'set-not-null',
-  'drop-default-not-null',
-  'add-constraint-existing-columns',
-  'enum-value-rename-remove',
-  'enum-add-value',
-  'drop-not-null',
-  'rename-drop-schema',
-  'redefine-view-function',
-  'sqlite-table-rebuild',
-  'missing-lock-timeout',
-  'backfill-in-ddl-transaction',
-  'unique-not-null-existing-data',
-  'cast-using',
-  'unterminated-nested-begin',
-  'sqlite-foreign-keys-in-transaction',
-]);
+const PENDING_RULES: ReadonlySet<string> = new Set<string>([]);
 
 /**
  * Files the linter gets wrong today, with what it reports instead (rule@line, sorted): the false
@@ -54,6 +32,11 @@ const KNOWN_WRONG: Readonly<Record<string, readonly string[]>> = {
   // Miss: varchar(64) -> varchar(12) rewrites the table (checked on PostgreSQL 15), but without the
   // schema the linter cannot see the old length and takes every varchar target for a widening.
   '56-varchar-narrow-product-code.sql': [],
+  // False warning: the CHECK (email IS NOT NULL) validated just before proves there is no NULL
+  // left (set-not-null-without-check sees it), yet the data rule still asks for a pre-flight.
+  '76-contract-email-not-null-with-check.sql': ['unique-not-null-existing-data@6'],
+  // Miss: the DROP COLUMN sits in a DO block's PL/pgSQL body, which the linter does not read.
+  '99-do-block-idempotent-drop.sql': [],
 };
 
 interface ExpectedFinding {
@@ -102,7 +85,7 @@ test('the corpus has an expected verdict for every file and covers every rule', 
   const known = new Set([...allRuleIds(), ...ENGINE_RULE_IDS]);
   const filesPerRule = new Map<string, number>();
   for (const [name, verdict] of Object.entries(expected)) {
-    assert.match(name, /^\d{2}-[A-Za-z0-9_.-]+\.sql$/, `${name}: name it <nn>-<slug>.sql`);
+    assert.match(name, /^\d{2,3}-[A-Za-z0-9_.-]+\.sql$/, `${name}: name it <nn>-<slug>.sql`);
     for (const finding of verdict.findings) {
       assert.ok(known.has(finding.rule), `${name}: unknown rule ${finding.rule}`);
       assert.ok(Number.isInteger(finding.line) && finding.line >= 1, `${name}: bad line`);
