@@ -1,7 +1,7 @@
 // ADD COLUMN ... NOT NULL with no default: the serving version's INSERTs do not name the new
 // column, so every one fails the NOT NULL check (and on a table with rows the ALTER itself
 // fails). A default, an identity, a generated column or a serial type fills it, so those pass.
-import type { ColumnDef, Constraint } from 'libpg-query';
+import type { ColumnDef } from 'libpg-query';
 import type { LintFileContext, LintStatement, Rule, RuleHit } from '../lint-types.ts';
 import { alterTableCommands, isNewTable, relationName } from '../sql-ast.ts';
 

@@ -2,7 +2,7 @@
 // the default now fail. The linter cannot see whether the column is NOT NULL (no live schema),
 // so it flags DROP DEFAULT on an existing table unless this file shows the column is nullable
 // (it was added without NOT NULL, or DROP NOT NULL ran on it earlier in the file).
-import type { AlterTableCmd, ColumnDef, Constraint } from 'libpg-query';
+import type { AlterTableCmd, ColumnDef } from 'libpg-query';
 import type { LintFileContext, LintStatement, Rule, RuleHit } from '../lint-types.ts';
 import { alterTableCommands, isNewTable, relationName, statementsBefore } from '../sql-ast.ts';
 
