@@ -71,8 +71,17 @@ smoke:
 #   after: stop  # or keep
 
 # rto: 1s  # recovery time objective that \`cutover drill\` measures against
+# database:  # leave out: no schema steps
+#   url: { fromEnv: DATABASE_URL }  # postgres://..., sqlite:<path>, or { fromFile: PATH }
+#   env: DATABASE_URL  # the variable the app reads it from
 # migrations:
 #   dir: migrations/
+#   lockTimeout: 5s  # per file; a longer lock wait is retried
+#   statementTimeout: 60s
+#   retries: 3
+#   compat:  # checks of both releases on a migrated shadow copy
+#     command: npm test  # gets CUTOVER_DATABASE_URL and DATABASE_URL
+#     smoke: true
 `;
 }
 

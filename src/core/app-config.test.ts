@@ -66,7 +66,14 @@ void test('the minimal example parses exactly to the documented defaults', () =>
     },
     standby: { rollbackWindowMs: 600_000, after: 'stop' },
     rtoMs: 1_000,
-    migrations: { dir: 'migrations/' },
+    database: null,
+    migrations: {
+      dir: 'migrations/',
+      lockTimeoutMs: 5_000,
+      statementTimeoutMs: 60_000,
+      retries: 3,
+      compat: { command: null, smoke: true },
+    },
   };
   assert.deepEqual(valid(MINIMAL), expected);
 });
@@ -111,7 +118,14 @@ void test('every key takes a value other than its default', () => {
     },
     standby: { rollbackWindow: '1h', after: 'keep' },
     rto: '500ms',
-    migrations: { dir: 'db/migrations' },
+    database: { url: { fromEnv: 'SHOP_DATABASE_URL' }, env: 'SHOP_DB' },
+    migrations: {
+      dir: 'db/migrations',
+      lockTimeout: '2s',
+      statementTimeout: 0,
+      retries: 5,
+      compat: { command: 'npm test', smoke: false },
+    },
   });
   assert.deepEqual(config.hosts, ['shop.example.com', 'www.shop.example.com']);
   assert.deepEqual(config.env, {
@@ -159,7 +173,17 @@ void test('every key takes a value other than its default', () => {
   });
   assert.deepEqual(config.standby, { rollbackWindowMs: 3_600_000, after: 'keep' });
   assert.equal(config.rtoMs, 500);
-  assert.deepEqual(config.migrations, { dir: 'db/migrations' });
+  assert.deepEqual(config.database, {
+    url: { kind: 'fromEnv', name: 'SHOP_DATABASE_URL' },
+    env: 'SHOP_DB',
+  });
+  assert.deepEqual(config.migrations, {
+    dir: 'db/migrations',
+    lockTimeoutMs: 2_000,
+    statementTimeoutMs: 0,
+    retries: 5,
+    compat: { command: 'npm test', smoke: false },
+  });
   assert.equal(config.cwd, 'app');
   assert.equal(config.instances, 3);
 });
@@ -277,4 +301,62 @@ void test('an empty section (YAML null) means all its defaults; host names are l
   assert.deepEqual(empty, valid(MINIMAL));
   assert.deepEqual(valid({ ...MINIMAL, hosts: [' Shop.Example.COM'] }).hosts, ['shop.example.com']);
   assert.equal(issues({ ...MINIMAL, hosts: ['shop example'] })[0]?.field, 'hosts[0]');
+});
+
+void test('database: a literal URL names its dialect; env defaults to DATABASE_URL', () => {
+  assert.deepEqual(valid({ ...MINIMAL, database: { url: 'postgres://app@db/shop' } }).database, {
+    url: { kind: 'value', value: 'postgres://app@db/shop' },
+    env: 'DATABASE_URL',
+  });
+  assert.deepEqual(valid({ ...MINIMAL, database: { url: 'sqlite:data/shop.db' } }).database?.url, {
+    kind: 'value',
+    value: 'sqlite:data/shop.db',
+  });
+  assert.deepEqual(
+    valid({ ...MINIMAL, database: { url: { fromFile: '/run/secrets/db-url' } } }).database?.url,
+    { kind: 'fromFile', path: '/run/secrets/db-url' },
+  );
+  assert.equal(valid({ ...MINIMAL, database: null }).database, null);
+});
+
+void test('database: a bad URL, a missing URL and a clash with env are refused by field', () => {
+  const bad = issues({ ...MINIMAL, database: { url: 'mysql://user:s3cret@db/shop' } });
+  assert.equal(bad[0]?.field, 'database.url');
+  assert.match(bad[0]?.message ?? '', /expected postgres:\/\//);
+  assert.ok(!JSON.stringify(bad).includes('s3cret'), 'the URL is never echoed');
+  const missing = issues({ ...MINIMAL, database: { env: 'DB_URL' } });
+  assert.deepEqual(
+    missing.map((issue) => [issue.field, issue.kind]),
+    [['database.url', 'missing']],
+  );
+  assert.equal(
+    issues({ ...MINIMAL, database: { url: 'sqlite:a.db', env: 'PORT' } })[0]?.field,
+    'database.env',
+  );
+  const clash = issues({
+    ...MINIMAL,
+    env: { DATABASE_URL: 'postgres://x/y' },
+    database: { url: 'postgres://db/shop' },
+  });
+  assert.equal(clash[0]?.field, 'env.DATABASE_URL');
+  assert.match(clash[0]?.message ?? '', /database\.url/);
+});
+
+void test('migrations: retries, timeouts and compat are checked; typos get a suggestion', () => {
+  assert.equal(issues({ ...MINIMAL, migrations: { retries: 11 } })[0]?.field, 'migrations.retries');
+  assert.equal(
+    issues({ ...MINIMAL, migrations: { lockTimeout: 0 } })[0]?.field,
+    'migrations.lockTimeout',
+  );
+  assert.equal(
+    issues({ ...MINIMAL, migrations: { compat: { smoke: 'yes' } } })[0]?.field,
+    'migrations.compat.smoke',
+  );
+  const typo = issues({ ...MINIMAL, migrations: { compat: { comand: 'npm test' } } });
+  assert.equal(typo[0]?.field, 'migrations.compat.comand');
+  assert.match(typo[0]?.message ?? '', /did you mean "command"/);
+  assert.deepEqual(valid({ ...MINIMAL, migrations: { compat: null } }).migrations.compat, {
+    command: null,
+    smoke: true,
+  });
 });

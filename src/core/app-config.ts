@@ -2,6 +2,7 @@
 // `AppConfig` the pipeline consumes. Pure: no file access and no line numbers; the loader in
 // `src/config/` maps each issue's path back to a line of the file.
 import { z } from 'zod';
+import { parseDatabaseUrl } from './database-url.ts';
 import { MAX_DURATION_MS, parseDurationText } from './duration.ts';
 
 export type JsonScalar = string | number | boolean | null;
@@ -71,7 +72,30 @@ export interface AppConfig {
   };
   readonly standby: { readonly rollbackWindowMs: number; readonly after: 'keep' | 'stop' };
   readonly rtoMs: number;
-  readonly migrations: { readonly dir: string };
+  /** The app's database (issue 4); null: no database, the schema steps are skipped. */
+  readonly database: DatabaseConfig | null;
+  readonly migrations: MigrationsConfig;
+}
+
+export interface DatabaseConfig {
+  /** Its URL: `postgres://`, `postgresql://`, `sqlite:<path>` or `file:<path>`. */
+  readonly url: EnvValue;
+  /** The env var the app reads its database URL from (a shadow's URL, on the shadow). */
+  readonly env: string;
+}
+
+export interface MigrationsConfig {
+  readonly dir: string;
+  readonly lockTimeoutMs: number;
+  /** 0: no limit. */
+  readonly statementTimeoutMs: number;
+  readonly retries: number;
+  readonly compat: {
+    /** Run by `sh -c` with CUTOVER_DATABASE_URL and the `database.env` var set to the shadow. */
+    readonly command: string | null;
+    /** Also run the smoke checks against instances started on the shadow. */
+    readonly smoke: boolean;
+  };
 }
 
 /** One thing wrong with the input, at a path of keys and list indexes. */
@@ -310,7 +334,60 @@ const STANDBY_SHAPE = {
   after: z.enum(['keep', 'stop'], { error: 'expected keep or stop' }).default('stop'),
 };
 
-const MIGRATIONS_SHAPE = { dir: text('expected a directory path').default('migrations/') };
+const COMPAT_SHAPE = {
+  command: text('expected a shell command').optional(),
+  smoke: z.boolean({ error: 'expected true or false' }).default(true),
+};
+
+const MIGRATIONS_SHAPE = {
+  dir: text('expected a directory path').default('migrations/'),
+  lockTimeout: duration(5_000),
+  statementTimeout: duration(60_000, { allowZero: true }),
+  retries: integer(0, 10).default(3),
+  compat: z.preprocess(
+    (value) => (value === null ? undefined : value),
+    z.strictObject(COMPAT_SHAPE, { error: 'expected a mapping of compat settings' }).prefault({}),
+  ),
+};
+
+/** A literal URL is checked now; a { fromEnv } / { fromFile } one when the daemon reads it. */
+const databaseUrlSchema = z.unknown().transform((value, ctx): EnvValue => {
+  if (value === undefined) {
+    ctx.addIssue({
+      code: 'invalid_type',
+      expected: 'string',
+      message:
+        'expected the database URL (postgres://..., sqlite:<path>), { fromEnv: NAME } or { fromFile: PATH }',
+    });
+    return z.NEVER;
+  }
+  const parsed = envValueSchema.safeParse(value);
+  if (!parsed.success) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a URL, { fromEnv: NAME } or { fromFile: PATH }',
+    });
+    return z.NEVER;
+  }
+  if (parsed.data.kind === 'value') {
+    const url = parseDatabaseUrl(parsed.data.value);
+    // The message never echoes the URL: it may hold a password.
+    if (url instanceof Error) ctx.addIssue({ code: 'custom', message: url.message });
+  }
+  return parsed.data;
+});
+
+const DATABASE_SHAPE = {
+  url: databaseUrlSchema,
+  env: text(
+    'expected the env var name the app reads its database URL from, like DATABASE_URL',
+    ENV_NAME_PATTERN,
+  )
+    .refine((name) => !RESERVED_ENV_NAMES.has(name), {
+      error: 'PORT is set by cutover for each instance; pick another name',
+    })
+    .default('DATABASE_URL'),
+};
 
 /** `health:` with every line under it commented out is YAML null: it means "all defaults". */
 function emptyAsUnset<T extends z.ZodType>(schema: T) {
@@ -354,6 +431,7 @@ const TOP_SHAPE = {
   switch: emptyAsUnset(z.strictObject(SWITCH_SHAPE, sectionError('switch')).prefault({})),
   standby: emptyAsUnset(z.strictObject(STANDBY_SHAPE, sectionError('standby')).prefault({})),
   rto: duration(1_000),
+  database: emptyAsUnset(z.strictObject(DATABASE_SHAPE, sectionError('database')).optional()),
   migrations: emptyAsUnset(
     z.strictObject(MIGRATIONS_SHAPE, sectionError('migrations')).prefault({}),
   ),
@@ -373,7 +451,9 @@ export const APP_CONFIG_KEYS: Readonly<Record<string, readonly string[]>> = {
   warmup: Object.keys(WARMUP_SHAPE),
   switch: Object.keys(SWITCH_SHAPE),
   standby: Object.keys(STANDBY_SHAPE),
+  database: Object.keys(DATABASE_SHAPE),
   migrations: Object.keys(MIGRATIONS_SHAPE),
+  'migrations.compat': Object.keys(COMPAT_SHAPE),
 };
 
 /** Validates parsed YAML (plain JS values) and fills every default. */
@@ -403,6 +483,15 @@ export function validateAppConfig(input: unknown): AppConfigResult {
       field: 'warmup.duration',
       kind: 'invalid',
       message: 'expected requests or duration, not both',
+    });
+  }
+  const databaseEnv = isRecord(raw.database) ? (raw.database.env ?? 'DATABASE_URL') : undefined;
+  if (typeof databaseEnv === 'string' && isRecord(raw.env) && databaseEnv in raw.env) {
+    issues.push({
+      path: ['env', databaseEnv],
+      field: `env.${databaseEnv}`,
+      kind: 'invalid',
+      message: `set by cutover from database.url (database.env is ${databaseEnv}); remove it here`,
     });
   }
   if (!parsed.success || issues.length > 0) return { ok: false, issues };
@@ -445,7 +534,18 @@ export function validateAppConfig(input: unknown): AppConfigResult {
       },
       standby: { rollbackWindowMs: data.standby.rollbackWindow, after: data.standby.after },
       rtoMs: data.rto,
-      migrations: { dir: data.migrations.dir },
+      database:
+        data.database === undefined ? null : { url: data.database.url, env: data.database.env },
+      migrations: {
+        dir: data.migrations.dir,
+        lockTimeoutMs: data.migrations.lockTimeout,
+        statementTimeoutMs: data.migrations.statementTimeout,
+        retries: data.migrations.retries,
+        compat: {
+          command: data.migrations.compat.command ?? null,
+          smoke: data.migrations.compat.smoke,
+        },
+      },
     },
   };
 }
@@ -489,10 +589,9 @@ function toIssues(issue: z.core.$ZodIssue, input: unknown): AppConfigIssue[] {
   ];
 }
 
-/** `smoke[2]` and `smoke` share the keys of a smoke check; others are named by their first key. */
+/** `smoke[2]` and `smoke` share the keys of a smoke check; others are named by their keys. */
 function sectionOf(path: readonly (string | number)[]): string {
-  const head = path[0];
-  return typeof head === 'string' ? head : '';
+  return path.filter((key) => typeof key === 'string').join('.');
 }
 
 export function formatField(path: readonly (string | number)[]): string {
