@@ -66,3 +66,11 @@ ALTER TABLE coupons ALTER COLUMN owner SET NOT NULL;
 ALTER TABLE coupons ADD CONSTRAINT coupons_owner_code UNIQUE (owner, code);`;
   assert.deepEqual(await hitsOf(rule, sql), []);
 });
+
+test('SET NOT NULL after a validated CHECK (col IS NOT NULL) passes: the VALIDATE checked the rows', async () => {
+  const sql = `-- cutover:transaction off
+ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;
+ALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;
+ALTER TABLE users ALTER COLUMN email SET NOT NULL;`;
+  assert.deepEqual(await hitsOf(rule, sql), []);
+});

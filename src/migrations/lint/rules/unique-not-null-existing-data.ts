@@ -5,6 +5,7 @@
 import type { AlterTableCmd, Constraint, IndexStmt, Node, RangeVar } from 'libpg-query';
 import type { LintFileContext, LintStatement, Rule, RuleHit } from '../lint-types.ts';
 import { alterTableCommands, isNewTable, relationName } from '../sql-ast.ts';
+import { provenNotNull } from './not-null-proof.ts';
 import { quotedTable, quoteIdent, scanSql } from './preflight-sql.ts';
 
 const MAX_ROWS = 10;
@@ -33,7 +34,14 @@ export const rule: Rule = {
     }
     const alter = alterTableCommands(statement);
     if (alter === undefined || isNewTable(context, alter.relation)) return [];
-    return alter.commands.flatMap((command) => commandHits(command, alter.relation));
+    const table = relationName(alter.relation);
+    return alter.commands
+      .filter(
+        (command) =>
+          command.subtype !== 'AT_SetNotNull' ||
+          !provenNotNull(table, command.name ?? '', statement.index, context),
+      )
+      .flatMap((command) => commandHits(command, alter.relation));
   },
 };
 
