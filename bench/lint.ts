@@ -8,7 +8,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { runBenchmark } from './lib/cleanup.ts';
-import { printTable, writeResult } from './lib/report.ts';
+import { printTable, writeResult, type Cell } from './lib/report.ts';
 import { median, round } from './lib/stats.ts';
 
 const STATEMENTS = Number(process.env['BENCH_LINT_STATEMENTS'] ?? '1000');
@@ -75,55 +75,109 @@ async function main(): Promise<void> {
     total += entry.statements;
   }
 
-  const runsMs: number[] = [];
-  let findings = 0;
-  for (let run = 0; run < RUNS; run += 1) {
-    let runFindings = 0;
-    const start = performance.now();
+  // The same statements as one file too (the PostgreSQL files of the corpus, repeated): a
+  // rule that looks at its neighbours must not make a long file cost more than its statements.
+  const postgres = counted.filter(({ file }) => file.dialect === 'postgres');
+  const bigParts: string[] = [];
+  let bigTotal = 0;
+  for (let index = 0; bigTotal < STATEMENTS; index += 1) {
+    const entry = postgres[index % postgres.length];
+    if (entry === undefined) break;
+    bigParts.push(entry.file.sql);
+    bigTotal += entry.statements;
+  }
+  const bigSql = bigParts.join('\n');
+
+  const files = await timeRuns(async () => {
+    let found = 0;
     for (const { path, file } of batch) {
       const result = await lintSql(file.sql, {
         path,
         dialect: file.dialect,
         outsideRunner: file.outsideRunner,
       });
-      runFindings += result.findings.length;
+      found += result.findings.length;
     }
-    runsMs.push(performance.now() - start);
-    findings = runFindings;
-  }
+    return found;
+  });
+  const oneFile = await timeRuns(
+    async () => (await lintSql(bigSql, { path: 'migrations/9999-all.sql' })).findings.length,
+  );
 
-  const medianMs = median(runsMs);
-  const maxMs = Math.max(...runsMs);
+  const row = (what: string, ms: number, statements: number): Cell[] => [
+    what,
+    round(ms),
+    round((ms * 1000) / statements),
+  ];
   printTable(
-    `lint: ${String(total)} statements in ${String(batch.length)} files, ${String(RUNS)} runs`,
+    `lint: ${String(total)} statements in ${String(batch.length)} files, and ${String(bigTotal)} in one file; ${String(RUNS)} runs each`,
     ['what', 'ms', 'per statement us'],
     [
       ['parser module load (once)', round(parserLoadMs), null],
       ['engine + rules import (once)', round(engineImportMs), null],
-      ['lint, median of runs', round(medianMs), round((medianMs * 1000) / total)],
-      ['lint, max of runs', round(maxMs), round((maxMs * 1000) / total)],
+      row('files: first run (cold JIT)', files.firstMs, total),
+      row('files: median of runs', files.medianMs, total),
+      row('files: max of runs', files.maxMs, total),
+      row('one file: median of runs', oneFile.medianMs, bigTotal),
+      row('one file: max of runs', oneFile.maxMs, bigTotal),
     ],
   );
-  const goalMet = maxMs < GOAL_MS;
+  const goalMet = files.maxMs < GOAL_MS && oneFile.maxMs < GOAL_MS;
   process.stdout.write(
-    `\nfindings per run: ${String(findings)}\n` +
-      `goal: ${String(total)} statements < ${String(GOAL_MS)} ms (max of runs): ${goalMet ? 'met' : 'NOT met'}\n`,
+    `\nfindings per run: ${String(files.findings)} (files), ${String(oneFile.findings)} (one file)\n` +
+      `goal: ${String(STATEMENTS)} statements < ${String(GOAL_MS)} ms (max of runs, both shapes): ${goalMet ? 'met' : 'NOT met'}\n`,
   );
   await writeResult('lint', {
     command: 'node bench/lint.ts',
     statements: total,
     files: batch.length,
     corpusFiles: counted.length,
+    oneFileStatements: bigTotal,
     runs: RUNS,
-    findingsPerRun: findings,
     goal: { ms: GOAL_MS },
     goalMet,
     parserLoadMs: round(parserLoadMs),
     engineImportMs: round(engineImportMs),
-    medianMs: round(medianMs),
-    maxMs: round(maxMs),
-    runsMs: runsMs.map((ms) => round(ms)),
+    filesRuns: summary(files),
+    oneFileRuns: summary(oneFile),
   });
+}
+
+interface Timing {
+  readonly runsMs: readonly number[];
+  /** The first run is what one `cutover migrations lint` process pays: the rules not yet compiled. */
+  readonly firstMs: number;
+  readonly medianMs: number;
+  readonly maxMs: number;
+  readonly findings: number;
+}
+
+/** Runs `lint` RUNS times, timing each run; it returns the findings of a run. */
+async function timeRuns(lint: () => Promise<number>): Promise<Timing> {
+  const runsMs: number[] = [];
+  let findings = 0;
+  for (let run = 0; run < RUNS; run += 1) {
+    const start = performance.now();
+    findings = await lint();
+    runsMs.push(performance.now() - start);
+  }
+  return {
+    runsMs,
+    firstMs: runsMs[0] ?? Number.NaN,
+    medianMs: median(runsMs),
+    maxMs: Math.max(...runsMs),
+    findings,
+  };
+}
+
+function summary(timing: Timing): Record<string, unknown> {
+  return {
+    findings: timing.findings,
+    firstMs: round(timing.firstMs),
+    medianMs: round(timing.medianMs),
+    maxMs: round(timing.maxMs),
+    runsMs: timing.runsMs.map((ms) => round(ms)),
+  };
 }
 
 runBenchmark('lint', main);
