@@ -69,6 +69,10 @@ function createTarget(url: string, options: PostgresTargetOptions): MigrationTar
             await target.close();
             await dropShadowDatabase(url, shadow.name);
           })();
+          // A failed drop may be tried again; a done or running one is shared.
+          dropped.catch(() => {
+            dropped = undefined;
+          });
           return dropped;
         },
       };

@@ -102,6 +102,10 @@ function createTarget(url: string, path: string, db: DatabaseSync): MigrationTar
             await target.close();
             await rm(dir, { recursive: true, force: true });
           })();
+          // A failed drop may be tried again; a done or running one is shared.
+          dropped.catch(() => {
+            dropped = undefined;
+          });
           return dropped;
         },
       };
