@@ -1,0 +1,178 @@
+// The shop example's database story (examples/shop/README.md), with the real SQLite migration
+// target, the real linter and each release's real compat command: v2 over v1 passes the shadow
+// check, v5 is blocked by the linter, v6 passes the linter but its shadow check fails on v2.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { ApplyOptions, MigrationTarget } from '../../ports/database.ts';
+import { openSqliteMigrationTarget } from '../../adapters/database/sqlite/sqlite-migration-target.ts';
+import { loadAppConfigFromDir } from '../../config/load-app-config.ts';
+import { lintFiles } from '../lint/lint-sql.ts';
+import { planMigrations, readMigrationDir } from '../migration-dir.ts';
+import { createCommandCheck } from './command-check.ts';
+import { runCompatCheck } from './compat-check.ts';
+import type { CompatCheckRunner } from './compat-check.ts';
+
+const SHOP_DIR = resolve(import.meta.dirname, '../../../examples/shop');
+const APPLY: Omit<ApplyOptions, 'release'> = {
+  lockTimeoutMs: 5_000,
+  statementTimeoutMs: 30_000,
+  retries: 0,
+};
+
+let root: string;
+let dbPath: string;
+let target: MigrationTarget;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'cutover-shop-shadow-'));
+  dbPath = join(root, 'shop.db');
+  target = await openSqliteMigrationTarget(`sqlite:${dbPath}`);
+});
+
+after(async () => {
+  await target.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** The release's compat command from its cutover.yaml, run in its folder. */
+async function compatCheckOf(release: string): Promise<CompatCheckRunner> {
+  const dir = join(SHOP_DIR, release);
+  const config = await loadAppConfigFromDir(dir);
+  const command = config.migrations.compat.command;
+  assert.ok(command !== null, `${release} has a compat command`);
+  assert.ok(config.database !== null, `${release} declares its database`);
+  return createCommandCheck({ command, cwd: dir, urlEnv: config.database.env });
+}
+
+/** The files of `release` its deployment would apply to the live database now. */
+async function pendingOf(release: string) {
+  const files = await readMigrationDir(join(SHOP_DIR, release, 'migrations'));
+  return planMigrations(files, await target.applied()).pending;
+}
+
+function columnsOfOrders(): string[] {
+  const db = new DatabaseSync(dbPath);
+  try {
+    return db
+      .prepare('SELECT name FROM pragma_table_info(?)')
+      .all('orders')
+      .map((row) => String(row.name));
+  } finally {
+    db.close();
+  }
+}
+
+void test('v1 deploys onto an empty database: its own check passes on the shadow', async () => {
+  const pending = await pendingOf('v1');
+  assert.deepEqual(
+    pending.map((file) => file.name),
+    ['0001_init.sql'],
+  );
+  const report = await runCompatCheck({
+    target,
+    files: pending,
+    release: 'v1',
+    checks: { next: await compatCheckOf('v1') },
+  });
+  assert.deepEqual(report.failures, []);
+  assert.equal(report.live, null);
+  await target.apply(pending, { ...APPLY, release: 'v1' });
+  assert.deepEqual(columnsOfOrders(), ['id', 'customer', 'items', 'total_cents', 'created_at']);
+});
+
+void test('v2 adds a nullable column: the linter and both releases on the shadow pass', async () => {
+  const pending = await pendingOf('v2');
+  assert.deepEqual(
+    pending.map((file) => file.name),
+    ['0002_add_order_note.sql'],
+  );
+  const lint = await lintFiles(
+    pending.map((file) => file.path),
+    { dialect: 'sqlite' },
+  );
+  assert.deepEqual(lint.findings, []);
+  const report = await runCompatCheck({
+    target,
+    files: pending,
+    release: 'v2',
+    liveRelease: 'v1',
+    checks: { live: await compatCheckOf('v1'), next: await compatCheckOf('v2') },
+  });
+  assert.deepEqual(report.failures, []);
+  assert.equal(report.passed, true);
+  assert.equal(report.live?.outcome.passed, true);
+  assert.equal(report.next?.outcome.passed, true);
+  await target.apply(pending, { ...APPLY, release: 'v2' });
+  assert.deepEqual(columnsOfOrders(), [
+    'id',
+    'customer',
+    'items',
+    'total_cents',
+    'created_at',
+    'note',
+  ]);
+});
+
+void test('v5 renames a column: the linter blocks it with rename-column', async () => {
+  const pending = await pendingOf('v5');
+  assert.deepEqual(
+    pending.map((file) => file.name),
+    ['0003_rename_customer.sql'],
+  );
+  const lint = await lintFiles(
+    pending.map((file) => file.path),
+    { dialect: 'sqlite' },
+  );
+  assert.deepEqual(
+    lint.findings.map((finding) => [finding.rule, finding.severity, finding.line]),
+    [['rename-column', 'error', 5]],
+  );
+});
+
+void test('v6 passes the linter, but on the migrated shadow v2 cannot place an order', async () => {
+  const pending = await pendingOf('v6');
+  assert.deepEqual(
+    pending.map((file) => file.name),
+    ['0003_require_order_channel.sql'],
+  );
+  const lint = await lintFiles(
+    pending.map((file) => file.path),
+    { dialect: 'sqlite' },
+  );
+  assert.deepEqual(lint.findings, [], 'the linter sees nothing wrong');
+  const report = await runCompatCheck({
+    target,
+    files: pending,
+    release: 'v6',
+    liveRelease: 'v2',
+    checks: { live: await compatCheckOf('v2'), next: await compatCheckOf('v6') },
+  });
+  assert.equal(report.passed, false);
+  assert.equal(report.failures.length, 1, JSON.stringify(report.failures));
+  assert.match(
+    report.failures[0] ?? '',
+    /^live release v2 failed the compat command `SHOP_VERSION=v2 /,
+  );
+  assert.match(
+    report.failures[0] ?? '',
+    /FAILED v2 POST \/api\/orders: status 500, expected 201: .*orders\.channel is required/,
+  );
+  assert.equal(report.next?.outcome.passed, true, 'v6 itself works on the migrated shadow');
+  // Production was never touched: no channel column, no trigger, nothing new applied.
+  assert.deepEqual(columnsOfOrders(), [
+    'id',
+    'customer',
+    'items',
+    'total_cents',
+    'created_at',
+    'note',
+  ]);
+  assert.deepEqual(
+    (await target.applied()).map((row) => row.name),
+    ['0001_init.sql', '0002_add_order_note.sql'],
+  );
+});
