@@ -23,13 +23,21 @@ test('a FOREIGN KEY added without NOT VALID is flagged with both tables locked',
   assert.match(hits[0]?.message ?? '', /SHARE ROW EXCLUSIVE locks on orders and users/);
 });
 
-test('a new column with REFERENCES on an existing table is flagged', async () => {
-  const hits = await hitsOf(
-    rule,
-    'ALTER TABLE orders ADD COLUMN coupon_id bigint REFERENCES coupons (id);',
+test('a new column with a CHECK, or with REFERENCES and a DEFAULT, is flagged', async () => {
+  const sql = `ALTER TABLE orders ADD COLUMN discount int CHECK (discount >= 0);
+ALTER TABLE orders ADD COLUMN coupon_id bigint DEFAULT 1 REFERENCES coupons (id);`;
+  const hits = await hitsOf(rule, sql);
+  assert.deepEqual(
+    hits.map((hit) => hit.line),
+    [1, 2],
   );
-  assert.equal(hits.length, 1);
-  assert.match(hits[0]?.message ?? '', /ADD COLUMN coupon_id/);
+  assert.match(hits[0]?.message ?? '', /ADD COLUMN discount with a CHECK/);
+  assert.match(hits[1]?.message ?? '', /ADD COLUMN coupon_id with a FOREIGN KEY/);
+});
+
+test('a new column with REFERENCES and no default passes: its NULLs need no scan', async () => {
+  const sql = 'ALTER TABLE orders ADD COLUMN coupon_id bigint REFERENCES coupons (id);';
+  assert.deepEqual(await hitsOf(rule, sql), []);
 });
 
 test('VALIDATE in the same transaction as its ADD ... NOT VALID is flagged', async () => {
