@@ -66,6 +66,36 @@ function columnsOfOrders(): string[] {
   }
 }
 
+void test('the releases with a database declare it, a compat command and a smoke check that writes', async () => {
+  for (const release of ['v1', 'v2', 'v5', 'v6']) {
+    const config = await loadAppConfigFromDir(join(SHOP_DIR, release));
+    assert.deepEqual(config.env.SHOP_VERSION, { kind: 'value', value: release });
+    assert.deepEqual(config.database, {
+      url: { kind: 'fromEnv', name: 'SHOP_DATABASE_URL' },
+      env: 'DATABASE_URL',
+    });
+    // The compat command runs the code the release's instances run: the same version and columns.
+    const columns = config.env.SHOP_ORDER_COLUMNS;
+    assert.ok(columns?.kind === 'value', `${release} names the columns its code knows`);
+    assert.ok(
+      (config.migrations.compat.command ?? '').startsWith(
+        `SHOP_VERSION=${release} SHOP_ORDER_COLUMNS=${columns.value} `,
+      ),
+      `${release}'s compat command sets its version and columns`,
+    );
+    assert.ok(
+      config.smoke.some(
+        (check) =>
+          check.kind === 'http' &&
+          check.method === 'POST' &&
+          check.path === '/api/orders' &&
+          check.status === 201,
+      ),
+      `${release} places an order in its smoke checks`,
+    );
+  }
+});
+
 void test('v1 deploys onto an empty database: its own check passes on the shadow', async () => {
   const pending = await pendingOf('v1');
   assert.deepEqual(
