@@ -147,7 +147,7 @@ void test('v2 adds a nullable column: the linter and both releases on the shadow
   ]);
 });
 
-void test('v5 renames a column: the linter blocks it with rename-column', async () => {
+void test('v5 renames a column: the linter blocks it with rename-column (and v2 fails on the shadow)', async () => {
   const pending = await pendingOf('v5');
   assert.deepEqual(
     pending.map((file) => file.name),
@@ -161,6 +161,18 @@ void test('v5 renames a column: the linter blocks it with rename-column', async 
     lint.findings.map((finding) => [finding.rule, finding.severity, finding.line]),
     [['rename-column', 'error', 5]],
   );
+  // Were the linter overruled, the shadow would catch it too: v2 still inserts into customer.
+  const report = await runCompatCheck({
+    target,
+    files: pending,
+    release: 'v5',
+    liveRelease: 'v2',
+    checks: { live: await compatCheckOf('v2'), next: await compatCheckOf('v5') },
+  });
+  assert.equal(report.passed, false);
+  assert.equal(report.failures.length, 1, JSON.stringify(report.failures));
+  assert.match(report.failures[0] ?? '', /^live release v2 failed the compat command .*customer/s);
+  assert.equal(report.next?.outcome.passed, true, 'v5 itself works on the renamed column');
 });
 
 void test('v6 passes the linter, but on the migrated shadow v2 cannot place an order', async () => {
