@@ -21,6 +21,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<RegisterCommand>]>
   ['status', async () => (await import('./commands/status.ts')).registerStatusCommand],
   ['history', async () => (await import('./commands/history.ts')).registerHistoryCommand],
   ['demo', async () => (await import('./commands/demo.ts')).registerDemoCommand],
+  ['migrations', async () => (await import('./commands/migrations.ts')).registerMigrationsCommand],
   ['daemon', async () => (await import('./commands/daemon.ts')).registerDaemonHelpEntry],
 ];
 

@@ -1,0 +1,155 @@
+// `cutover migrations <subcommand>`: migration safety, run locally (no daemon). One command with
+// a small function per subcommand: `lint` here; `status` and `plan` join it.
+//
+// `cutover migrations lint [files...] [--dir D] [--format text|json|sarif] [--dialect D]
+// [--outside-runner]`: files given = one run of pending migrations (tables created by one are
+// new for the next); no files = every `*.sql` of D's migrations folder, each linted on its own
+// (cutover cannot know here which are applied). Exit 0 clean or warnings only, 1 blocking
+// findings, 2 tool error (a file that does not parse or cannot be read).
+import { access, readdir } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import type { AppConfig } from '../../core/app-config.ts';
+import { parseDatabaseUrl } from '../../core/database-url.ts';
+import { CutoverError } from '../../core/errors.ts';
+import { APP_CONFIG_FILE_NAME, loadAppConfigFromDir } from '../../config/load-app-config.ts';
+import { FINDINGS_FORMATS, formatFindings } from '../../migrations/lint/format-findings.ts';
+import type { FindingsFormat } from '../../migrations/lint/format-findings.ts';
+import { lintFiles } from '../../migrations/lint/lint-sql.ts';
+import type {
+  Dialect,
+  Finding,
+  LintResult,
+  Suppression,
+} from '../../migrations/lint/lint-types.ts';
+import type { CliContext } from '../cli-context.ts';
+
+const DEFAULT_MIGRATIONS_DIR = 'migrations/';
+
+interface LintFlags {
+  readonly dir?: string;
+  readonly format?: FindingsFormat;
+  readonly dialect?: Dialect;
+  readonly outsideRunner?: boolean;
+}
+
+export function registerMigrationsCommand(program: Command, ctx: CliContext): void {
+  const migrations = program
+    .command('migrations')
+    .description('migration safety: lint migrations before they touch a database');
+  registerLintCommand(migrations, ctx);
+}
+
+function registerLintCommand(migrations: Command, ctx: CliContext): void {
+  migrations
+    .command('lint')
+    .description(
+      'check migrations for changes that break the version still serving or lock tables; exit 1 on blocking findings',
+    )
+    .argument('[files...]', 'migration files (default: every *.sql of the migrations folder)')
+    .option('--dir <dir>', `the app's folder, holding its ${APP_CONFIG_FILE_NAME} (default: .)`)
+    .addOption(
+      new Option('--format <format>', 'output: text, json or sarif (default: text)').choices(
+        FINDINGS_FORMATS,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--dialect <dialect>',
+        "the database's SQL dialect (default: from database.url, else postgres)",
+      ).choices(['postgres', 'sqlite']),
+    )
+    .option(
+      '--outside-runner',
+      'the files run outside cutover (no lock_timeout set for them): flag DDL without one',
+    )
+    .action(async (files: string[], flags: LintFlags, command: Command) => {
+      const format = outputFormat(flags.format, ctx.globals(command).json);
+      const dir = resolve(flags.dir ?? '.');
+      const config = await loadConfig(dir);
+      const options = {
+        dialect: flags.dialect ?? configuredDialect(config),
+        outsideRunner: flags.outsideRunner === true,
+      };
+      // Files given are one run of pending migrations; the folder's files are linted each alone.
+      const result =
+        files.length > 0
+          ? await lintFiles(files, options)
+          : mergeResults(
+              await Promise.all(
+                (await migrationFiles(dir, config)).map((file) => lintFiles([file], options)),
+              ),
+            );
+      ctx.io.out(formatFindings(result, format));
+      if (result.findings.some((finding) => finding.severity === 'error')) ctx.setExitCode(1);
+    });
+}
+
+/** `--json` is `--format json`; asking for both json and another format is a usage error. */
+function outputFormat(format: FindingsFormat | undefined, json: boolean): FindingsFormat {
+  if (!json) return format ?? 'text';
+  if (format !== undefined && format !== 'json') {
+    throw new CutoverError(
+      'CUTOVER_ERR_USAGE',
+      `--json asks for JSON but --format asks for ${format}; pass one of them`,
+    );
+  }
+  return 'json';
+}
+
+/** D/cutover.yaml, or undefined when there is none (a bad one is an error). */
+async function loadConfig(dir: string): Promise<AppConfig | undefined> {
+  try {
+    await access(join(dir, APP_CONFIG_FILE_NAME));
+  } catch {
+    return undefined;
+  }
+  return loadAppConfigFromDir(dir);
+}
+
+/** The dialect of `database.url` when it is written in the config, else postgres. */
+function configuredDialect(config: AppConfig | undefined): Dialect {
+  const url = config?.database?.url;
+  if (url?.kind !== 'value') return 'postgres';
+  const parsed = parseDatabaseUrl(url.value);
+  return parsed instanceof Error ? 'postgres' : parsed.dialect;
+}
+
+/** Every `*.sql` of D's migrations folder (`migrations.dir`, default migrations/), by name. */
+async function migrationFiles(dir: string, config: AppConfig | undefined): Promise<string[]> {
+  const folder = resolve(dir, config?.migrations.dir ?? DEFAULT_MIGRATIONS_DIR);
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CutoverError(
+      'CUTOVER_ERR_MIGRATION_READ',
+      `cannot read the migrations folder ${folder}: ${code === 'ENOENT' ? 'no such folder' : String(error)}; pass --dir with the app's folder, or set migrations.dir in its ${APP_CONFIG_FILE_NAME}`,
+      { path: folder },
+    );
+  }
+  return names
+    .filter((name) => name.endsWith('.sql'))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((name) => displayPath(join(folder, name)));
+}
+
+/** Paths under the working directory are shown relative to it. */
+function displayPath(file: string): string {
+  const shown = relative(process.cwd(), file);
+  return shown === '' || shown.startsWith('..') ? file : shown;
+}
+
+function mergeResults(results: readonly LintResult[]): LintResult {
+  const findings: Finding[] = [];
+  const suppressed: Suppression[] = [];
+  let statements = 0;
+  for (const result of results) {
+    findings.push(...result.findings);
+    suppressed.push(...result.suppressed);
+    statements += result.statements;
+  }
+  return { findings, suppressed, statements };
+}
