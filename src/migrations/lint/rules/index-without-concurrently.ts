@@ -30,7 +30,7 @@ function createIndex(index: IndexStmt, context: LintFileContext): RuleHit[] {
   return [
     {
       message: `CREATE INDEX holds a SHARE lock on ${table} for the whole index build, so every INSERT, UPDATE and DELETE on ${table} waits until the build ends (minutes on a large table).`,
-      fix: `Use CREATE INDEX CONCURRENTLY ${index.idxname ?? '<name>'} ON ${table} (...) ${SEPARATE_FILE}; it takes SHARE UPDATE EXCLUSIVE and lets writes go on.`,
+      fix: `Use CREATE INDEX CONCURRENTLY ${index.idxname ?? '<name>'} ON ${table} (...) ${SEPARATE_FILE}; it takes SHARE UPDATE EXCLUSIVE and lets writes go on. On a partitioned table: CREATE INDEX ... ON ONLY ${table}, then CONCURRENTLY on each partition and ALTER INDEX ... ATTACH PARTITION.`,
     },
   ];
 }

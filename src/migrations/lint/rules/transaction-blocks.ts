@@ -7,8 +7,9 @@ import type { LintFileContext, LintStatement } from '../lint-types.ts';
 export type TransactionControl = 'begin' | 'end';
 
 const TEXT_BEGIN = /^(?:begin|start\s+transaction)\b/i;
-// `ROLLBACK TO [SAVEPOINT] x` keeps the transaction open; a plain ROLLBACK ends it.
-const TEXT_END = /^(?:commit|end|rollback(?!\s+to\b))\b/i;
+const TEXT_END = /^(?:commit|end|rollback)\b/i;
+// `ROLLBACK [TRANSACTION] TO [SAVEPOINT] x` keeps the transaction open; a plain ROLLBACK ends it.
+const TEXT_ROLLBACK_TO = /^rollback(?:\s+transaction)?\s+to\b/i;
 
 /** Whether the statement opens or ends a transaction (savepoints do neither). */
 export function transactionControl(statement: LintStatement): TransactionControl | undefined {
@@ -27,7 +28,7 @@ export function transactionControl(statement: LintStatement): TransactionControl
   }
   if (statement.kind !== 'Unparsed') return undefined;
   if (TEXT_BEGIN.test(statement.sql)) return 'begin';
-  if (TEXT_END.test(statement.sql)) return 'end';
+  if (TEXT_END.test(statement.sql) && !TEXT_ROLLBACK_TO.test(statement.sql)) return 'end';
   return undefined;
 }
 

@@ -75,6 +75,15 @@ test('a transactional file without transaction control passes', async () => {
   );
 });
 
+test('SQLite BEGIN IMMEDIATE ... ROLLBACK TRANSACTION TO ... COMMIT in a transaction-off file passes', async () => {
+  const sql = `${OFF}BEGIN IMMEDIATE TRANSACTION;
+SAVEPOINT copy;
+INSERT INTO t SELECT * FROM s;
+ROLLBACK TRANSACTION TO SAVEPOINT copy;
+COMMIT;`;
+  assert.deepEqual(await hitsOf(rule, sql, { dialect: 'sqlite' }), []);
+});
+
 test('a SQLite trigger body BEGIN ... END is not transaction control', async () => {
   const sql = `${OFF}CREATE TRIGGER touch AFTER UPDATE ON users BEGIN UPDATE users SET seen = 1 WHERE id = NEW.id; END;`;
   assert.deepEqual(await hitsOf(rule, sql, { dialect: 'sqlite' }), []);
