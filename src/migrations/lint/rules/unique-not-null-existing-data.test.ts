@@ -23,7 +23,7 @@ test('an expression and partial unique index keeps the expression and the predic
   const hits = await hitsOf(rule, sql);
   assert.equal(
     hits[0]?.preflight,
-    'SELECT (lower(email)), count(*) FROM public."user" WHERE (deleted_at IS NULL) AND (lower(email)) IS NOT NULL GROUP BY (lower(email)) HAVING count(*) > 1 LIMIT 10',
+    'SELECT lower(email), count(*) FROM public."user" WHERE (deleted_at IS NULL) AND lower(email) IS NOT NULL GROUP BY lower(email) HAVING count(*) > 1 LIMIT 10',
   );
 });
 
@@ -49,6 +49,15 @@ ALTER TABLE users ADD CONSTRAINT users_name_nn CHECK (name IS NOT NULL);`;
   assert.deepEqual(
     hits.map((hit) => hit.line),
     [1, 2],
+  );
+});
+
+test('a parenthesized expression, an operator class and INCLUDE columns are handled', async () => {
+  const sql = `${OFF}CREATE UNIQUE INDEX CONCURRENTLY ON users ((data->>'k'), lower(name) text_pattern_ops) INCLUDE (id);`;
+  const hits = await hitsOf(rule, sql);
+  assert.equal(
+    hits[0]?.preflight,
+    "SELECT (data->>'k'), lower(name), count(*) FROM users WHERE (data->>'k') IS NOT NULL AND lower(name) IS NOT NULL GROUP BY (data->>'k'), lower(name) HAVING count(*) > 1 LIMIT 10",
   );
 });
 

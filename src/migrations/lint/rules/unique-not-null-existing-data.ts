@@ -117,7 +117,8 @@ function indexColumns(statement: LintStatement, index: IndexStmt): string[] {
   return (index.indexParams ?? []).map((param, position) => {
     const element = 'IndexElem' in param ? param.IndexElem : undefined;
     if (element?.name !== undefined) return quoteIdent(element.name);
-    return `(${written[position] ?? '?'})`;
+    // An index expression is written as a function call or in parentheses: usable as is.
+    return written[position] ?? '?';
   });
 }
 
