@@ -126,14 +126,28 @@ void test('expand files pass on the shadow; the lock report names locks and the 
   assert.deepEqual(report.lockReport, [
     {
       file: '0002_add_order_note.sql',
-      statements: [{ index: 0, kind: 'AlterTableStmt', table: 'orders', lock: 'ACCESS EXCLUSIVE' }],
+      statements: [
+        {
+          index: 0,
+          kind: 'AlterTableStmt',
+          table: 'orders',
+          lock: 'ACCESS EXCLUSIVE',
+          rewrote: false,
+        },
+      ],
       rewrittenTables: [],
     },
     {
       file: '0003_add_created_at.sql',
       statements: [
-        { index: 0, kind: 'AlterTableStmt', table: 'orders', lock: 'ACCESS EXCLUSIVE' },
-        { index: 1, kind: 'IndexStmt', table: 'orders', lock: 'SHARE' },
+        {
+          index: 0,
+          kind: 'AlterTableStmt',
+          table: 'orders',
+          lock: 'ACCESS EXCLUSIVE',
+          rewrote: true,
+        },
+        { index: 1, kind: 'IndexStmt', table: 'orders', lock: 'SHARE', rewrote: false },
       ],
       rewrittenTables: ['public.orders'],
     },

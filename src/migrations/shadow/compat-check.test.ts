@@ -307,16 +307,66 @@ void test('with an inspector, each file is applied alone and its locks and rewri
   assert.deepEqual(report.lockReport, [
     {
       file: '0002_created_at.sql',
-      statements: [{ index: 0, kind: 'AlterTableStmt', table: 'orders', lock: 'ACCESS EXCLUSIVE' }],
+      statements: [
+        {
+          index: 0,
+          kind: 'AlterTableStmt',
+          table: 'orders',
+          lock: 'ACCESS EXCLUSIVE',
+          rewrote: true,
+        },
+      ],
       rewrittenTables: ['public.orders'],
     },
     {
       file: '0003_refunds.sql',
       statements: [
-        { index: 0, kind: 'CreateStmt', table: null, lock: 'none' },
-        { index: 1, kind: 'IndexStmt', table: 'orders', lock: 'SHARE UPDATE EXCLUSIVE' },
+        { index: 0, kind: 'CreateStmt', table: null, lock: 'none', rewrote: false },
+        {
+          index: 1,
+          kind: 'IndexStmt',
+          table: 'orders',
+          lock: 'SHARE UPDATE EXCLUSIVE',
+          rewrote: false,
+        },
       ],
       rewrittenTables: [],
     },
   ]);
+});
+
+void test('a rewrite two ACCESS EXCLUSIVE statements of one file may have made is pinned on neither', async () => {
+  const fake = createFakeTarget();
+  let calls = 0;
+  const inspector: ShadowTableInspector = {
+    snapshot: () => {
+      calls += 1;
+      return Promise.resolve(new Map([['public.orders', calls === 1 ? '16400' : '16500']]));
+    },
+  };
+  const report = await runCompatCheck({
+    target: fake.live,
+    files: [
+      file(
+        '0002_orders.sql',
+        'ALTER TABLE orders ADD COLUMN a int;\n' +
+          'ALTER TABLE orders ALTER COLUMN total TYPE numeric;\n' +
+          'UPDATE orders SET a = 1;\n' +
+          'ALTER TABLE products ADD COLUMN b int;',
+      ),
+    ],
+    release: 'v3',
+    checks: { next: runner(fake, 'next', PASSED, []) },
+    inspector,
+  });
+  assert.deepEqual(
+    report.lockReport?.[0]?.statements.map((statement) => [statement.table, statement.rewrote]),
+    [
+      ['orders', null],
+      ['orders', null],
+      ['orders', false],
+      ['products', false],
+    ],
+  );
+  assert.deepEqual(report.lockReport?.[0]?.rewrittenTables, ['public.orders']);
 });

@@ -34,10 +34,20 @@ export interface ShadowTableInspector {
   snapshot(shadowUrl: string): Promise<ReadonlyMap<string, string>>;
 }
 
+/** A statement's lock, and whether it rewrote its table as seen on the shadow. */
+export interface StatementLockReport extends StatementLock {
+  /**
+   * True: its table was rewritten and no other statement of the file could have done it; false:
+   * its table was not rewritten, or its lock (weaker than ACCESS EXCLUSIVE) cannot rewrite; null:
+   * another ACCESS EXCLUSIVE statement of the file on the same table may have done it.
+   */
+  readonly rewrote: boolean | null;
+}
+
 export interface FileLockReport {
   readonly file: string;
   /** Per statement, the lock its kind takes (PostgreSQL docs §13.3.1); null when not derivable. */
-  readonly statements: readonly StatementLock[];
+  readonly statements: readonly StatementLockReport[];
   /** Tables that existed before the file and whose storage it replaced (a full rewrite). */
   readonly rewrittenTables: readonly string[];
 }
@@ -201,14 +211,34 @@ async function applyInspected(
       .filter(([table, storage]) => after.has(table) && after.get(table) !== storage)
       .map(([table]) => table)
       .sort();
-    lockReport.push({
-      file: file.name,
-      statements: await describeStatementLocks(file.sql),
-      rewrittenTables,
-    });
+    const statements = attributeRewrites(await describeStatementLocks(file.sql), rewrittenTables);
+    lockReport.push({ file: file.name, statements, rewrittenTables });
     before = after;
   }
   return { applied, lockReport };
+}
+
+/** Pins each rewritten table on the one statement of the file that touched it, when only one did. */
+function attributeRewrites(
+  statements: readonly StatementLock[],
+  rewrittenTables: readonly string[],
+): StatementLockReport[] {
+  // The parser gives names as written (`orders`); the snapshot qualifies them (`public.orders`).
+  const rewritten = (table: string | null): string | undefined =>
+    table === null
+      ? undefined
+      : rewrittenTables.find((name) => name === table || name.endsWith(`.${table}`));
+  // Only a statement under ACCESS EXCLUSIVE (or of unknown lock) can give a table new storage.
+  const mayRewrite = (statement: StatementLock): string | undefined =>
+    statement.lock === 'ACCESS EXCLUSIVE' || statement.lock === null
+      ? rewritten(statement.table)
+      : undefined;
+  return statements.map((statement) => {
+    const table = mayRewrite(statement);
+    if (table === undefined) return { ...statement, rewrote: false };
+    const candidates = statements.filter((other) => mayRewrite(other) === table).length;
+    return { ...statement, rewrote: candidates === 1 ? true : null };
+  });
 }
 
 /** A runner that throws counts as a failed check, so one broken check never hides the other. */
