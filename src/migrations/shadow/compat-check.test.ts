@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MigrationFile } from '../../core/migration-file.ts';
 import type { AppliedMigration, MigrationTarget, Shadow } from '../../ports/database.ts';
-import { runCompatCheck } from './compat-check.ts';
+import { combineChecks, runCompatCheck } from './compat-check.ts';
 import type { CheckOutcome, ShadowTableInspector } from './compat-check.ts';
 
 const CREATE_MS = 100;
@@ -369,4 +369,37 @@ void test('a rewrite two ACCESS EXCLUSIVE statements of one file may have made i
     ],
   );
   assert.deepEqual(report.lockReport?.[0]?.rewrittenTables, ['public.orders']);
+});
+
+void test('combined checks run in turn, keep every result, and fail when any fails or throws', async () => {
+  const seen: string[] = [];
+  const ok = (name: string) => (url: string) => {
+    seen.push(`${name} ${url}`);
+    return Promise.resolve<CheckOutcome>({
+      passed: true,
+      checks: [{ name, passed: true, detail: 'fine', durationMs: 1 }],
+    });
+  };
+  const passing = combineChecks(ok('the compat command'), ok('GET /'));
+  assert.deepEqual(await passing('sqlite:/s.db'), {
+    passed: true,
+    checks: [
+      { name: 'the compat command', passed: true, detail: 'fine', durationMs: 1 },
+      { name: 'GET /', passed: true, detail: 'fine', durationMs: 1 },
+    ],
+  });
+  assert.deepEqual(seen, ['the compat command sqlite:/s.db', 'GET / sqlite:/s.db']);
+  const failing = combineChecks(
+    () => Promise.reject(new Error('instances did not start')),
+    ok('GET /'),
+  );
+  const outcome = await failing('sqlite:/s.db');
+  assert.equal(outcome.passed, false);
+  assert.deepEqual(
+    outcome.checks.map((check) => [check.name, check.passed, check.detail]),
+    [
+      ['its compat checks', false, 'instances did not start'],
+      ['GET /', true, 'fine'],
+    ],
+  );
 });

@@ -193,6 +193,23 @@ export async function runCompatCheck(input: CompatCheckInput): Promise<CompatRep
   };
 }
 
+/**
+ * One release's checks as one runner: each of `runners` in turn (e.g. the compat command, then
+ * the smoke checks on instances started on the shadow), all their results in one outcome.
+ */
+export function combineChecks(...runners: readonly CompatCheckRunner[]): CompatCheckRunner {
+  return async (shadowUrl) => {
+    const checks: CheckResult[] = [];
+    let passed = true;
+    for (const runner of runners) {
+      const outcome = await runChecks(runner, shadowUrl, () => performance.now());
+      checks.push(...outcome.checks);
+      passed &&= outcome.passed;
+    }
+    return { passed, checks };
+  };
+}
+
 /** Applies one file at a time, with a table snapshot before the first and after each. */
 async function applyInspected(
   target: MigrationTarget,
