@@ -124,8 +124,12 @@ async function lintText(text: string, options: LintOptions): Promise<LintedText>
   // Each statement sees the tables created before it: "new" means no reader in the serving version.
   const newTables = new Set(options.newTables ?? []);
   const hits: StatementFinding[] = [];
+  let context: LintFileContext = { ...base, newTables: new Set(newTables) };
   for (const statement of statements) {
-    const context: LintFileContext = { ...base, newTables: new Set(newTables) };
+    // A fresh snapshot only when a table was created: rules may keep the set they were given.
+    if (context.newTables.size !== newTables.size) {
+      context = { ...base, newTables: new Set(newTables) };
+    }
     for (const rule of rules) {
       for (const hit of rule.check(statement, context)) {
         hits.push({

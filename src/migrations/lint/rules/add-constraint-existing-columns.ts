@@ -27,6 +27,7 @@ export const rule: Rule = {
   check(statement: LintStatement, context: LintFileContext): readonly RuleHit[] {
     const alter = alterTableCommands(statement);
     if (alter === undefined || isNewTable(context, alter.relation)) return [];
+    if (!alter.commands.some((command) => command.subtype === 'AT_AddConstraint')) return [];
     const table = relationName(alter.relation);
     const added = addedColumns(table, [...statementsBefore(statement, context), statement]);
     return alter.commands

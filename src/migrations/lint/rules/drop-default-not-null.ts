@@ -16,6 +16,7 @@ export const rule: Rule = {
   check(statement: LintStatement, context: LintFileContext): readonly RuleHit[] {
     const alter = alterTableCommands(statement);
     if (alter === undefined || isNewTable(context, alter.relation)) return [];
+    if (!alter.commands.some(isDropDefault)) return [];
     const table = relationName(alter.relation);
     const earlier = [...statementsBefore(statement, context), statement].flatMap((other) => {
       const otherAlter = alterTableCommands(other);
@@ -24,7 +25,7 @@ export const rule: Rule = {
         : [];
     });
     return alter.commands
-      .filter((command) => command.subtype === 'AT_ColumnDefault' && command.def === undefined)
+      .filter(isDropDefault)
       .filter((command) => !knownNullable(command.name ?? '', earlier))
       .map((command) => ({
         message: `Dropping the default of ${table}.${command.name ?? '?'} breaks the version still serving if the column is NOT NULL: its INSERTs that leave the column out relied on the default and now fail.`,
@@ -32,6 +33,10 @@ export const rule: Rule = {
       }));
   },
 };
+
+function isDropDefault(command: AlterTableCmd): boolean {
+  return command.subtype === 'AT_ColumnDefault' && command.def === undefined;
+}
 
 function knownNullable(column: string, commands: readonly AlterTableCmd[]): boolean {
   return commands.some((command) => {

@@ -7,6 +7,8 @@ import type { AlterEnumStmt, DeleteStmt, DropStmt, RenameStmt } from 'libpg-quer
 import type { LintFileContext, LintStatement, Rule, RuleHit } from '../lint-types.ts';
 import { dottedName, droppedNames, statementsBefore } from '../sql-ast.ts';
 
+const KINDS = new Set(['AlterEnumStmt', 'DropStmt', 'RenameStmt', 'DeleteStmt']);
+
 export const rule: Rule = {
   id: 'enum-value-rename-remove',
   title: 'Rename or remove an enum value (or the enum type)',
@@ -15,6 +17,7 @@ export const rule: Rule = {
   allowedInContract: true,
   dialects: ['postgres'],
   check(statement: LintStatement, context: LintFileContext): readonly RuleHit[] {
+    if (!KINDS.has(statement.kind)) return [];
     const created = createdTypes(statementsBefore(statement, context));
     if (statement.kind === 'AlterEnumStmt') {
       const alter = statement.node as AlterEnumStmt;

@@ -14,6 +14,8 @@ const DROPPED_KINDS: Readonly<Record<string, string>> = {
   OBJECT_PROCEDURE: 'procedure',
 };
 
+const KINDS = new Set(['ViewStmt', 'CreateFunctionStmt', 'DropStmt']);
+
 export const rule: Rule = {
   id: 'redefine-view-function',
   title: 'Redefine or drop a view or function the serving version uses',
@@ -22,6 +24,7 @@ export const rule: Rule = {
   allowedInContract: true,
   dialects: ['postgres', 'sqlite'],
   check(statement: LintStatement, context: LintFileContext): readonly RuleHit[] {
+    if (!KINDS.has(statement.kind)) return [];
     const created = createdObjects(statementsBefore(statement, context));
     if (statement.kind === 'ViewStmt') {
       const view = statement.node as ViewStmt;

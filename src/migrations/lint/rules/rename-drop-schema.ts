@@ -12,6 +12,7 @@ export const rule: Rule = {
   allowedInContract: true,
   dialects: ['postgres'],
   check(statement: LintStatement, context: LintFileContext): readonly RuleHit[] {
+    if (statement.kind !== 'RenameStmt' && statement.kind !== 'DropStmt') return [];
     const created = new Set(
       statementsBefore(statement, context)
         .filter((other) => other.kind === 'CreateSchemaStmt')
