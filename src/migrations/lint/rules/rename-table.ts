@@ -1,6 +1,7 @@
 // Renaming a table (or view), or moving it to another schema, breaks every query of the
-// serving version that names it. Tables created in this run have no such reader.
-import type { AlterObjectSchemaStmt, RenameStmt } from 'libpg-query';
+// serving version that names it. Tables created in this run have no such reader, and a rename
+// followed in the same transaction by a view under the old name keeps the old name working.
+import type { AlterObjectSchemaStmt, RenameStmt, ViewStmt } from 'libpg-query';
 import type { LintFileContext, LintStatement, Rule, RuleHit } from '../lint-types.ts';
 import { isNewTable, relationName } from '../sql-ast.ts';
 
@@ -21,8 +22,10 @@ export const rule: Rule = {
   check(statement: LintStatement, context: LintFileContext): readonly RuleHit[] {
     if (statement.kind === 'RenameStmt') {
       const rename = statement.node as RenameStmt;
-      if (!RELATIONS.has(rename.renameType ?? '') || isNewTable(context, rename.relation))
+      if (!RELATIONS.has(rename.renameType ?? '') || isNewTable(context, rename.relation)) {
         return [];
+      }
+      if (context.transactional && keptByView(statement, context, rename)) return [];
       return [hit(relationName(rename.relation), rename.newname ?? '?')];
     }
     if (statement.kind === 'AlterObjectSchemaStmt') {
@@ -34,6 +37,20 @@ export const rule: Rule = {
     return [];
   },
 };
+
+/**
+ * The compatibility-view pattern: the same transaction creates a view under the old name (a
+ * simple `SELECT * FROM new_name` view is updatable), so the serving version never misses it.
+ */
+function keptByView(statement: LintStatement, context: LintFileContext, rename: RenameStmt) {
+  const oldName = relationName(rename.relation);
+  return context.statements
+    .slice(statement.index + 1)
+    .some(
+      (other) =>
+        other.kind === 'ViewStmt' && relationName((other.node as ViewStmt).view) === oldName,
+    );
+}
 
 function hit(table: string, to: string): RuleHit {
   return {
