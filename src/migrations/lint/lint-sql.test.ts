@@ -228,3 +228,38 @@ void test('lintFiles reads each header, lints in name order and carries new tabl
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test('the statements inside a DO block are linted at the block’s line', async () => {
+  const { rule, seen } = spyRule('AlterTableStmt');
+  const sql = [
+    'SELECT 1;',
+    '-- cutover:ignore drop-table reason given for the block',
+    'DO $$',
+    'BEGIN',
+    '  IF EXISTS (SELECT 1 FROM information_schema.columns WHERE column_name = $q$x$q$) THEN',
+    '    ALTER TABLE users DROP COLUMN legacy_flags;',
+    '  END IF;',
+    "  EXECUTE 'ALTER TABLE orders RENAME COLUMN a TO b';",
+    '  EXECUTE format($f$ALTER TABLE %I DROP COLUMN c$f$, tbl);',
+    'END',
+    '$$;',
+    "DO LANGUAGE plperl 'print 1';",
+  ].join('\n');
+  const result = await lintSql(sql, { rules: [rule] });
+  assert.deepEqual(
+    seen.map(({ statement }) => [statement.index, statement.line, statement.kind, statement.sql]),
+    [
+      [0, 1, 'SelectStmt', 'SELECT 1'],
+      [1, 3, 'DoStmt', sql.split('\n').slice(2, 11).join('\n').slice(0, -1)],
+      [2, 3, 'AlterTableStmt', 'ALTER TABLE users DROP COLUMN legacy_flags'],
+      [3, 3, 'RenameStmt', 'ALTER TABLE orders RENAME COLUMN a TO b'],
+      [4, 12, 'DoStmt', "DO LANGUAGE plperl 'print 1'"],
+    ],
+  );
+  // The spy rule has the id drop-table: the suppression above the block covers its statements.
+  assert.deepEqual(result.findings, []);
+  assert.deepEqual(
+    result.suppressed.map((entry) => [entry.rule, entry.line]),
+    [['drop-table', 3]],
+  );
+});

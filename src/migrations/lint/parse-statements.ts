@@ -5,6 +5,7 @@
 // split on `;` (split-sql-text.ts); those statements get the kind `Unparsed`.
 import { loadModule, parseSync } from 'libpg-query';
 import type { Dialect, LintStatement } from './lint-types.ts';
+import { doBlockStatements } from './do-block-statements.ts';
 import { codeEnd } from './sql-code-end.ts';
 import { splitSqlText } from './split-sql-text.ts';
 
@@ -47,12 +48,30 @@ export interface ParsedStatement extends LintStatement {
  * refuses; for SQLite, statements it refuses become `Unparsed` ones instead.
  */
 export function parseStatements(text: string, dialect: Dialect): ParsedStatement[] {
+  let statements: ParsedStatement[];
   try {
-    return parseWhole(text);
+    statements = parseWhole(text);
   } catch (error) {
     if (!(error instanceof SqlParseError) || dialect !== 'sqlite') throw error;
-    return parsePieces(text);
+    statements = parsePieces(text);
   }
+  return withDoBlocks(statements);
+}
+
+/**
+ * Each `DO` block is followed by the statements its body runs, at the block's own lines: a
+ * finding points at the block, and a suppression above the block covers them.
+ */
+function withDoBlocks(statements: readonly ParsedStatement[]): ParsedStatement[] {
+  if (!statements.some((statement) => statement.kind === 'DoStmt')) return [...statements];
+  const all: ParsedStatement[] = [];
+  for (const statement of statements) {
+    all.push({ ...statement, index: all.length });
+    for (const nested of doBlockStatements(statement.kind, statement.node)) {
+      all.push({ ...statement, ...nested, index: all.length });
+    }
+  }
+  return all;
 }
 
 function parseWhole(text: string): ParsedStatement[] {
