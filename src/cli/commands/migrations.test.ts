@@ -157,3 +157,22 @@ void test('the dialect comes from database.url; --dialect overrides it', async (
     },
   );
 });
+
+void test('a database.url from an env var gives the dialect when the variable is set', async () => {
+  const name = `CUTOVER_TEST_LINT_DB_${process.pid}`;
+  await withApp(
+    {
+      'cutover.yaml': `${CONFIG}database:\n  url: { fromEnv: ${name} }\n`,
+      'migrations/0001.sql': 'CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT);\n',
+    },
+    async (dir) => {
+      assert.equal((await cli(['migrations', 'lint', '--dir', dir])).code, 2);
+      process.env[name] = 'sqlite:data/app.db';
+      try {
+        assert.equal((await cli(['migrations', 'lint', '--dir', dir])).code, 0);
+      } finally {
+        delete process.env[name];
+      }
+    },
+  );
+});

@@ -57,7 +57,7 @@ function registerLintCommand(migrations: Command, ctx: CliContext): void {
     .addOption(
       new Option(
         '--dialect <dialect>',
-        "the database's SQL dialect (default: from database.url, else postgres)",
+        "the database's SQL dialect (default: from database.url or its env var, else postgres)",
       ).choices(['postgres', 'sqlite']),
     )
     .option(
@@ -108,11 +108,16 @@ async function loadConfig(dir: string): Promise<AppConfig | undefined> {
   return loadAppConfigFromDir(dir);
 }
 
-/** The dialect of `database.url` when it is written in the config, else postgres. */
+/**
+ * The dialect of `database.url`: written in the config, or in the environment variable it names
+ * (`{ fromEnv: NAME }`) when that is set here; else postgres.
+ */
 function configuredDialect(config: AppConfig | undefined): Dialect {
   const url = config?.database?.url;
-  if (url?.kind !== 'value') return 'postgres';
-  const parsed = parseDatabaseUrl(url.value);
+  const text =
+    url?.kind === 'value' ? url.value : url?.kind === 'fromEnv' ? process.env[url.name] : undefined;
+  if (text === undefined) return 'postgres';
+  const parsed = parseDatabaseUrl(text);
   return parsed instanceof Error ? 'postgres' : parsed.dialect;
 }
 
