@@ -241,6 +241,48 @@ export interface DeploymentReport {
   };
   readonly flipBack?: { readonly generation: number; readonly durationMs: number };
   readonly drain?: DrainSummary;
+  /** The schema check (issue 4): pending migrations, lint findings, the shadow check. */
+  readonly schema?: SchemaReport;
+  /** The expand migrations applied to the real database. */
+  readonly migrate?: { readonly applied: readonly string[]; readonly durationMs: number };
+}
+
+export interface SchemaReport {
+  /** Why the schema steps did nothing (no database declared). */
+  readonly skipped?: string;
+  /** The expand migrations not yet applied, in order. */
+  readonly pending: readonly string[];
+  /** Contract migrations of the release, held until the standby is retired. */
+  readonly contractHeld?: readonly string[];
+  /** Applied migrations whose file changed since (the deployment is refused). */
+  readonly changed?: string;
+  readonly lint?: {
+    readonly blocking: number;
+    readonly findings: readonly {
+      readonly rule: string;
+      readonly severity: 'error' | 'warning';
+      readonly path: string;
+      readonly line: number;
+      readonly message: string;
+      readonly fix: string;
+    }[];
+  };
+  readonly shadow?: {
+    readonly passed: boolean;
+    readonly createMs: number;
+    readonly applyMs: number;
+    readonly dropMs: number;
+    /** cutover's own time on the shadow: create, apply, drop (not the apps' checks). */
+    readonly cutoverMs: number;
+    readonly applied: readonly string[];
+    readonly applyError: string | null;
+    /** Which release failed which check, one line each. */
+    readonly failures: readonly string[];
+    readonly live: { readonly release: string; readonly passed: boolean } | null;
+    readonly next: { readonly release: string; readonly passed: boolean } | null;
+    /** Releases whose config names no compat check: nothing proved them on the shadow. */
+    readonly notChecked: readonly string[];
+  };
 }
 
 export interface DeploymentView {

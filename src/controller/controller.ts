@@ -49,6 +49,7 @@ import { parseAppConfigText } from '../config/load-app-config.ts';
 import type { AppConfig } from '../core/app-config.ts';
 import { validateAppConfig } from '../core/app-config.ts';
 import type { AdoptedInstance } from '../ports/runtime.ts';
+import type { MigrationTarget } from '../ports/database.ts';
 import { holdAppLock, LOCK_RENEW_INTERVAL_MS, LOCK_TTL_MS } from './app-lock.ts';
 import type { HeldLock } from './app-lock.ts';
 import { toAppStatus } from './app-status.ts';
@@ -81,6 +82,8 @@ export interface ControllerDeps {
   adopted?: () => readonly AdoptedInstance[];
   /** Test hook: called at each deployment step boundary (kill -9 tests). */
   failpoint?: (name: string) => void;
+  /** Opens an app's database for the schema steps (issue 4), by its URL. */
+  openDatabase?: (url: string) => Promise<MigrationTarget>;
 }
 
 export interface MutationOptions {
@@ -142,6 +145,7 @@ export class Controller {
       lock: this.#lockTiming,
       ...(deps.adopted === undefined ? {} : { adopted: deps.adopted }),
       ...(deps.failpoint === undefined ? {} : { failpoint: deps.failpoint }),
+      ...(deps.openDatabase === undefined ? {} : { openDatabase: deps.openDatabase }),
     });
   }
 

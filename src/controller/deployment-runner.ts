@@ -24,6 +24,8 @@ import { transition } from '../core/deployment/transition.ts';
 import { CutoverError, isCutoverError } from '../core/errors.ts';
 import type { Color } from '../core/types.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { MigrationTarget } from '../ports/database.ts';
+import type { SchemaRelease } from './schema-steps.ts';
 import type { AdoptedInstance, Runtime } from '../ports/runtime.ts';
 import type { DeploymentRecord, StateStore } from '../ports/state-store.ts';
 import type { TrafficSwitch } from '../ports/traffic-switch.ts';
@@ -61,6 +63,8 @@ export interface DeploymentRunnerDeps {
   readonly environment?: NodeJS.ProcessEnv;
   /** Test hook: called at every step boundary with its name (kill -9 tests). */
   readonly failpoint?: (name: string) => void;
+  /** Opens an app's database for the schema steps (issue 4). */
+  readonly openDatabase?: (url: string) => Promise<MigrationTarget>;
 }
 
 interface Active {
@@ -259,6 +263,29 @@ export class DeploymentRunner {
     }
     if (config.standby.after !== 'stop') return;
     this.#scheduleRetire(app, state.standby, held.id, config.standby.rollbackWindowMs);
+  }
+
+  /** The release live now, with the folder and config it was deployed with. */
+  async #liveRelease(app: string): Promise<SchemaRelease | null> {
+    const state = this.#deps.host.appState(app);
+    const live =
+      state?.live === null || state === undefined ? null : state.environments[state.live].release;
+    if (live === null) return null;
+    const records = await this.#deps.store.listDeployments({ app, limit: 100 });
+    const record = records.find(
+      (each) => each.state.step === 'succeeded' && each.state.release === live.id,
+    );
+    if (record === undefined) return null;
+    const request = record.request as unknown as StoredDeploymentRequest;
+    try {
+      return {
+        release: live.id,
+        dir: request.dir,
+        config: parseAppConfigText(request.config, request.configPath),
+      };
+    } catch {
+      return null;
+    }
   }
 
   /** After a restart: the standbys of the last successful deployments get their timers again. */
@@ -604,6 +631,7 @@ export class DeploymentRunner {
       scheduleRetire: (app, color, release, afterMs) => {
         this.#scheduleRetire(app, color, release, afterMs);
       },
+      liveRelease: () => this.#liveRelease(active.record.app),
     };
     for (let attempt = 0; ; attempt += 1) {
       try {

@@ -21,7 +21,10 @@ import { runSmokeChecks } from '../probes/smoke.ts';
 import { verifySwitchWindow } from '../probes/verify-window.ts';
 import type { ProbeRecord } from '../probes/verify-window.ts';
 import { runWarmup } from '../probes/warmup.ts';
+import type { MigrationTarget } from '../ports/database.ts';
 import type { PipelineHost } from './pipeline-host.ts';
+import { checkSchema, migrateExpand, resolveDatabaseUrl } from './schema-steps.ts';
+import type { SchemaRelease, SchemaStepContext } from './schema-steps.ts';
 
 /** The probes kept in a deployment's report (the whole timeline goes to the log). */
 const REPORT_TIMELINE_PROBES = 50;
@@ -52,6 +55,10 @@ export interface EffectContext {
   report(patch: Partial<DeploymentReport>): Promise<void>;
   waiting(text: string | null): void;
   nowIso(): string;
+  /** Opens the app's database (the daemon picks the adapter by the URL's dialect). */
+  readonly openDatabase?: (url: string) => Promise<MigrationTarget>;
+  /** The live release's folder and config, from its deployment; null when none is known. */
+  readonly liveRelease?: () => Promise<SchemaRelease | null>;
   /** Retires the standby after the rollback window, if the app's config says so. */
   scheduleRetire?(app: string, color: Color, release: string, afterMs: number): void;
 }
@@ -72,13 +79,12 @@ export async function runPipelineEffect(
       // The drift check of issue 5 plugs in here.
       return { type: 'DriftChecked', at: at() };
     case 'check-schema':
-      // The schema check of issue 4 plugs in here.
-      return { type: 'SchemaChecked', at: at() };
+      return checkSchema(await schemaContext(ctx));
     case 'start-instances':
       return startInstances(effect, effect.color, ctx);
     case 'migrate-expand':
-      // Expand migrations (issue 4) plug in here, journaled like the other once-only effects.
-      return { type: 'MigrationsApplied', at: at() };
+      // Once-only by the history table: a resumed run applies only the files not yet applied.
+      return migrateExpand(await schemaContext(ctx));
     case 'smoke':
       return smoke(ctx);
     case 'warm-up':
@@ -120,6 +126,25 @@ export async function runPipelineEffect(
   }
 }
 
+async function schemaContext(ctx: EffectContext): Promise<SchemaStepContext> {
+  const openDatabase =
+    ctx.openDatabase ??
+    ((): Promise<MigrationTarget> =>
+      Promise.reject(new Error('this daemon cannot open databases')));
+  return {
+    app: ctx.state.app,
+    next: { release: ctx.state.release, dir: ctx.request.dir, config: ctx.config },
+    live: ctx.config.database === null ? null : ((await ctx.liveRelease?.()) ?? null),
+    openDatabase,
+    ...(ctx.environment === undefined ? {} : { environment: ctx.environment }),
+    nowIso: () => ctx.nowIso(),
+    waiting: (text) => {
+      ctx.waiting(text);
+    },
+    report: (patch) => ctx.report(patch),
+  };
+}
+
 function actorOf(ctx: EffectContext): string {
   return `deployment ${ctx.state.id}`;
 }
@@ -150,30 +175,36 @@ async function stopInstances(
   await ctx.runtimes.external.stop(ctx.state.app, instances);
 }
 
-async function resolveIdle(ctx: EffectContext): Promise<DeploymentEvent> {
+function resolveIdle(ctx: EffectContext): DeploymentEvent {
   const app = ctx.host.appState(ctx.state.app);
   const live = app?.live ?? null;
   const idle: Color = live === null ? 'blue' : otherColor(live);
-  const held = app?.environments[idle].release ?? null;
-  if (app !== undefined && held !== null) {
-    // The idle color holds the previous standby (or a release never flipped to): the new
-    // release replaces it, so it is retired first. Its in-flight work finishes before its
-    // instances stop.
-    ctx.waiting(`retiring release ${held.id} from ${idle}`);
-    await ctx.host.drain(ctx.state.app, idle, actorOf(ctx), {
-      timeoutMs: ctx.config.switch.drainTimeoutMs,
-      websocketGraceMs: ctx.config.switch.websocketGraceMs,
-    });
-    await stopInstances(ctx, held.instances);
-    await ctx.host.clearColor(ctx.state.app, idle);
-    await ctx.host.record(ctx.state.app, 'standby-retired', {
-      deployment: ctx.state.id,
-      color: idle,
-      release: held.id,
-      reason: `replaced by ${ctx.state.release}`,
-    });
-  }
   return { type: 'IdleResolved', live, idle, at: ctx.nowIso() };
+}
+
+/**
+ * The idle color may hold the previous standby (or a release never flipped to): the new
+ * release replaces it, so it is retired right before the new instances start, after every
+ * check that could refuse the deployment without touching anything (drift, schema): a refused
+ * deployment keeps the standby. Its in-flight work finishes before its instances stop.
+ */
+async function retireIdle(ctx: EffectContext, idle: Color): Promise<void> {
+  const app = ctx.host.appState(ctx.state.app);
+  const held = app?.environments[idle].release ?? null;
+  if (app === undefined || held === null || app.live === idle) return;
+  ctx.waiting(`retiring release ${held.id} from ${idle}`);
+  await ctx.host.drain(ctx.state.app, idle, actorOf(ctx), {
+    timeoutMs: ctx.config.switch.drainTimeoutMs,
+    websocketGraceMs: ctx.config.switch.websocketGraceMs,
+  });
+  await stopInstances(ctx, held.instances);
+  await ctx.host.clearColor(ctx.state.app, idle);
+  await ctx.host.record(ctx.state.app, 'standby-retired', {
+    deployment: ctx.state.id,
+    color: idle,
+    release: held.id,
+    reason: `replaced by ${ctx.state.release}`,
+  });
 }
 
 function healthSpecOf(config: AppConfig): HealthCheckSpec {
@@ -209,6 +240,7 @@ async function startInstances(
       `the daemon stopped while the instances of ${ctx.state.release} were starting; ${found.length} found running were stopped`,
     );
   } else {
+    await retireIdle(ctx, color);
     ctx.waiting(
       `starting ${ctx.config.runtime === 'process' ? ctx.config.instances : (ctx.request.instances?.length ?? 0)} instances on ${color}`,
     );
@@ -222,6 +254,14 @@ async function startInstances(
         releaseDir: ctx.request.dir,
         ...(ctx.environment === undefined ? {} : { environment: ctx.environment }),
       });
+      // The app reads its database URL from `database.env`; cutover resolves and sets it.
+      const databaseUrl = await resolveDatabaseUrl(
+        { release: ctx.state.release, dir: ctx.request.dir, config: ctx.config },
+        ctx.environment,
+      );
+      if (databaseUrl !== null && ctx.config.database !== null) {
+        env[ctx.config.database.env] = databaseUrl;
+      }
       request = { ...base, process: toProcessStartSpec(ctx.config, ctx.request.dir, env) };
     }
     await store.putEffect({ key: effect.key, status: 'begun', result: null, at: ctx.nowIso() });

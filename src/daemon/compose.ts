@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { createExternalRuntime } from '../adapters/runtime/external/external-runtime.ts';
 import { createProcessRuntime } from '../adapters/runtime/process/process-runtime.ts';
 import type { InstanceEvent } from '../ports/runtime.ts';
+import { openPostgresMigrationTarget } from '../adapters/database/postgres/postgres-migration-target.ts';
+import { openSqliteMigrationTarget } from '../adapters/database/sqlite/sqlite-migration-target.ts';
+import { parseDatabaseUrl } from '../core/database-url.ts';
+import type { MigrationTarget } from '../ports/database.ts';
 import { createSqliteStateStore } from '../adapters/state-store/sqlite/sqlite-state-store.ts';
 import { createBuiltinTrafficSwitch } from '../adapters/traffic/builtin/builtin-traffic-switch.ts';
 import { Controller } from '../controller/controller.ts';
@@ -41,6 +45,15 @@ export interface ComposedSystem {
   closeState(): Promise<void>;
   /** Both, for a start that failed half-way. */
   close(deadlineMs: number): Promise<void>;
+}
+
+/** The app's database, by the dialect its URL names (issue 4). */
+function openDatabase(url: string): Promise<MigrationTarget> {
+  const parsed = parseDatabaseUrl(url);
+  if (parsed instanceof Error) return Promise.reject(parsed);
+  return parsed.dialect === 'postgres'
+    ? openPostgresMigrationTarget(url)
+    : openSqliteMigrationTarget(url);
 }
 
 /** The URL the daemon itself uses to reach a listener: a wildcard address means loopback. */
@@ -145,6 +158,7 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
         preview: selfUrl(bound.previewAddress),
       }),
       adopted: () => adopted,
+      openDatabase,
       ...(failpoint === undefined ? {} : { failpoint }),
     });
     await controller.start();
