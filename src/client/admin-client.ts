@@ -8,6 +8,9 @@ import { CutoverError, ERROR_CODES } from '../core/errors.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import { API_PREFIX } from './api-types.ts';
 import type {
+  MigrationsContractResponse,
+  MigrationsPlanRequest,
+  MigrationsPlanResponse,
   AbortRequest,
   DeploymentListResponse,
   DeploymentView,
@@ -44,6 +47,9 @@ const START_OR_ABORT_TIMEOUT_MS = 60_000;
 /** A drill waits for two probe windows (back, then forward) and both flips. */
 const DRILL_TIMEOUT_MS = 600_000;
 
+/** Reading a database's history, or applying contract migrations: bounded by their timeouts. */
+const MIGRATIONS_TIMEOUT_MS = 10 * 60_000;
+
 export const ADMIN_SOCKET_NAME = 'admin.sock';
 
 export type AdminClientOptions =
@@ -70,6 +76,9 @@ export interface AdminClient {
   abortDeployment(id: string, body?: AbortRequest): Promise<DeploymentView>;
   abortApp(app: string, body?: AbortRequest): Promise<DeploymentView>;
   drill(app: string, body?: DrillRequest): Promise<DrillReport>;
+  migrationsPlan(app: string, body: MigrationsPlanRequest): Promise<MigrationsPlanResponse>;
+  migrationsStatus(app: string): Promise<MigrationsPlanResponse>;
+  migrationsContract(app: string): Promise<MigrationsContractResponse>;
 }
 
 interface Endpoint {
@@ -160,6 +169,22 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
       }),
     drill: (app, body = {}) =>
       call({ method: 'POST', path: appPath(app, 'drill'), body, timeoutMs: DRILL_TIMEOUT_MS }),
+    migrationsPlan: (app, body) =>
+      call({
+        method: 'POST',
+        path: appPath(app, 'migrations/plan'),
+        body,
+        timeoutMs: MIGRATIONS_TIMEOUT_MS,
+      }),
+    migrationsStatus: (app) =>
+      call({ method: 'GET', path: appPath(app, 'migrations'), timeoutMs: MIGRATIONS_TIMEOUT_MS }),
+    migrationsContract: (app) =>
+      call({
+        method: 'POST',
+        path: appPath(app, 'migrations/contract'),
+        body: {},
+        timeoutMs: MIGRATIONS_TIMEOUT_MS,
+      }),
   };
 }
 

@@ -361,3 +361,49 @@ export interface DrillReport {
   readonly startedAt: string;
   readonly durationMs: number;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Migrations (issue 4).
+//   POST /v1/apps/:app/migrations/plan      MigrationsPlanRequest -> MigrationsPlanResponse
+//        what the release in `dir` (its cutover.yaml text in `config`) would apply
+//   GET  /v1/apps/:app/migrations            -> MigrationsPlanResponse for the live release
+//   POST /v1/apps/:app/migrations/contract   {} -> MigrationsContractResponse: applies the live
+//        release's pending contract migrations; 409 CUTOVER_ERR_MIGRATION_STANDBY_ALIVE while a
+//        standby (which may still use the old schema) exists
+// ---------------------------------------------------------------------------------------------
+
+export interface MigrationsPlanRequest {
+  readonly release: string;
+  readonly dir: string;
+  readonly config: string;
+  readonly configPath?: string;
+}
+
+export interface AppliedMigrationView {
+  readonly name: string;
+  readonly phase: 'expand' | 'contract';
+  readonly appliedAt: string;
+  readonly release: string;
+}
+
+export interface MigrationsPlanResponse {
+  readonly app: string;
+  readonly release: string;
+  readonly dialect: 'postgres' | 'sqlite';
+  /** The database URL without its password. */
+  readonly database: string;
+  readonly applied: readonly AppliedMigrationView[];
+  /** Expand files a deployment of the release would apply, in order. */
+  readonly pending: readonly string[];
+  /** Contract files held until the standby is retired. */
+  readonly contractPending: readonly string[];
+  /** Applied files whose checksum changed: a deployment would be refused. */
+  readonly changed: readonly string[];
+}
+
+export interface MigrationsContractResponse {
+  readonly app: string;
+  readonly release: string;
+  readonly applied: readonly string[];
+  readonly durationMs: number;
+}

@@ -4,6 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type {
+  MigrationsContractResponse,
+  MigrationsPlanRequest,
+  MigrationsPlanResponse,
   AbortRequest,
   AppStatus,
   DeploymentListResponse,
@@ -56,6 +59,9 @@ import { toAppStatus } from './app-status.ts';
 import { DeploymentRunner } from './deployment-runner.ts';
 import type { StoredDeploymentRequest } from './deployment-runner.ts';
 import { runDrill } from './drill.ts';
+import { contractLive, planRelease, releaseFromRequest } from './migrations-admin.ts';
+import type { MigrationsAdminDeps } from './migrations-admin.ts';
+import type { SchemaRelease } from './schema-steps.ts';
 import type { PipelineHost, PlacedRelease } from './pipeline-host.ts';
 
 export const DRAIN_TIMEOUT_MS = 30_000;
@@ -194,6 +200,82 @@ export class Controller {
     this.#offHealth = null;
     for (const unwatch of this.#watches.values()) unwatch();
     this.#watches.clear();
+  }
+
+  // --- Migrations (issue 4) ----------------------------------------------------------------
+
+  #migrationsDeps(): MigrationsAdminDeps {
+    const open = this.#deps.openDatabase;
+    if (open === undefined) {
+      throw new CutoverError('CUTOVER_ERR_INTERNAL', 'This daemon cannot open databases.');
+    }
+    return { openDatabase: open };
+  }
+
+  migrationsPlan(app: string, req: MigrationsPlanRequest): Promise<MigrationsPlanResponse> {
+    validateAppName(app);
+    return planRelease(this.#migrationsDeps(), app, releaseFromRequest(app, req));
+  }
+
+  async #requireLiveRelease(app: string): Promise<SchemaRelease> {
+    this.#requireApp(app);
+    const live = await this.#runner.liveRelease(app);
+    if (live === null) {
+      throw new CutoverError(
+        'CUTOVER_ERR_DEPLOY_NOT_FOUND',
+        `App "${app}" has no live release deployed by \`cutover deploy --dir\` (its cutover.yaml is unknown).`,
+        { app },
+      );
+    }
+    return live;
+  }
+
+  async migrationsStatus(app: string): Promise<MigrationsPlanResponse> {
+    validateAppName(app);
+    return planRelease(this.#migrationsDeps(), app, await this.#requireLiveRelease(app));
+  }
+
+  async migrationsContract(
+    app: string,
+    opts: MutationOptions,
+  ): Promise<MigrationsContractResponse> {
+    validateAppName(app);
+    const live = await this.#requireLiveRelease(app);
+    const lock = await holdAppLock(
+      this.#deps,
+      app,
+      `${opts.actor} (migrations contract)`,
+      this.#lockTiming,
+    );
+    try {
+      const result = await contractLive(this.#migrationsDeps(), this.#requireApp(app), live);
+      if (result.applied.length > 0) {
+        await this.#record(app, 'migrations-contracted', { actor: opts.actor, ...result });
+      }
+      return result;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** A contract migration after the standby was placed may have removed what it uses. */
+  async #assertStandbyCompatible(app: AppState, to: Color): Promise<void> {
+    const placedAt = app.environments[to].release?.placedAt;
+    if (placedAt === undefined) return;
+    const events = await this.#deps.store.listHistory({ app: app.name, limit: 1000 });
+    const contracted = events.find(
+      (event) => event.type === 'migrations-contracted' && event.at > placedAt,
+    );
+    if (contracted !== undefined) {
+      const names = Array.isArray(contracted.data.applied)
+        ? contracted.data.applied.join(', ')
+        : '';
+      throw new CutoverError(
+        'CUTOVER_ERR_ROLLBACK_INCOMPATIBLE',
+        `Refused to roll app "${app.name}" back to ${to}: the contract migrations ${names} ran at ${contracted.at}, after that release was placed, and it may use what they removed. Deploy a release that works with the current schema instead.`,
+        { app: app.name, to },
+      );
+    }
   }
 
   // --- Deployments (the pipeline) ---------------------------------------------------------
@@ -523,6 +605,7 @@ export class Controller {
     try {
       const current = this.#requireApp(app);
       const to = rollbackTargetOf(current);
+      await this.#assertStandbyCompatible(current, to);
       await this.#assertFlippable(current, to);
       const flipped = await this.#flipTo(
         app,

@@ -266,7 +266,7 @@ export class DeploymentRunner {
   }
 
   /** The release live now, with the folder and config it was deployed with. */
-  async #liveRelease(app: string): Promise<SchemaRelease | null> {
+  async liveRelease(app: string): Promise<SchemaRelease | null> {
     const state = this.#deps.host.appState(app);
     const live =
       state?.live === null || state === undefined ? null : state.environments[state.live].release;
@@ -631,7 +631,7 @@ export class DeploymentRunner {
       scheduleRetire: (app, color, release, afterMs) => {
         this.#scheduleRetire(app, color, release, afterMs);
       },
-      liveRelease: () => this.#liveRelease(active.record.app),
+      liveRelease: () => this.liveRelease(active.record.app),
     };
     for (let attempt = 0; ; attempt += 1) {
       try {

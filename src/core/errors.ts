@@ -128,6 +128,18 @@ export const ERROR_CODES = {
     description:
       'A rollback drill did not pass: the standby failed its probes, a request failed, or the recovery time exceeded the objective.',
   },
+  CUTOVER_ERR_MIGRATION_STANDBY_ALIVE: {
+    status: 409,
+    exitCode: 1,
+    description:
+      'Contract migrations wait until no running color uses the old schema: a standby still exists (retire it, or wait for its rollback window).',
+  },
+  CUTOVER_ERR_ROLLBACK_INCOMPATIBLE: {
+    status: 409,
+    exitCode: 1,
+    description:
+      'A contract migration ran after the standby was placed: the standby may no longer work with the schema, so rollback is refused.',
+  },
   CUTOVER_ERR_DAEMON_UNREACHABLE: {
     status: 503,
     exitCode: 1,

@@ -2,6 +2,9 @@
 // (src/controller/controller.ts), the traffic snapshot for /metrics, and the audit log. Routes
 // stay thin.
 import type {
+  MigrationsContractResponse,
+  MigrationsPlanRequest,
+  MigrationsPlanResponse,
   AbortRequest,
   DeploymentListResponse,
   DeploymentView,
@@ -46,6 +49,9 @@ export interface AdminController {
   /** Aborts the app's running deployment (CUTOVER_ERR_DEPLOY_NOT_FOUND when none runs). */
   abortApp(app: string, req: AbortRequest, opts: MutationOptions): Promise<DeploymentView>;
   drill(app: string, req: DrillRequest, opts: MutationOptions): Promise<DrillReport>;
+  migrationsPlan(app: string, req: MigrationsPlanRequest): Promise<MigrationsPlanResponse>;
+  migrationsStatus(app: string): Promise<MigrationsPlanResponse>;
+  migrationsContract(app: string, opts: MutationOptions): Promise<MigrationsContractResponse>;
   readonly revision: number;
 }
 
