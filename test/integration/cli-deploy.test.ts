@@ -50,8 +50,19 @@ function running(): TestDaemon {
   return daemon;
 }
 
+/** The shop releases declare their database through the daemon's SHOP_DATABASE_URL: a SQLite
+ * file in the daemon's own data dir, removed with it. */
+function shopDatabaseEnv(dataDir: string): Record<string, string> {
+  return { SHOP_DATABASE_URL: `sqlite:${join(dataDir, 'shop.db')}` };
+}
+
 before(async () => {
-  daemon = await startTestDaemon({ removeDataDirOnStop: false });
+  const dataDir = await mkdtemp(join(tmpdir(), 'cutover-cli-deploy-'));
+  daemon = await startTestDaemon({
+    dataDir,
+    removeDataDirOnStop: false,
+    env: shopDatabaseEnv(dataDir),
+  });
 });
 
 after(async () => {
@@ -175,7 +186,7 @@ void test('a daemon killed and restarted mid-deployment: the CLI retries and fol
   }
   const killed = running();
   await killed.kill9();
-  daemon = await killed.restart();
+  daemon = await killed.restart({ env: shopDatabaseEnv(killed.dataDir) });
   const run = await following;
   assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
   assert.equal(run.stderr.match(/daemon unreachable, retrying/g)?.length, 1, run.stderr);
