@@ -9,7 +9,13 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { DeploymentView, DrillReport, FlipResponse } from '../../src/client/api-types.ts';
+import type {
+  DeploymentView,
+  DrillReport,
+  FlipResponse,
+  MigrationsContractResponse,
+  MigrationsPlanResponse,
+} from '../../src/client/api-types.ts';
 import type { AdminController, AuditEntry } from '../../src/daemon/admin/admin-context.ts';
 import { createAdminMetrics, type AdminMetrics } from '../../src/daemon/admin/admin-metrics.ts';
 import { createAdminServer, type AdminServer } from '../../src/daemon/admin/admin-server.ts';
@@ -146,5 +152,41 @@ export function sampleDrillReport(app: string, objectiveMs: number): DrillReport
     forward: { flip: sampleFlip(app, 'blue', 11), verify, recoveryMs: 2.9 },
     startedAt: '2026-11-26T12:00:00.000Z',
     durationMs: 2100,
+  };
+}
+
+/** What `migrations plan|status` answers for the shop: 0001 applied by v1, 0002 pending. */
+export function sampleMigrationsPlan(
+  overrides: Partial<MigrationsPlanResponse> = {},
+): MigrationsPlanResponse {
+  return {
+    app: 'shop',
+    release: 'v2',
+    dialect: 'sqlite',
+    database: 'sqlite:/var/lib/shop/shop.db',
+    applied: [
+      {
+        name: '0001_init.sql',
+        phase: 'expand',
+        appliedAt: '2026-11-26T12:00:00.000Z',
+        release: 'v1',
+      },
+    ],
+    pending: ['0002_add_order_note.sql'],
+    contractPending: [],
+    changed: [],
+    ...overrides,
+  };
+}
+
+export function sampleMigrationsContract(
+  overrides: Partial<MigrationsContractResponse> = {},
+): MigrationsContractResponse {
+  return {
+    app: 'shop',
+    release: 'v2',
+    applied: ['0003_drop_legacy_total.sql'],
+    durationMs: 12,
+    ...overrides,
   };
 }

@@ -12,7 +12,12 @@ import { createAdminMetrics } from './admin-metrics.ts';
 import { createAdminServer, type AdminServer } from './admin-server.ts';
 import { createSqliteStateStore } from '../../adapters/state-store/sqlite/sqlite-state-store.ts';
 import { createHistoryFeed, type HistoryFeed } from '../history-feed.ts';
-import { sampleDeploymentView, sampleDrillReport } from '../../../test/helpers/admin-fixture.ts';
+import {
+  sampleDeploymentView,
+  sampleDrillReport,
+  sampleMigrationsContract,
+  sampleMigrationsPlan,
+} from '../../../test/helpers/admin-fixture.ts';
 import { ADMIN_BODY_LIMIT_BYTES } from './read-json-body.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -97,6 +102,11 @@ function fakeController() {
       record('abortApp', app, body, opts, sampleDeploymentView({ app })),
     drill: (app, body, opts) =>
       record('drill', app, body, opts, sampleDrillReport(app, body.objectiveMs ?? 60_000)),
+    migrationsPlan: (app, body) =>
+      Promise.resolve(sampleMigrationsPlan({ app, release: body.release })),
+    migrationsStatus: (app) => Promise.resolve(sampleMigrationsPlan({ app })),
+    migrationsContract: (app, opts) =>
+      record('migrationsContract', app, {}, opts, sampleMigrationsContract({ app })),
   };
   return {
     controller,

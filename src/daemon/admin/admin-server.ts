@@ -16,6 +16,7 @@ import { eventRoutes } from './routes/event-routes.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { historyRoutes } from './routes/history-routes.ts';
 import { metricsRoutes } from './routes/metrics-routes.ts';
+import { migrationRoutes } from './routes/migration-routes.ts';
 import { mutationRoutes } from './routes/mutation-routes.ts';
 import { statusRoutes } from './routes/status-routes.ts';
 
@@ -31,6 +32,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...statusRoutes,
   ...mutationRoutes,
   ...deploymentRoutes,
+  ...migrationRoutes,
   ...historyRoutes,
   ...eventRoutes,
   ...metricsRoutes,

@@ -9,6 +9,7 @@ import type {
   DeployRequest,
   DrillRequest,
   FlipRequest,
+  MigrationsPlanRequest,
   RollbackRequest,
   StartDeploymentRequest,
 } from '../../client/api-types.ts';
@@ -65,25 +66,46 @@ const rollbackSchema = z.strictObject({
   waitDrain: z.boolean().optional(),
 });
 
-const startDeploymentSchema = z.strictObject({
-  release: z.string().superRefine(coreCheck(validateReleaseId)),
-  dir: z
-    .string()
-    .min(1)
-    .max(MAX_PATH_CHARS)
-    .refine((dir) => isAbsolute(dir) && !dir.includes('\0'), {
-      message: 'must be an absolute path on the daemon host, e.g. /srv/shop/releases/v42',
-    }),
-  config: z.string().refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_CONFIG_BYTES, {
+const releaseIdSchema = z.string().superRefine(coreCheck(validateReleaseId));
+
+const releaseDirSchema = z
+  .string()
+  .min(1)
+  .max(MAX_PATH_CHARS)
+  .refine((dir) => isAbsolute(dir) && !dir.includes('\0'), {
+    message: 'must be an absolute path on the daemon host, e.g. /srv/shop/releases/v42',
+  });
+
+const configTextSchema = z
+  .string()
+  .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_CONFIG_BYTES, {
     message: `the cutover.yaml text must be at most ${MAX_CONFIG_BYTES} bytes`,
-  }),
-  configPath: z.string().min(1).max(MAX_PATH_CHARS).optional(),
+  });
+
+const configPathSchema = z.string().min(1).max(MAX_PATH_CHARS);
+
+const startDeploymentSchema = z.strictObject({
+  release: releaseIdSchema,
+  dir: releaseDirSchema,
+  config: configTextSchema,
+  configPath: configPathSchema.optional(),
   instances: z
     .array(z.string().min(1).max(300).superRefine(coreCheck(parseAddress)))
     .min(1)
     .max(MAX_INSTANCES)
     .optional(),
 });
+
+/** The release a plan reads, like a deployment's, without instances: nothing is started. */
+const migrationsPlanSchema = z.strictObject({
+  release: releaseIdSchema,
+  dir: releaseDirSchema,
+  config: configTextSchema,
+  configPath: configPathSchema.optional(),
+});
+
+/** The contract takes no options: it applies the live release's pending contract files. */
+const migrationsContractSchema = z.strictObject({});
 
 const abortSchema = z.strictObject({
   reason: z.string().max(MAX_REASON_CHARS).optional(),
@@ -116,6 +138,15 @@ function parseWith<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
 
 export function parseStartDeploymentRequest(body: unknown): StartDeploymentRequest {
   return parseWith(startDeploymentSchema, body, 'start deployment');
+}
+
+export function parseMigrationsPlanRequest(body: unknown): MigrationsPlanRequest {
+  return parseWith(migrationsPlanSchema, body, 'migrations plan');
+}
+
+/** Checks the contract's body is `{}` (or empty): an unknown field is refused, not ignored. */
+export function parseMigrationsContractRequest(body: unknown): void {
+  parseWith(migrationsContractSchema, body, 'migrations contract');
 }
 
 export function parseAbortRequest(body: unknown): AbortRequest {

@@ -81,6 +81,9 @@ function fakeController() {
       answer({ method: 'drill', args: [app, req], opts }, () =>
         sampleDrillReport(app, req.objectiveMs ?? 60_000),
       ),
+    migrationsPlan: unused('migrationsPlan'),
+    migrationsStatus: unused('migrationsStatus'),
+    migrationsContract: unused('migrationsContract'),
   };
   return {
     controller,
