@@ -32,12 +32,6 @@ const KNOWN_WRONG: Readonly<Record<string, readonly string[]>> = {
   // Miss: varchar(64) -> varchar(12) rewrites the table (checked on PostgreSQL 15), but without the
   // schema the linter cannot see the old length and takes every varchar target for a widening.
   '056-varchar-narrow-product-code.sql': [],
-  // Miss: the DROP COLUMN sits in a DO block's PL/pgSQL body, which the linter does not read.
-  '099-do-block-idempotent-drop.sql': [],
-  // False block: the rename leaves an automatically updatable view under the old name, so the
-  // serving version keeps reading and writing it (checked on PostgreSQL 15); the rule looks at
-  // the rename alone.
-  '112-rename-table-behind-compat-view.sql': ['rename-table@3'],
 };
 
 interface ExpectedFinding {
