@@ -282,6 +282,18 @@ export interface SchemaReport {
     readonly next: { readonly release: string; readonly passed: boolean } | null;
     /** Releases whose config names no compat check: nothing proved them on the shadow. */
     readonly notChecked: readonly string[];
+    /** Postgres: per file, the lock each statement takes and the tables it rewrote. */
+    readonly locks: readonly {
+      readonly file: string;
+      readonly rewrittenTables: readonly string[];
+      readonly statements: readonly {
+        readonly index: number;
+        readonly kind: string;
+        readonly lock: string | null;
+        readonly table: string | null;
+        readonly rewrote: boolean | null;
+      }[];
+    }[];
   };
 }
 

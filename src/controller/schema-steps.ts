@@ -16,6 +16,7 @@ import type { MigrationPlan } from '../migrations/migration-dir.ts';
 import { createCommandCheck } from '../migrations/shadow/command-check.ts';
 import type { CheckOutcome, CompatCheckRunner } from '../migrations/shadow/compat-check.ts';
 import { runCompatCheck } from '../migrations/shadow/compat-check.ts';
+import { createPgTableInspector } from '../migrations/shadow/pg-table-inspector.ts';
 import type { MigrationTarget } from '../ports/database.ts';
 
 /** A release as the schema steps see it: its folder and its cutover.yaml. */
@@ -157,6 +158,8 @@ export async function checkSchema(ctx: SchemaStepContext): Promise<DeploymentEve
         lockTimeoutMs: ctx.next.config.migrations.lockTimeoutMs,
         statementTimeoutMs: ctx.next.config.migrations.statementTimeoutMs,
       },
+      // Postgres: which lock each statement takes, and which tables it rewrote, on the shadow.
+      ...(target.dialect === 'postgres' ? { inspector: createPgTableInspector() } : {}),
     });
     const missing: string[] = [];
     if (next === null) missing.push(`${ctx.next.release} has no migrations.compat.command`);
@@ -186,6 +189,17 @@ export async function checkSchema(ctx: SchemaStepContext): Promise<DeploymentEve
               ? null
               : { release: compat.next.release, passed: compat.next.outcome.passed },
           notChecked: missing,
+          locks: (compat.lockReport ?? []).map((file) => ({
+            file: file.file,
+            rewrittenTables: file.rewrittenTables,
+            statements: file.statements.map((statement) => ({
+              index: statement.index,
+              kind: statement.kind,
+              lock: statement.lock,
+              table: statement.table,
+              rewrote: statement.rewrote,
+            })),
+          })),
         },
       },
     });
