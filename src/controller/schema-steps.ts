@@ -3,7 +3,7 @@
 // and of the new one against a migrated shadow copy; after the new instances are healthy, apply
 // those migrations to the real database. Nothing touches production before both versions
 // passed on the shadow.
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { DeploymentReport } from '../client/api-types.ts';
 import { resolveAppEnv } from '../config/resolve-app-env.ts';
 import type { AppConfig } from '../core/app-config.ts';
@@ -122,7 +122,7 @@ export async function checkSchema(ctx: SchemaStepContext): Promise<DeploymentEve
       findings: lint.findings.map((finding) => ({
         rule: finding.rule,
         severity: finding.severity,
-        path: finding.path,
+        path: relative(ctx.next.dir, finding.path),
         line: finding.line,
         message: finding.message,
         fix: finding.fix,
@@ -135,7 +135,9 @@ export async function checkSchema(ctx: SchemaStepContext): Promise<DeploymentEve
       });
       const lines = blocking
         .slice(0, 5)
-        .map((finding) => `${finding.rule} at ${finding.path}:${finding.line}`);
+        .map(
+          (finding) => `${finding.rule} at ${relative(ctx.next.dir, finding.path)}:${finding.line}`,
+        );
       return {
         type: 'SchemaRejected',
         reason: `the migration linter blocked ${blocking.length} statement(s): ${lines.join('; ')}`,
