@@ -8,6 +8,7 @@
 //   node bench/deploy.ts          (npm run bench:deploy)
 // Env: BENCH_DEPLOYS (alternating deployments after the first, default 10).
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeploymentView } from '../src/client/api-types.ts';
@@ -92,6 +93,9 @@ function row(name: string, values: readonly number[]): Cell[] {
 
 async function main(): Promise<void> {
   const dir = await createTempDir('deploy');
+  // The shop releases declare their database through the daemon's SHOP_DATABASE_URL (the daemon
+  // inherits this process's environment): a SQLite file in the run's temp dir.
+  process.env['SHOP_DATABASE_URL'] = `sqlite:${join(dir, 'shop.db')}`;
   const daemon = await startCutoverDaemon({ dir });
   const first = await deploy(daemon, 'v1');
   const runs: Deployment[] = [];
