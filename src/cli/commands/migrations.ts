@@ -1,12 +1,19 @@
-// `cutover migrations <subcommand>`: migration safety, run locally (no daemon). One command with
-// a small function per subcommand: `lint` here; `status` and `plan` join it.
+// `cutover migrations <subcommand>`: migration safety. One command with a small function per
+// subcommand: `lint` runs locally (no daemon); `status`, `plan` and `contract` ask the daemon,
+// which holds the database URL and the live release.
 //
 // `cutover migrations lint [files...] [--dir D] [--format text|json|sarif] [--dialect D]
 // [--outside-runner]`: files given = one run of pending migrations (tables created by one are
 // new for the next); no files = every `*.sql` of D's migrations folder, each linted on its own
 // (cutover cannot know here which are applied). Exit 0 clean or warnings only, 1 blocking
 // findings, 2 tool error (a file that does not parse or cannot be read).
-import { access, readdir } from 'node:fs/promises';
+//
+// `cutover migrations status [app]`: the live release's applied, pending, contract-pending and
+// changed migrations. `cutover migrations plan [release] [--dir D]`: what a deployment of the
+// release in D would apply (exit 1 when it would be refused: an applied file was edited).
+// `cutover migrations contract [app]`: applies the live release's contract migrations; refused
+// (exit 1) while a standby may still use the old schema.
+import { access, readFile, readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
@@ -24,8 +31,16 @@ import type {
   Suppression,
 } from '../../migrations/lint/lint-types.ts';
 import type { CliContext } from '../cli-context.ts';
+import {
+  formatMigrationsContract,
+  formatMigrationsPlan,
+  formatMigrationsStatus,
+} from '../format-migrations.ts';
+import { resolveAppName } from '../resolve-app.ts';
 
 const DEFAULT_MIGRATIONS_DIR = 'migrations/';
+/** The release id a plan names when none is given: it is only shown, never deployed. */
+const DEFAULT_PLAN_RELEASE = 'plan';
 
 interface LintFlags {
   readonly dir?: string;
@@ -37,8 +52,88 @@ interface LintFlags {
 export function registerMigrationsCommand(program: Command, ctx: CliContext): void {
   const migrations = program
     .command('migrations')
-    .description('migration safety: lint migrations before they touch a database');
+    .description(
+      'migration safety: lint migrations, see what is applied and planned, run the contract phase',
+    );
   registerLintCommand(migrations, ctx);
+  registerStatusCommand(migrations, ctx);
+  registerPlanCommand(migrations, ctx);
+  registerContractCommand(migrations, ctx);
+}
+
+function registerStatusCommand(migrations: Command, ctx: CliContext): void {
+  migrations
+    .command('status')
+    .description(
+      "the live release's migrations: applied (phase, release, time), pending, contract pending, changed",
+    )
+    .argument('[app]', 'the app (default: the app of ./cutover.yaml, or the only app)')
+    .action(async (app: string | undefined, _flags: unknown, command: Command) => {
+      const client = ctx.client(command);
+      const name = await resolveAppName(app, client, 'cutover migrations status <app>');
+      const plan = await client.migrationsStatus(name);
+      ctx.print(command, plan, () => formatMigrationsStatus(plan));
+    });
+}
+
+interface PlanFlags {
+  readonly dir?: string;
+}
+
+function registerPlanCommand(migrations: Command, ctx: CliContext): void {
+  migrations
+    .command('plan')
+    .description(
+      'what a deployment of the release in --dir would apply, and what waits for the contract phase; exit 1 if it would be refused',
+    )
+    .argument('[release]', `the release id to show (default: ${DEFAULT_PLAN_RELEASE})`)
+    .option('--dir <dir>', `the release's folder, holding its ${APP_CONFIG_FILE_NAME} (default: .)`)
+    .action(async (release: string | undefined, flags: PlanFlags, command: Command) => {
+      const dir = resolve(flags.dir ?? '.');
+      const { app, text, configPath } = await readReleaseConfig(dir);
+      const plan = await ctx.client(command).migrationsPlan(app, {
+        release: release ?? DEFAULT_PLAN_RELEASE,
+        dir,
+        config: text,
+        configPath,
+      });
+      ctx.print(command, plan, () => formatMigrationsPlan(plan));
+      // A deployment would be refused: say so to scripts too.
+      if (plan.changed.length > 0) ctx.setExitCode(1);
+    });
+}
+
+function registerContractCommand(migrations: Command, ctx: CliContext): void {
+  migrations
+    .command('contract')
+    .description(
+      "apply the live release's contract migrations; refused while a standby may still use the old schema",
+    )
+    .argument('[app]', 'the app (default: the app of ./cutover.yaml, or the only app)')
+    .action(async (app: string | undefined, _flags: unknown, command: Command) => {
+      const client = ctx.client(command);
+      const name = await resolveAppName(app, client, 'cutover migrations contract <app>');
+      const result = await client.migrationsContract(name);
+      ctx.print(command, result, () => formatMigrationsContract(result));
+    });
+}
+
+/** D/cutover.yaml, checked here (a bad one names its field and line) and sent as text. */
+async function readReleaseConfig(
+  dir: string,
+): Promise<{ app: string; text: string; configPath: string }> {
+  const configPath = join(dir, APP_CONFIG_FILE_NAME);
+  try {
+    await access(configPath);
+  } catch {
+    throw new CutoverError(
+      'CUTOVER_ERR_CONFIG_INVALID',
+      `${configPath} not found: pass the release's folder with --dir`,
+      { file: configPath },
+    );
+  }
+  const config = await loadAppConfigFromDir(dir);
+  return { app: config.app, text: await readFile(configPath, 'utf8'), configPath };
 }
 
 function registerLintCommand(migrations: Command, ctx: CliContext): void {
