@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { MigrationsPlanResponse } from '../../client/api-types.ts';
 import {
   sampleMigrationsContract,
   sampleMigrationsPlan,
@@ -165,7 +166,7 @@ void test('plan sends the release, its absolute dir and cutover.yaml text; print
         assert.equal(json.code, 0, json.err);
         // The release id defaults to `plan`.
         assert.equal((admin.bodies[1] as { release: string }).release, 'plan');
-        assert.equal(JSON.parse(json.out).release, 'plan');
+        assert.equal((JSON.parse(json.out) as MigrationsPlanResponse).release, 'plan');
       },
     );
   });
@@ -210,7 +211,9 @@ void test('plan exits 1 when a deployment would be refused (an applied file was 
           admin.dataDir,
         ]);
         assert.equal(json.code, 1);
-        assert.deepEqual(JSON.parse(json.out).changed, ['0001_init.sql']);
+        assert.deepEqual((JSON.parse(json.out) as MigrationsPlanResponse).changed, [
+          '0001_init.sql',
+        ]);
       },
     );
   });
