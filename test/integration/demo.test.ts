@@ -1,5 +1,6 @@
 // `cutover demo` end to end: a real daemon whose process runtime runs the shop example's
-// releases (examples/shop/v1..v4) under a steady load, a drill, the report; its cleanup on
+// releases (examples/shop/v1..v6, on a SQLite database) under a steady load, a drill, the
+// report; its cleanup on
 // Ctrl-C; and the hello example app (examples/hello), which the quickstart's external-runtime
 // commands use.
 import { test } from 'node:test';
@@ -99,19 +100,21 @@ function runCli(
   });
 }
 
-void test('cutover demo --json: v1 and v2 live, v3 refused at smoke, v4 rolled back, a drill, 0 failed', async () => {
+void test('cutover demo --json: v1 and v2 live, v3 refused at smoke, v4 rolled back, v5 and v6 refused at schema-check, a drill, 0 failed', async () => {
   const run = await runCli(['demo', '--json', '--rate', '60']);
   assert.equal(run.code, 0, `demo failed:\n${run.stdout}\n${run.stderr}`);
   const report = JSON.parse(run.stdout) as DemoReport;
   assert.equal(report.ok, true, JSON.stringify(report.expectations, null, 2));
-  assert.ok(report.expectations.length >= 7 && report.expectations.every((e) => e.ok));
+  assert.ok(report.expectations.length >= 9 && report.expectations.every((e) => e.ok));
   assert.equal(report.app, 'shop');
   assert.match(report.daemon.public, /^http:\/\/127\.0\.0\.1:\d+$/);
 
   const byRelease = new Map(report.deployments.map((d) => [d.release, d]));
-  assert.deepEqual([...byRelease.keys()], ['v1', 'v2', 'v3', 'v4']);
-  const [v1, v2, v3, v4] = ['v1', 'v2', 'v3', 'v4'].map((release) => byRelease.get(release));
-  assert.ok(v1 && v2 && v3 && v4);
+  assert.deepEqual([...byRelease.keys()], ['v1', 'v2', 'v3', 'v4', 'v5', 'v6']);
+  const [v1, v2, v3, v4, v5, v6] = ['v1', 'v2', 'v3', 'v4', 'v5', 'v6'].map((release) =>
+    byRelease.get(release),
+  );
+  assert.ok(v1 && v2 && v3 && v4 && v5 && v6);
   assert.equal(v1.outcome, 'succeeded');
   assert.equal(v1.liveAfter, 'v1');
   assert.equal(v2.outcome, 'succeeded');
@@ -133,6 +136,37 @@ void test('cutover demo --json: v1 and v2 live, v3 refused at smoke, v4 rolled b
   assert.ok(v4.flipBackMs !== null);
   assert.ok(v4.verify !== null && v4.verify.failedProbes > 0);
   assert.equal(v4.liveAfter, 'v2');
+  // v1 and v2 migrated the shop's database after a shadow check both releases passed.
+  assert.deepEqual(v1.schema?.applied, ['0001_init.sql']);
+  assert.deepEqual(v2.schema?.applied, ['0002_add_order_note.sql']);
+  assert.deepEqual(v2.schema.shadow?.releases, [
+    { release: 'v1', passed: true },
+    { release: 'v2', passed: true },
+  ]);
+  // v5 and v6: refused at the schema check before any instance started; v2 still live.
+  for (const refused of [v5, v6]) {
+    assert.equal(refused.outcome, 'failed', refused.release);
+    assert.equal(refused.failedAt, 'schema-check', refused.release);
+    assert.equal(refused.flipped, false);
+    assert.ok(!refused.steps.some((s) => s.step === 'starting'), JSON.stringify(refused.steps));
+    assert.equal(refused.liveAfter, 'v2');
+    assert.equal(refused.schema?.applied, null, 'nothing applied to the real database');
+  }
+  // v5: the linter's rename-column rule blocks 0003_rename_customer.sql.
+  assert.match(v5.reason ?? '', /schema-check.*rename-column/);
+  assert.deepEqual(
+    v5.schema?.lint.map((f) => [f.rule, f.severity, f.file]),
+    [['rename-column', 'error', '0003_rename_customer.sql']],
+  );
+  // v6: its SQL passes the linter, but the live v2 fails its compat check on the shadow.
+  assert.match(v6.reason ?? '', /schema-check.*shadow check.*live release v2 failed/);
+  assert.deepEqual(v6.schema?.lint, []);
+  assert.equal(v6.schema.shadow?.passed, false);
+  assert.deepEqual(v6.schema.shadow.releases, [
+    { release: 'v2', passed: false },
+    { release: 'v6', passed: true },
+  ]);
+  assert.match(v6.schema.shadow.failures.join('\n'), /^live release v2 failed .*FAILED v2 POST/m);
   // Every deployment reports its steps with durations.
   for (const d of report.deployments) {
     assert.ok(d.steps.length > 3, `${d.release}: ${JSON.stringify(d.steps)}`);
@@ -153,7 +187,9 @@ void test('cutover demo --json: v1 and v2 live, v3 refused at smoke, v4 rolled b
   assert.ok(requests.posts > 0 && requests.newConnections > 0);
   assert.ok((requests.byRelease['v1'] ?? 0) > 0, JSON.stringify(requests.byRelease));
   assert.ok((requests.byRelease['v2'] ?? 0) > 0, JSON.stringify(requests.byRelease));
-  assert.equal(requests.byRelease['v3'], undefined, 'v3 never served public traffic');
+  for (const release of ['v3', 'v5', 'v6']) {
+    assert.equal(requests.byRelease[release], undefined, `${release} never served public traffic`);
+  }
   // Only v4's own errors, in its short live window, are set apart.
   assert.deepEqual(
     Object.keys(requests.tolerated).filter((release) => release !== 'v4'),
@@ -166,7 +202,7 @@ void test('cutover demo --json: v1 and v2 live, v3 refused at smoke, v4 rolled b
 void test('cutover demo: a stage that does not exist is a usage error naming the stages', async () => {
   const run = await runCli(['demo', '--until', 'v9']);
   assert.equal(run.code, 2);
-  assert.match(run.stderr, /--until must be one of v1, v2, drill, v3, v4, got "v9"/);
+  assert.match(run.stderr, /--until must be one of v1, v2, drill, v3, v4, v5, v6, got "v9"/);
 });
 
 function isAlive(pid: number): boolean {

@@ -46,7 +46,7 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
   program
     .command('demo')
     .description(
-      'run the whole story on the bundled shop example in a temporary data dir: deploy v1, v2 under load, a rollback drill, a broken v3 (refused), a v4 that fails under traffic (rolled back); then a report',
+      'run the whole story on the bundled shop example in a temporary data dir: deploy v1, v2 under load, a rollback drill, a broken v3 (refused), a v4 that fails under traffic (rolled back), a v5 whose migration the linter blocks, a v6 whose migration breaks v2 on the shadow (both refused); then a report',
     )
     .option(
       '--until <stage>',

@@ -4,6 +4,7 @@ import { evaluateDemo } from './demo-expectations.ts';
 import type { DemoMeasurements } from './demo-expectations.ts';
 import type { DemoDeployment, DemoDrill } from './demo-report.ts';
 import type { LoadResult } from './demo-load.ts';
+import type { DemoLintFinding, DemoSchema, DemoShadow } from './demo-schema.ts';
 import { DEMO_STORY } from './run-demo.ts';
 
 function deployment(overrides: Partial<DemoDeployment>): DemoDeployment {
@@ -21,6 +22,7 @@ function deployment(overrides: Partial<DemoDeployment>): DemoDeployment {
     verify: { probes: 10, failedProbes: 0 },
     durationMs: 6_000,
     steps: [],
+    schema: null,
     liveAfter: 'v1',
     underLoad: false,
     ...overrides,
@@ -56,6 +58,14 @@ const LOAD: LoadResult = {
   durationMs: 20_000,
 };
 
+const SCHEMA_REFUSAL_STEPS = [
+  { step: 'locking', durationMs: 1 },
+  { step: 'resolving', durationMs: 1 },
+  { step: 'drift-check', durationMs: 2 },
+  { step: 'schema-check', durationMs: 400 },
+  { step: 'cleaning-up', durationMs: 2 },
+];
+
 const GOOD: DemoMeasurements = {
   story: DEMO_STORY,
   deployments: [
@@ -69,6 +79,50 @@ const GOOD: DemoMeasurements = {
       liveAfter: 'v2',
     }),
     deployment({ release: 'v4', outcome: 'rolled-back', failedAt: 'verifying', liveAfter: 'v2' }),
+    deployment({
+      release: 'v5',
+      outcome: 'failed',
+      failedAt: 'schema-check',
+      flipped: false,
+      steps: SCHEMA_REFUSAL_STEPS,
+      schema: {
+        pending: ['0003_rename_customer.sql'],
+        lint: [
+          {
+            rule: 'rename-column',
+            severity: 'error',
+            file: '0003_rename_customer.sql',
+            line: 5,
+            message: 'Renaming orders.customer to customer_name breaks the version still serving',
+          },
+        ],
+        shadow: null,
+        applied: null,
+      },
+      liveAfter: 'v2',
+    }),
+    deployment({
+      release: 'v6',
+      outcome: 'failed',
+      failedAt: 'schema-check',
+      flipped: false,
+      steps: SCHEMA_REFUSAL_STEPS,
+      schema: {
+        pending: ['0003_require_order_channel.sql'],
+        lint: [],
+        shadow: {
+          passed: false,
+          cutoverMs: 5,
+          releases: [
+            { release: 'v2', passed: false },
+            { release: 'v6', passed: true },
+          ],
+          failures: ['live release v2 failed the compat command on the migrated shadow'],
+        },
+        applied: null,
+      },
+      liveAfter: 'v2',
+    }),
   ],
   drill: DRILL,
   drillRan: true,
@@ -84,18 +138,18 @@ function failing(m: DemoMeasurements): string[] {
 
 void test('the whole story as it should go: every expectation holds', () => {
   const results = evaluateDemo(GOOD);
-  assert.equal(results.length, 7);
+  assert.equal(results.length, 9);
   assert.deepEqual(failing(GOOD), []);
   const zero = results.find((e) => e.name === 'zero failed requests');
   assert.equal(zero?.detail, '0 failed of 1020, 20 errors served by v4 itself not counted');
 });
 
 void test('each broken promise fails its own expectation', () => {
-  const [v1, v2, v3, v4] = GOOD.deployments;
-  assert.ok(v1 && v2 && v3 && v4);
+  const [v1, v2, v3, v4, v5, v6] = GOOD.deployments;
+  assert.ok(v1 && v2 && v3 && v4 && v5 && v6);
   const with3 = (d: DemoDeployment): DemoMeasurements => ({
     ...GOOD,
-    deployments: [v1, v2, d, v4],
+    deployments: [v1, v2, d, v4, v5, v6],
   });
   // v3 refused at another step, or after a flip, or leaving another release live.
   assert.deepEqual(failing(with3({ ...v3, failedAt: 'starting' })), [
@@ -106,7 +160,7 @@ void test('each broken promise fails its own expectation', () => {
   // v4 that went live, or failed without a flip.
   const with4 = (d: DemoDeployment): DemoMeasurements => ({
     ...GOOD,
-    deployments: [v1, v2, v3, d],
+    deployments: [v1, v2, v3, d, v5, v6],
   });
   assert.deepEqual(failing(with4({ ...v4, outcome: 'succeeded', liveAfter: 'v4' })), [
     'v4 is rolled back automatically',
@@ -114,7 +168,7 @@ void test('each broken promise fails its own expectation', () => {
   assert.deepEqual(failing(with4({ ...v4, outcome: 'failed', flipped: false })), [
     'v4 is rolled back automatically',
   ]);
-  assert.deepEqual(failing({ ...GOOD, deployments: [v1, v3, v4] }), ['v2 goes live']);
+  assert.deepEqual(failing({ ...GOOD, deployments: [v1, v3, v4, v5, v6] }), ['v2 goes live']);
   // The drill: not passed, too slow, a failed request, or refused outright.
   assert.deepEqual(failing({ ...GOOD, drill: { ...DRILL, rtoMs: 1_500 } }), [
     'the rollback drill passes within its RTO objective',
@@ -146,5 +200,69 @@ void test('a shortened story checks only what ran', () => {
   assert.deepEqual(
     evaluateDemo(short).map((e) => [e.name, e.ok]),
     [['v1 goes live', true]],
+  );
+});
+
+void test('v5 and v6 must be refused at the schema check, by the linter and by the shadow check', () => {
+  const [v1, v2, v3, v4, v5, v6] = GOOD.deployments;
+  assert.ok(v1 && v2 && v3 && v4 && v5 && v6);
+  const schema5: DemoSchema | null = v5.schema;
+  const schema6: DemoSchema | null = v6.schema;
+  assert.ok(schema5 !== null && schema6 !== null);
+  const V5 = 'v5 is refused by the migration linter (rename-column) before anything starts';
+  const V6 =
+    'v6 is refused by the shadow check (v2 fails on the migrated shadow) before anything starts';
+  const with56 = (five: DemoDeployment, six: DemoDeployment): DemoMeasurements => ({
+    ...GOOD,
+    deployments: [v1, v2, v3, v4, five, six],
+  });
+  const detail = evaluateDemo(GOOD).find((e) => e.name === V5)?.detail;
+  assert.equal(
+    detail,
+    'outcome failed at step schema-check, lint rename-column at 0003_rename_customer.sql:5, shadow not run, live v2 after it',
+  );
+  // v5 refused by another rule, or only warned about, or after its instances started.
+  const finding = schema5.lint[0];
+  assert.ok(finding);
+  const v5lint = (lint: readonly DemoLintFinding[]): DemoDeployment => ({
+    ...v5,
+    schema: { ...schema5, lint },
+  });
+  assert.deepEqual(failing(with56(v5lint([{ ...finding, rule: 'drop-column' }]), v6)), [V5]);
+  assert.deepEqual(failing(with56(v5lint([{ ...finding, severity: 'warning' }]), v6)), [V5]);
+  assert.deepEqual(failing(with56(v5lint([]), v6)), [V5]);
+  assert.deepEqual(failing(with56({ ...v5, schema: null }, v6)), [V5]);
+  assert.deepEqual(
+    failing(with56({ ...v5, steps: [...v5.steps, { step: 'starting', durationMs: 500 }] }, v6)),
+    [V5],
+  );
+  assert.deepEqual(failing(with56({ ...v5, failedAt: 'smoke' }, v6)), [V5]);
+  // v6: the shadow check passed, only the new release failed there, or v6 went live.
+  const shadow = schema6.shadow;
+  assert.ok(shadow);
+  const v6shadow = (next: DemoShadow | null): DemoDeployment => ({
+    ...v6,
+    schema: { ...schema6, shadow: next },
+  });
+  assert.deepEqual(failing(with56(v5, v6shadow({ ...shadow, passed: true }))), [V6]);
+  assert.deepEqual(
+    failing(
+      with56(
+        v5,
+        v6shadow({
+          ...shadow,
+          releases: [
+            { release: 'v2', passed: true },
+            { release: 'v6', passed: false },
+          ],
+        }),
+      ),
+    ),
+    [V6],
+  );
+  assert.deepEqual(failing(with56(v5, v6shadow(null))), [V6]);
+  assert.deepEqual(
+    failing(with56(v5, { ...v6, outcome: 'succeeded', failedAt: null, liveAfter: 'v6' })),
+    [V6],
   );
 });

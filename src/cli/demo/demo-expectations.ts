@@ -9,6 +9,8 @@ export interface StoryStep {
   readonly expect: 'succeeded' | 'refused-before-flip' | 'rolled-back';
   /** For a refusal: the step that must refuse it. */
   readonly refusedAt?: string;
+  /** For a refusal at the schema check: the linter rule, or the release failing on the shadow. */
+  readonly refusedBy?: { readonly lintRule: string } | { readonly shadowFailed: string };
   /** The release that must be live afterwards. */
   readonly liveAfter: string;
 }
@@ -25,27 +27,73 @@ export interface DemoMeasurements {
   readonly requests: LoadResult | null;
 }
 
+/** The steps before any instance starts: a refusal there touched nothing. */
+const BEFORE_START_STEPS: readonly string[] = [
+  'locking',
+  'resolving',
+  'drift-check',
+  'schema-check',
+];
+
+function expectationName(step: StoryStep): string {
+  if (step.expect === 'succeeded') return `${step.release} goes live`;
+  if (step.expect === 'rolled-back') return `${step.release} is rolled back automatically`;
+  const by = step.refusedBy;
+  if (by === undefined) return `${step.release} is refused before the flip`;
+  return 'lintRule' in by
+    ? `${step.release} is refused by the migration linter (${by.lintRule}) before anything starts`
+    : `${step.release} is refused by the shadow check (${by.shadowFailed} fails on the migrated shadow) before anything starts`;
+}
+
+/** Whether what refused the deployment is what the story says must. */
+function refusedAsTold(step: StoryStep, d: DemoDeployment): boolean {
+  const by = step.refusedBy;
+  if (by === undefined) return true;
+  if ('lintRule' in by) {
+    return (d.schema?.lint ?? []).some((f) => f.rule === by.lintRule && f.severity === 'error');
+  }
+  const shadow = d.schema?.shadow ?? null;
+  return (
+    shadow !== null &&
+    !shadow.passed &&
+    shadow.releases.some((entry) => entry.release === by.shadowFailed && !entry.passed)
+  );
+}
+
+function schemaDetail(d: DemoDeployment): string {
+  if (d.schema === null) return '';
+  const rules = d.schema.lint.map((f) => `${f.rule} at ${f.file}:${f.line}`);
+  const shadow = d.schema.shadow;
+  const verdicts =
+    shadow === null
+      ? 'not run'
+      : shadow.releases.map((r) => `${r.release} ${r.passed ? 'passed' : 'failed'}`).join(', ');
+  return `, lint ${rules.length === 0 ? 'clean' : rules.join(', ')}, shadow ${verdicts}`;
+}
+
 function expectDeployment(step: StoryStep, d: DemoDeployment | undefined): DemoExpectation {
-  const name =
-    step.expect === 'succeeded'
-      ? `${step.release} goes live`
-      : step.expect === 'rolled-back'
-        ? `${step.release} is rolled back automatically`
-        : `${step.release} is refused before the flip`;
+  const name = expectationName(step);
   if (d === undefined) return { name, ok: false, detail: 'it did not run' };
+  const started = d.steps.some((s) => s.step === 'starting');
   const detail =
     `outcome ${d.outcome ?? 'none'}` +
     (d.failedAt === null ? '' : ` at step ${d.failedAt}`) +
+    (step.refusedBy === undefined ? '' : schemaDetail(d)) +
+    (step.refusedBy === undefined || !started ? '' : ', instances started') +
     `, live ${d.liveAfter ?? 'none'} after it`;
   const live = d.liveAfter === step.liveAfter;
   let ok: boolean;
   if (step.expect === 'succeeded') ok = d.outcome === 'succeeded';
   else if (step.expect === 'rolled-back') ok = d.outcome === 'rolled-back' && d.flipped;
   else {
+    const touchedNothing =
+      step.refusedAt === undefined || !BEFORE_START_STEPS.includes(step.refusedAt) || !started;
     ok =
       d.outcome === 'failed' &&
       !d.flipped &&
-      (step.refusedAt === undefined || d.failedAt === step.refusedAt);
+      (step.refusedAt === undefined || d.failedAt === step.refusedAt) &&
+      touchedNothing &&
+      refusedAsTold(step, d);
   }
   return { name, ok: ok && live, detail };
 }

@@ -1,5 +1,5 @@
 // The child process the demo starts: a `cutover daemon` on port-0 listeners in a temporary data
-// dir. Its handle stops it politely (SIGTERM), then firmly (SIGKILL). The app instances are the
+// dir, with the shop's database in it. Its handle stops it politely (SIGTERM), then firmly (SIGKILL). The app instances are the
 // daemon's (its process runtime starts them): demo-instances.ts stops those.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -77,6 +77,14 @@ function hasExited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
+/**
+ * The shop releases with a database name it by the daemon's SHOP_DATABASE_URL: a SQLite file in
+ * the demo's data dir, so it goes away with it.
+ */
+export function shopDatabaseUrl(dataDir: string): string {
+  return `sqlite:${join(dataDir, 'shop.db')}`;
+}
+
 /** Starts `cutover daemon` in `dataDir` with port-0 listeners and waits for its daemon.json. */
 export async function startDemoDaemon(dataDir: string, signal: AbortSignal): Promise<DaemonHandle> {
   const child = spawn(
@@ -95,7 +103,10 @@ export async function startDemoDaemon(dataDir: string, signal: AbortSignal): Pro
       '--log-level',
       'warn',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CUTOVER_ADMIN_TCP: '' } },
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, CUTOVER_ADMIN_TCP: '', SHOP_DATABASE_URL: shopDatabaseUrl(dataDir) },
+    },
   );
   const handle = track('cutover daemon', child, DAEMON_STOP_TIMEOUT_MS);
   const infoPath = join(dataDir, 'daemon.json');

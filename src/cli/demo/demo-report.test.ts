@@ -118,10 +118,82 @@ const ROLLED_BACK = deploymentView({
   },
 });
 
+const V6_FAILURE =
+  'live release v2 failed the compat command `SHOP_VERSION=v2 node ../app/compat-check.js` on the migrated shadow: exit code 1: ok v2 GET /api/products\n' +
+  'FAILED v2 POST /api/orders: status 500, expected 201: orders.channel is required\nok v2 GET /api/orders';
+
+const SCHEMA_STEPS = (): DeploymentStepView[] =>
+  steps(
+    ['locking', 1],
+    ['resolving', 1],
+    ['drift-check', 2],
+    ['schema-check', 400],
+    ['cleaning-up', 2],
+    ['failed', 0],
+  );
+
+const LINT_REFUSED = deploymentView({
+  release: 'v5',
+  step: 'failed',
+  outcome: 'failed',
+  flipped: false,
+  reason:
+    'step "schema-check" failed: the migration linter blocked 1 statement(s): rename-column at /x/v5/migrations/0003_rename_customer.sql:5',
+  steps: SCHEMA_STEPS(),
+  report: {
+    schema: {
+      pending: ['0003_rename_customer.sql'],
+      lint: {
+        blocking: 1,
+        findings: [
+          {
+            rule: 'rename-column',
+            severity: 'error',
+            path: '/x/v5/migrations/0003_rename_customer.sql',
+            line: 5,
+            message: 'Renaming orders.customer to customer_name breaks the version still serving.',
+            fix: 'Expand/contract.',
+          },
+        ],
+      },
+    },
+  },
+});
+
+const SHADOW_REFUSED = deploymentView({
+  release: 'v6',
+  step: 'failed',
+  outcome: 'failed',
+  flipped: false,
+  reason: `step "schema-check" failed: the shadow check failed: ${V6_FAILURE}`,
+  steps: SCHEMA_STEPS(),
+  report: {
+    schema: {
+      pending: ['0003_require_order_channel.sql'],
+      lint: { blocking: 0, findings: [] },
+      shadow: {
+        passed: false,
+        createMs: 2,
+        applyMs: 2,
+        dropMs: 1,
+        cutoverMs: 5,
+        applied: ['0003_require_order_channel.sql'],
+        applyError: null,
+        failures: [V6_FAILURE],
+        live: { release: 'v2', passed: false },
+        next: { release: 'v6', passed: true },
+        notChecked: [],
+        locks: [],
+      },
+    },
+  },
+});
+
 void test('the failed step is the one left for the clean-up or the flip back', () => {
   assert.equal(failedStep(deploymentView({})), null);
   assert.equal(failedStep(SMOKE_FAILED), 'smoke');
   assert.equal(failedStep(ROLLED_BACK), 'verifying');
+  assert.equal(failedStep(LINT_REFUSED), 'schema-check');
   // Refused at the lock: no step before the outcome, the reason names none either.
   assert.equal(
     failedStep(
@@ -150,6 +222,13 @@ void test('a deployment in the report: outcome, flip, step durations without the
   assert.equal(v4.flipMs, 1.2);
   assert.equal(v4.flipBackMs, 0.9);
   assert.deepEqual(v4.verify, { probes: 4, failedProbes: 1 });
+  assert.equal(v4.schema, null, 'no schema report: no database declared');
+  const v6 = toDemoDeployment(SHADOW_REFUSED, 'v2', true);
+  assert.equal(v6.failedAt, 'schema-check');
+  assert.deepEqual(v6.schema?.shadow?.releases, [
+    { release: 'v2', passed: false },
+    { release: 'v6', passed: true },
+  ]);
 });
 
 void test('a step line marks the step that failed', () => {
@@ -184,6 +263,8 @@ const REPORT: DemoReport = {
     toDemoDeployment(deploymentView({}), 'v2', true),
     toDemoDeployment(SMOKE_FAILED, 'v2', true),
     toDemoDeployment(ROLLED_BACK, 'v2', true),
+    toDemoDeployment(LINT_REFUSED, 'v2', true),
+    toDemoDeployment(SHADOW_REFUSED, 'v2', true),
   ],
   drill: {
     passed: true,
@@ -216,6 +297,21 @@ void test('the text report: each deployment, the drill, the counts and the verdi
     /deploy v4 {3}rolled-back into blue: flipped \(1\.2 ms\), 1 of 4 probes failed, flipped back in 900 µs/,
   );
   assert.match(text, /steps: locking 2\.0 ms, resolving 1\.0 ms, starting 600 ms/);
+  // v5 and v6: refused at the schema check, the lint finding and the shadow failure in one line
+  // each, instead of the long reason.
+  assert.match(
+    text,
+    /deploy v5 {3}failed {6}into green at step schema-check, before any instance started/,
+  );
+  assert.match(
+    text,
+    / {15}schema: pending 0003_rename_customer\.sql\n {15}lint: error rename-column at 0003_rename_customer\.sql:5: Renaming orders\.customer/,
+  );
+  assert.match(
+    text,
+    / {15}shadow: failed \(v2 FAILED, v6 passed\), cutover's own time 5 ms\n {17}live release v2 failed the compat command on the migrated shadow: exit code 1: FAILED v2 POST \/api\/orders: status 500, expected 201: orders\.channel is required\n/,
+  );
+  assert.doesNotMatch(text, /why: step "schema-check"/);
   assert.match(
     text,
     /drill {8}passed: RTO 4\.0 ms \(objective 1\.00 s\), 0 failed of 120 requests/,

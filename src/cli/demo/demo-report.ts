@@ -1,5 +1,5 @@
-// The demo's report: each deployment's outcome and step durations, the drill, the request counts
-// that prove nothing was dropped, and the expectations the story checks. Pure: built from
+// The demo's report: each deployment's outcome and step durations (and its schema steps), the
+// drill, the request counts that prove nothing was dropped, and the expectations the story checks. Pure: built from
 // measurements, printed as text or JSON.
 import type { Color } from '../../core/types.ts';
 import type {
@@ -10,6 +10,8 @@ import type {
 } from '../../client/api-types.ts';
 import { formatDuration } from '../parse-duration.ts';
 import type { LoadResult } from './demo-load.ts';
+import { formatSchemaLines, shortFailure, toDemoSchema } from './demo-schema.ts';
+import type { DemoSchema } from './demo-schema.ts';
 
 export interface DemoStep {
   readonly step: string;
@@ -32,6 +34,8 @@ export interface DemoDeployment {
   readonly verify: { readonly probes: number; readonly failedProbes: number } | null;
   readonly durationMs: number | null;
   readonly steps: readonly DemoStep[];
+  /** The schema steps: lint findings, the shadow check, what was applied; null without a database. */
+  readonly schema: DemoSchema | null;
   /** The release serving public traffic once the deployment ended. */
   readonly liveAfter: string | null;
   readonly underLoad: boolean;
@@ -112,6 +116,7 @@ export function toDemoDeployment(
     steps: view.steps
       .filter((step) => !OUTCOME_STEPS.includes(step.step))
       .map((step) => ({ step: step.step, durationMs: step.durationMs })),
+    schema: toDemoSchema(view),
     liveAfter,
     underLoad,
   };
@@ -161,13 +166,23 @@ function formatDeployment(d: DemoDeployment): string[] {
   } else if (d.outcome === 'rolled-back') {
     what = `${where}: flipped (${ms(d.flipMs)}), ${d.verify === null ? 'a probe' : `${count(d.verify.failedProbes)} of ${count(d.verify.probes)} probes`} failed, flipped back in ${ms(d.flipBackMs)}`;
   } else {
-    what = `${where} at step ${d.failedAt ?? '?'}${d.flipped ? '' : ', before the flip'}`;
+    const started = d.steps.some((step) => step.step === 'starting');
+    const when = d.flipped ? '' : started ? ', before the flip' : ', before any instance started';
+    what = `${where} at step ${d.failedAt ?? '?'}${when}`;
   }
   const lines = [
     `${head}${what}; ${ms(d.durationMs)} in all, live ${d.liveAfter ?? 'none'} after it`,
     `               steps: ${formatSteps(d.steps)}`,
   ];
-  if (d.outcome !== 'succeeded' && d.reason !== null) lines.push(`               why: ${d.reason}`);
+  // A schema refusal says why in its lint and shadow lines; any other, in one short line.
+  const schemaSaysWhy =
+    d.failedAt === 'schema-check' &&
+    d.schema !== null &&
+    (d.schema.lint.length > 0 || (d.schema.shadow?.failures.length ?? 0) > 0);
+  if (d.outcome !== 'succeeded' && d.reason !== null && !schemaSaysWhy) {
+    lines.push(`               why: ${shortFailure(d.reason)}`);
+  }
+  if (d.schema !== null) lines.push(...formatSchemaLines(d.schema, '               '));
   return lines;
 }
 

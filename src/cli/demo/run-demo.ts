@@ -2,7 +2,11 @@
 // (child process, port-0 listeners, temporary data dir) runs the pipeline on examples/shop/vN.
 // Deploy v1; start a steady load; deploy v2 under it; a rollback drill measures the RTO while v1
 // is still the standby; v3 is refused at its smoke check before the flip; v4 flips, fails its
-// probes and is flipped back automatically. Each step is printed as it ends, then a report and
+// probes and is flipped back automatically. Then the schema story (issue 4): v5 renames a column
+// the live v2 still uses, and the migration linter refuses it; v6's migration passes the linter
+// but breaks v2 at runtime, and the shadow check (v2's compat check on a migrated shadow copy)
+// refuses it; neither starts an instance, v2 stays live. The shop's database is a SQLite file in
+// the demo's data dir (the daemon's SHOP_DATABASE_URL). Each step is printed as it ends, then a report and
 // the expectations that held or not. The drill comes before v3 and v4 because a deployment
 // goes into the idle color, which is where the standby is kept: once v3 and v4 took it and were
 // cleaned up, there is no standby left to drill. It stops everything it started (the daemon and the instances its runtime
@@ -26,6 +30,7 @@ import type { RoutingTimeline } from './demo-routing-check.ts';
 import { interrupted, startDemoDaemon } from './demo-processes.ts';
 import type { ChildHandle } from './demo-processes.ts';
 import { toDemoDeployment, toDemoDrill } from './demo-report.ts';
+import { shortFailure } from './demo-schema.ts';
 import type { DemoDeployment, DemoDrill, DemoReport } from './demo-report.ts';
 
 export const DEMO_APP = 'shop';
@@ -37,9 +42,23 @@ export const DEMO_STORY: readonly StoryStep[] = [
   { release: 'v2', expect: 'succeeded', liveAfter: 'v2' },
   { release: 'v3', expect: 'refused-before-flip', refusedAt: 'smoke', liveAfter: 'v2' },
   { release: 'v4', expect: 'rolled-back', liveAfter: 'v2' },
+  {
+    release: 'v5',
+    expect: 'refused-before-flip',
+    refusedAt: 'schema-check',
+    refusedBy: { lintRule: 'rename-column' },
+    liveAfter: 'v2',
+  },
+  {
+    release: 'v6',
+    expect: 'refused-before-flip',
+    refusedAt: 'schema-check',
+    refusedBy: { shadowFailed: 'v2' },
+    liveAfter: 'v2',
+  },
 ];
 
-export const DEMO_STAGES = ['v1', 'v2', 'drill', 'v3', 'v4'] as const;
+export const DEMO_STAGES = ['v1', 'v2', 'drill', 'v3', 'v4', 'v5', 'v6'] as const;
 export type DemoStage = (typeof DEMO_STAGES)[number];
 
 export interface DemoOptions {
@@ -54,7 +73,7 @@ export interface DemoOptions {
 }
 
 export const DEFAULT_DEMO_OPTIONS: DemoOptions = {
-  until: 'v4',
+  until: 'v6',
   ratePerSecond: 100,
   concurrency: 4,
   maxRequests: 100_000,
@@ -167,6 +186,8 @@ const STORY_LINES: Readonly<Record<string, string>> = {
   v2: 'deploy v2 under load: must go live with 0 failed requests',
   v3: 'deploy v3: its catalog is broken, the smoke check must refuse it before the flip',
   v4: 'deploy v4: it fails only under real traffic, the probes must flip back to v2 automatically',
+  v5: 'deploy v5: its migration renames a column v2 still uses, the migration linter must refuse it before anything starts',
+  v6: 'deploy v6: its migration passes the linter but breaks v2, the shadow check must refuse it before anything starts',
 };
 
 async function deployStep(story: Story, release: string): Promise<void> {
@@ -183,7 +204,7 @@ async function deployStep(story: Story, release: string): Promise<void> {
   load?.tolerate(null);
   const deployment = toDemoDeployment(view, live, load !== undefined);
   story.deployments.push(deployment);
-  const why = view.reason === null ? '' : `: ${view.reason}`;
+  const why = view.reason === null ? '' : `: ${shortFailure(view.reason)}`;
   progress(
     `  -> ${view.outcome ?? view.step}${deployment.failedAt === null ? '' : ` at step ${deployment.failedAt}`}` +
       `${why}; live: ${live ?? 'none'}`,
