@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { sampleMigrationsPlan } from '../../test/helpers/admin-fixture.ts';
+import { formatMigrationsPlan, formatMigrationsStatus } from './format-migrations.ts';
+
+void test('a plan with nothing to apply says so; an empty history reads none', () => {
+  const text = formatMigrationsPlan(sampleMigrationsPlan({ applied: [], pending: [] }));
+  assert.match(text, /^applied: none$/m);
+  assert.match(text, /a deployment would apply \(expand\):\n {2}none\n/);
+  assert.match(text, /\nv2 needs no migration$/);
+  assert.doesNotMatch(text, /changed since applied/);
+});
+
+void test('a plan that only holds contract files counts them', () => {
+  const text = formatMigrationsPlan(
+    sampleMigrationsPlan({ pending: [], contractPending: ['0003_a.sql', '0004_b.sql'] }),
+  );
+  assert.match(
+    text,
+    /\na deployment of v2 would apply 0 migrations; 2 migrations wait for the contract phase$/,
+  );
+});
+
+void test('a status with no applied file prints none instead of an empty table', () => {
+  const text = formatMigrationsStatus(sampleMigrationsPlan({ applied: [] }));
+  assert.match(text, /^applied:\n {2}none\npending/m);
+  assert.doesNotMatch(text, /NAME/);
+});
