@@ -239,6 +239,7 @@ export class Controller {
     app: string,
     opts: MutationOptions,
   ): Promise<MigrationsContractResponse> {
+    this.#checkIfMatch(opts);
     validateAppName(app);
     const live = await this.#requireLiveRelease(app);
     const lock = await holdAppLock(
