@@ -8,14 +8,25 @@
 // - warm-up: the configured requests to the idle color, `report.warmup.durationMs`;
 // - verify: the configured probe window through the public listener (a wait, like warm-up),
 //   `report.verify.durationMs`;
-// - drain: the old color's in-flight requests finishing, `report.drain.durationMs`.
+// - drain: the old color's in-flight requests finishing, `report.drain.durationMs`;
+// - compat: the releases' compat checks run against the migrated shadow (the apps' own code),
+//   `report.schema.shadow.checksMs`;
+// - migrate: the release's own migrations running on the real database, `report.migrate.durationMs`.
 // Everything else is cutover's: locking, resolving (which retires the previous standby: it
 // drains it and waits for its instances to exit on their stop signal), the drift and schema
-// checks, migrating, the flip, entering standby, the bookkeeping inside each step and the gaps
+// checks (the shadow's creation, the migrations applied on it, its drop), the flip, entering standby, the bookkeeping inside each step and the gaps
 // between steps.
 import type { DeploymentView } from '../../src/client/api-types.ts';
 
-export const APP_PARTS = ['start', 'smoke', 'warmup', 'verify', 'drain'] as const;
+export const APP_PARTS = [
+  'start',
+  'smoke',
+  'warmup',
+  'verify',
+  'drain',
+  'compat',
+  'migrate',
+] as const;
 export type AppPart = (typeof APP_PARTS)[number];
 
 export interface DeployTimes {
@@ -49,6 +60,8 @@ export function deployTimes(view: DeploymentView): DeployTimes {
     warmup: report.warmup?.durationMs ?? 0,
     verify: report.verify?.durationMs ?? 0,
     drain: report.drain?.durationMs ?? 0,
+    compat: report.schema?.shadow?.checksMs ?? 0,
+    migrate: report.migrate?.durationMs ?? 0,
   };
   const appMs = APP_PARTS.reduce((sum, part) => sum + app[part], 0);
   return { totalMs, steps, app, appMs, overheadMs: totalMs - appMs };

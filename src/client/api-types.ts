@@ -274,6 +274,8 @@ export interface SchemaReport {
     readonly dropMs: number;
     /** cutover's own time on the shadow: create, apply, drop (not the apps' checks). */
     readonly cutoverMs: number;
+    /** The releases' compat checks against the shadow (the apps' own code), summed. */
+    readonly checksMs: number;
     readonly applied: readonly string[];
     readonly applyError: string | null;
     /** Which release failed which check, one line each. */

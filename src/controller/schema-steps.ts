@@ -179,6 +179,11 @@ export async function checkSchema(ctx: SchemaStepContext): Promise<DeploymentEve
           applyMs: Math.round(compat.shadow.applyMs),
           dropMs: Math.round(compat.shadow.dropMs),
           cutoverMs: Math.round(compat.cutoverMs),
+          checksMs: Math.round(
+            [compat.live, compat.next]
+              .flatMap((each) => each?.outcome.checks ?? [])
+              .reduce((sum, check) => sum + check.durationMs, 0),
+          ),
           applied: compat.applied,
           applyError: compat.applyError,
           failures: compat.failures,

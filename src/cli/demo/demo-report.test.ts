@@ -177,6 +177,7 @@ const SHADOW_REFUSED = deploymentView({
         applyMs: 2,
         dropMs: 1,
         cutoverMs: 5,
+        checksMs: 0,
         applied: ['0003_require_order_channel.sql'],
         applyError: null,
         failures: [V6_FAILURE],
