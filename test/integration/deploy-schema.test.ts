@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { DeploymentView } from '../../src/client/api-types.ts';
-import type { TestDaemon } from '../helpers/daemon.ts';
 import {
   startPipelineDaemon,
-  waitFor,
   type PipelineDaemon,
   type ShopRelease,
 } from '../helpers/pipeline-fixture.ts';
@@ -140,8 +139,11 @@ function stepsOf(view: DeploymentView): string[] {
   return view.steps.map((step) => step.step);
 }
 
-async function withFixture(run: (fx: PipelineDaemon, url: string) => Promise<void>): Promise<void> {
-  const fx = await startPipelineDaemon();
+async function withFixture(
+  run: (fx: PipelineDaemon, url: string) => Promise<void>,
+  env?: Readonly<Record<string, string>>,
+): Promise<void> {
+  const fx = await startPipelineDaemon(env === undefined ? {} : { env });
   try {
     await run(fx, await freshDatabase());
   } finally {
@@ -291,49 +293,32 @@ describe('the schema steps of a deployment on PostgreSQL', () => {
 
   for (const failpoint of ['persisted:migrating', 'effect-done:migrate-expand']) {
     it(`resumes after a kill -9 at ${failpoint}: succeeded, each file in the history once`, async () => {
+      // The fixture reads this object at each restart: the failpoint is set for one daemon only.
+      const env: Record<string, string> = {};
       await withFixture(async (fx, url) => {
         await deploySucceeded(fx, await v1Of(fx, url));
         const v2 = await v2Of(fx, url);
-        // The failpoint is read at start: a daemon of its own, on the same data dir and ports.
-        await fx.daemon.signal('SIGTERM');
-        const doomed = await fx.daemon.restart({
-          removeDataDirOnStop: false,
-          env: { CUTOVER_FAILPOINT: failpoint },
-        });
-        let resumed: TestDaemon | null = null;
-        try {
-          const reply = await doomed.admin('POST', '/v1/apps/shop/deployments', {
-            body: { release: v2.release, dir: v2.dir, config: v2.config },
-          });
-          assert.equal(reply.status, 202, reply.body);
-          const { id } = reply.json<DeploymentView>();
-          const exit = await Promise.race([
-            doomed.exited(),
-            new Promise<never>((_, reject) =>
-              setTimeout(() => reject(new Error(`no kill at ${failpoint}`)), KILL_WAIT_MS).unref(),
-            ),
-          ]);
-          assert.equal(exit.signal, 'SIGKILL', doomed.stderr());
-          resumed = await doomed.restart({ removeDataDirOnStop: false });
-          const daemon = resumed;
-          const view = await waitFor(`deployment ${id} to end`, async () => {
-            const current = (
-              await daemon.admin('GET', `/v1/deployments/${id}`)
-            ).json<DeploymentView>();
-            return current.ended ? current : undefined;
-          });
-          assert.equal(view.outcome, 'succeeded', view.reason ?? '');
-          assert.ok(view.resumes >= 1, `resumes: ${view.resumes}`);
-          assert.deepEqual(await historyRows(url), [
-            { name: '001_items.sql', phase: 'expand', release: 'v1' },
-            { name: '002_note.sql', phase: 'expand', release: 'v2' },
-          ]);
-          assert.deepEqual(await columnsOf(url, 'items'), ['id', 'name', 'note']);
-          assert.equal((await daemon.get('public', '/')).json<{ version: string }>().version, 'v2');
-        } finally {
-          await resumed?.stop();
-        }
-      });
+        env['CUTOVER_FAILPOINT'] = failpoint;
+        await fx.restart('SIGTERM');
+        delete env['CUTOVER_FAILPOINT'];
+        const { id } = await fx.start(v2);
+        const exit = await Promise.race([
+          fx.daemon.exited(),
+          delay(KILL_WAIT_MS, null, { ref: false }),
+        ]);
+        assert.equal(exit?.signal, 'SIGKILL', `no kill at ${failpoint}: ${fx.daemon.stderr()}`);
+        await fx.restart('SIGKILL');
+        const view = await fx.waitEnded(id);
+        assert.equal(view.outcome, 'succeeded', view.reason ?? '');
+        assert.ok(view.resumes >= 1, `resumes: ${view.resumes}`);
+        assert.deepEqual(view.report.migrate?.applied, ['002_note.sql']);
+        assert.deepEqual(await historyRows(url), [
+          { name: '001_items.sql', phase: 'expand', release: 'v1' },
+          { name: '002_note.sql', phase: 'expand', release: 'v2' },
+        ]);
+        assert.deepEqual(await columnsOf(url, 'items'), ['id', 'name', 'note']);
+        assert.equal(await fx.publicVersion(), 'v2');
+      }, env);
     });
   }
 
