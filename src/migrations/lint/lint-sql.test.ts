@@ -263,3 +263,17 @@ void test('the statements inside a DO block are linted at the block’s line', a
     [['drop-table', 3]],
   );
 });
+
+void test('a byte order mark and CRLF line ends change neither parsing nor lines nor reasons', async () => {
+  const { rule } = spyRule('DropStmt');
+  const sql =
+    '\uFEFF-- cutover:phase expand\r\nSELECT 1;\r\n-- cutover:ignore drop-table legacy\r\nDROP TABLE b;\r\nDROP TABLE c;\r\n';
+  const result = await lintSql(sql, { rules: [rule] });
+  assert.deepEqual(result.suppressed, [
+    { rule: 'drop-table', path: '<sql>', line: 4, reason: 'legacy' },
+  ]);
+  assert.deepEqual(
+    result.findings.map((finding) => [finding.line, finding.statement]),
+    [[5, 'DROP TABLE c']],
+  );
+});

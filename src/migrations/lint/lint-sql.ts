@@ -103,7 +103,9 @@ interface LintedText {
   readonly created: readonly string[];
 }
 
-async function lintText(text: string, options: LintOptions): Promise<LintedText> {
+async function lintText(source: string, options: LintOptions): Promise<LintedText> {
+  // A UTF-8 byte order mark (saved by some Windows editors) is not SQL; lines do not move.
+  const text = source.startsWith('\uFEFF') ? source.slice(1) : source;
   const path = options.path ?? '<sql>';
   const dialect = options.dialect ?? 'postgres';
   const header = readHeader(text, path);

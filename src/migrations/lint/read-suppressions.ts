@@ -21,8 +21,10 @@ const IGNORE_PATTERN = /--\s*cutover:ignore\b(.*)$/;
 export function readSuppressions(text: string): SuppressionComment[] {
   const found: SuppressionComment[] = [];
   const lines = text.split('\n');
-  for (const [index, raw] of lines.entries()) {
-    if (!raw.includes('cutover:ignore')) continue;
+  for (const [index, line] of lines.entries()) {
+    if (!line.includes('cutover:ignore')) continue;
+    // CRLF files: `.` stops at the \r, so the pattern must see the line without it.
+    const raw = line.endsWith('\r') ? line.slice(0, -1) : line;
     const match = IGNORE_PATTERN.exec(raw);
     if (match === null) continue;
     const words = (match[1] ?? '').trim();
