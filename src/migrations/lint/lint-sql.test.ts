@@ -277,3 +277,15 @@ void test('a byte order mark and CRLF line ends change neither parsing nor lines
     [[5, 'DROP TABLE c']],
   );
 });
+
+void test('an empty or comment-only file has no statement and no finding', async () => {
+  for (const sql of ['', '\n  \n', '-- only a note\n/* and a block */\n']) {
+    for (const dialect of ['postgres', 'sqlite'] as const) {
+      assert.deepEqual(await lintSql(sql, { dialect }), {
+        findings: [],
+        suppressed: [],
+        statements: 0,
+      });
+    }
+  }
+});

@@ -76,6 +76,8 @@ function withDoBlocks(statements: readonly ParsedStatement[]): ParsedStatement[]
 
 function parseWhole(text: string): ParsedStatement[] {
   const bytes = Buffer.from(text, 'utf8');
+  // An empty or comment-only file has no statement (the parser calls it an error).
+  if (skipBlanksAndComments(bytes, 0, bytes.length) === bytes.length) return [];
   let raws: readonly RawStatement[];
   try {
     raws = (parseSync(text) as { stmts?: readonly RawStatement[] }).stmts ?? [];
