@@ -33,6 +33,12 @@ void test('flags a rebuild that copies named columns, or nothing', async () => {
     ),
     [3],
   );
+  const [unparsed] = await findingsOf(
+    rule,
+    rebuild('INSERT OR IGNORE INTO users_new (id, "email") SELECT id, "email" FROM users;'),
+    { dialect: 'sqlite' },
+  );
+  assert.match(unparsed?.message ?? '', /copies only id, email into users_new/);
   const [finding] = await findingsOf(
     rule,
     rebuild('INSERT INTO users_new (id, email) SELECT id, email FROM users;'),
@@ -44,6 +50,12 @@ void test('flags a rebuild that copies named columns, or nothing', async () => {
 void test('does not flag a full copy, a plain drop, a new table, contract files or Postgres', async () => {
   assert.deepEqual(
     await flaggedLines(rule, rebuild('INSERT INTO users_new SELECT * FROM users;'), {
+      dialect: 'sqlite',
+    }),
+    [],
+  );
+  assert.deepEqual(
+    await flaggedLines(rule, rebuild('INSERT OR REPLACE INTO users_new SELECT * FROM users;'), {
       dialect: 'sqlite',
     }),
     [],

@@ -58,12 +58,17 @@ function copiedColumns(
   copy: string,
   table: string,
 ): 'all' | 'none' | string[] {
-  const into = new RegExp(`^insert\\s+into\\s+["\`]?${escape(copy)}["\`]?[\\s(]`, 'i');
+  const into = new RegExp(
+    `^(?:insert|replace)(?:\\s+or\\s+\\w+)?\\s+into\\s+["\`]?${escape(copy)}["\`]?[\\s(]`,
+    'i',
+  );
   const from = new RegExp(`\\bfrom\\s+["\`]?${escape(table)}\\b`, 'i');
   for (const statement of before) {
     if (statement.kind === 'Unparsed') {
       if (into.test(statement.sql) && from.test(statement.sql)) {
-        return /select\s+\*\s+from/i.test(statement.sql) ? 'all' : ['(unparsed column list)'];
+        const list = /\bselect\s+([\s\S]*?)\s+from\b/i.exec(statement.sql)?.[1] ?? '';
+        if (list.trim() === '*') return 'all';
+        return list.split(',').map((column) => column.trim().replace(/^["`[]|["`\]]$/g, ''));
       }
       continue;
     }
