@@ -47,6 +47,8 @@ interface Deployment {
   /** From sending the request to the daemon's answer (the deployment accepted). */
   readonly acceptedMs: number;
   readonly times: DeployTimes;
+  /** Retiring the previous standby at the start of `starting` (cutover's work). */
+  readonly retireMs: number;
 }
 
 function isView(value: unknown): value is DeploymentView {
@@ -78,7 +80,14 @@ async function deploy(daemon: CutoverDaemon, release: string): Promise<Deploymen
   if (view.outcome !== 'succeeded') {
     throw new Error(`deployment of ${release} ended ${view.outcome ?? '?'}: ${view.reason ?? ''}`);
   }
-  return { release, id: view.id, outcome: view.outcome, acceptedMs, times: deployTimes(view) };
+  return {
+    release,
+    id: view.id,
+    outcome: view.outcome,
+    acceptedMs,
+    times: deployTimes(view),
+    retireMs: view.report.start?.retireMs ?? 0,
+  };
 }
 
 function row(name: string, values: readonly number[]): Cell[] {
@@ -111,7 +120,7 @@ async function main(): Promise<void> {
     runs.map(f).filter((value): value is number => value !== undefined);
   // Resolving retires the previous standby: it drains it and waits for the old release's
   // instances to exit on their stop signal, which is mostly the app's own shutdown.
-  const withoutRetire = pick((run) => run.times.overheadMs - (run.times.steps['resolving'] ?? 0));
+  const withoutRetire = pick((run) => run.times.overheadMs - run.retireMs);
   const stepNames = [
     ...STEP_ORDER,
     ...new Set(runs.flatMap((run) => Object.keys(run.times.steps))),
@@ -136,7 +145,7 @@ async function main(): Promise<void> {
     ),
     row(`app (${APP_PARTS.join(' + ')})`, apps),
     row('cutover overhead (total - app)', overheads),
-    row('overhead without retiring the standby (- resolving)', withoutRetire),
+    row('overhead without retiring the standby (- report.start.retireMs)', withoutRetire),
     row('request accepted (POST answered)', accepted),
   );
   printTable(
@@ -149,7 +158,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nfirst deployment (v1 onto an empty app): total ${round(first.times.totalMs)} ms, overhead ${round(first.times.overheadMs)} ms\n` +
       `goal (every deployment): cutover overhead < ${GOAL_OVERHEAD_MS} ms: ${goalMet ? 'met' : 'NOT met'}\n` +
-      `the same, counting the old standby's retirement (resolving) as the app's: ${goalWithoutRetireMet ? 'met' : 'NOT met'}\n`,
+      `the same, counting the old standby's retirement (in starting, report.start.retireMs) as the app's: ${goalWithoutRetireMet ? 'met' : 'NOT met'}\n`,
   );
   const summary = (values: readonly number[]): Record<string, number> => ({
     median: round(median(values)),

@@ -300,7 +300,7 @@ if (deploy !== null) {
         line(`app (${appParts.join(' + ')})`, deploy['appMs']),
         line('**cutover overhead** (total - app)', deploy['overheadMs']),
         line(
-          'overhead without retiring the standby (- resolving)',
+          'overhead without retiring the standby (- report.start.retireMs)',
           deploy['overheadWithoutRetireMs'],
         ),
         line('request accepted (POST answered)', deploy['acceptedMs']),

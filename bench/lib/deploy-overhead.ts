@@ -12,8 +12,8 @@
 // - compat: the releases' compat checks run against the migrated shadow (the apps' own code),
 //   `report.schema.shadow.checksMs`;
 // - migrate: the release's own migrations running on the real database, `report.migrate.durationMs`.
-// Everything else is cutover's: locking, resolving (which retires the previous standby: it
-// drains it and waits for its instances to exit on their stop signal), the drift and schema
+// Everything else is cutover's: locking, resolving, retiring the previous standby at the start
+// of starting (it drains it and waits for its instances to exit on their stop signal), the drift and schema
 // checks (the shadow's creation, the migrations applied on it, its drop), the flip, entering standby, the bookkeeping inside each step and the gaps
 // between steps.
 import type { DeploymentView } from '../../src/client/api-types.ts';

@@ -215,6 +215,8 @@ export interface DeploymentReport {
     readonly instances: readonly { readonly id: string; readonly address: string }[];
     /** From the start request to every instance passing its health check. */
     readonly healthyMs: number;
+    /** Retiring the release the idle color held (the old standby) before the start. */
+    readonly retireMs?: number;
   };
   readonly smoke?: {
     readonly passed: boolean;

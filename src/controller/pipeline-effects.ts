@@ -223,7 +223,8 @@ async function startInstances(
 ): Promise<DeploymentEvent> {
   const { store } = ctx;
   const app = ctx.state.app;
-  const startedMs = ctx.clock.monotonicMs();
+  let startedMs = ctx.clock.monotonicMs();
+  let retireMs = 0;
   const journal = await store.getEffect(effect.key);
   let instances: readonly InstanceSpec[];
   if (journal?.status === 'done') {
@@ -241,6 +242,9 @@ async function startInstances(
     );
   } else {
     await retireIdle(ctx, color);
+    // The new release's own start is timed from here; retiring the old one is cutover's work.
+    retireMs = Math.round(ctx.clock.monotonicMs() - startedMs);
+    startedMs = ctx.clock.monotonicMs();
     ctx.waiting(
       `starting ${ctx.config.runtime === 'process' ? ctx.config.instances : (ctx.request.instances?.length ?? 0)} instances on ${color}`,
     );
@@ -307,6 +311,7 @@ async function startInstances(
     start: {
       instances: instances.map(({ id, address }) => ({ id, address })),
       healthyMs: Math.round(ctx.clock.monotonicMs() - startedMs),
+      retireMs,
     },
   });
   return { type: 'InstancesHealthy', at: ctx.nowIso() };
