@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCutoverError } from '../../core/errors.ts';
-import { INVALID_SUPPRESSION_RULE, lintFiles, lintSql } from './lint-sql.ts';
+import { INVALID_SUPPRESSION_RULE, lintFiles, lintMigrations, lintSql } from './lint-sql.ts';
 import type { LintFileContext, LintStatement, Rule } from './lint-types.ts';
 
 /** A rule that records what it saw and flags every statement of `kind`. */
@@ -288,4 +288,21 @@ void test('an empty or comment-only file has no statement and no finding', async
       });
     }
   }
+});
+
+void test('lintMigrations lints texts already read, in the order given, as one run', async () => {
+  const { rule, seen } = spyRule('DropStmt');
+  const result = await lintMigrations(
+    [
+      { path: 'm/0001.sql', sql: 'CREATE TABLE a (id int);' },
+      { path: 'm/0002.sql', sql: '-- cutover:transaction off\nDROP TABLE b;' },
+    ],
+    { rules: [rule] },
+  );
+  assert.deepEqual(
+    result.findings.map((finding) => [finding.path, finding.line]),
+    [['m/0002.sql', 2]],
+  );
+  assert.equal(seen[1]?.context.transactional, false);
+  assert.deepEqual([...(seen[1]?.context.newTables ?? [])], ['a']);
 });

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CutoverError } from '../../core/errors.ts';
 import { parseMigrationHeader } from '../../core/migration-file.ts';
-import type { MigrationHeader, MigrationPhase } from '../../core/migration-file.ts';
+import type { MigrationFile, MigrationHeader, MigrationPhase } from '../../core/migration-file.ts';
 import { loadSqlParser, parseStatements, SqlParseError } from './parse-statements.ts';
 import type { ParsedStatement } from './parse-statements.ts';
 import { readSuppressions, suppressionLines } from './read-suppressions.ts';
@@ -60,12 +60,34 @@ export async function lintFiles(
 ): Promise<LintResult> {
   const ordered = [...paths].sort((a, b) => compareNames(basename(a), basename(b)));
   const texts = await Promise.all(ordered.map(readMigration));
+  return lintRun(
+    ordered.map((path, index) => ({ path, sql: texts[index] ?? '' })),
+    options,
+  );
+}
+
+/**
+ * Lints migrations already read (a release's MigrationFiles, in name order) as one run, so the
+ * text linted is exactly the text whose checksum was taken. Phase and transaction mode come
+ * from each file's header, as in lintFiles.
+ */
+export async function lintMigrations(
+  files: readonly Pick<MigrationFile, 'path' | 'sql'>[],
+  options: LintFilesOptions = {},
+): Promise<LintResult> {
+  return lintRun(files, options);
+}
+
+async function lintRun(
+  files: readonly Pick<MigrationFile, 'path' | 'sql'>[],
+  options: LintFilesOptions,
+): Promise<LintResult> {
   const newTables = new Set(options.newTables ?? []);
   const findings: Finding[] = [];
   const suppressed: Suppression[] = [];
   let statements = 0;
-  for (const [index, path] of ordered.entries()) {
-    const linted = await lintText(texts[index] ?? '', { ...options, path, newTables });
+  for (const file of files) {
+    const linted = await lintText(file.sql, { ...options, path: file.path, newTables });
     findings.push(...linted.result.findings);
     suppressed.push(...linted.result.suppressed);
     statements += linted.result.statements;
