@@ -93,6 +93,19 @@ test('the corpus has an expected verdict for every file and covers every rule', 
     (rule) => (filesPerRule.get(rule) ?? 0) < MIN_TRUE_POSITIVES_PER_RULE,
   );
   assert.deepEqual(thin, [], 'rules with fewer than two true-positive files');
+  // The byte-level cases must stay what their names say (an editor or git may normalize them).
+  for (const name of files.filter((file) => file.includes('-crlf-'))) {
+    const text = await readFile(new URL(name, CORPUS_DIR), 'utf8');
+    assert.ok(!/[^\r]\n/.test(text), `${name}: every line must end in CRLF`);
+  }
+  for (const name of files.filter((file) => file.includes('-bom-'))) {
+    const bytes = await readFile(new URL(name, CORPUS_DIR));
+    assert.deepEqual(
+      [...bytes.subarray(0, 3)],
+      [0xef, 0xbb, 0xbf],
+      `${name}: must start with a BOM`,
+    );
+  }
 });
 
 test('the pending rules are really not registered yet', () => {
