@@ -111,6 +111,34 @@ describe('PostgreSQL migration target', () => {
     await target.close();
   });
 
+  it('drops a shadow abandoned by a runner killed before its drop, and keeps live ones', async () => {
+    const name = `orphans_${process.pid}`;
+    const url = await server.createDatabase(name);
+    const target = await openPostgresMigrationTarget(url);
+    await target.apply([migration('0001_a.sql', 'CREATE TABLE a (id int);\n')], OPTIONS);
+    // Left by a dead runner: no creation time of a live check (made an hour ago), no session.
+    const abandoned = `cutover_shadow_${name}_deadbeef`;
+    await query(server.adminUrl, `CREATE DATABASE ${abandoned}`);
+    await query(
+      server.adminUrl,
+      `COMMENT ON DATABASE ${abandoned} IS 'cutover shadow created ${new Date(Date.now() - 3_600_000).toISOString()}'`,
+    );
+    const current = await target.createShadow();
+    const next = await target.createShadow();
+    const names = (
+      await query(
+        server.adminUrl,
+        `SELECT datname FROM pg_database WHERE datname LIKE 'cutover_shadow_${name}_%'`,
+      )
+    ).map((row) => String(row.datname));
+    assert.ok(!names.includes(abandoned), `the abandoned shadow is gone: ${names.join(', ')}`);
+    // The shadow of a check still running (created just now) is kept.
+    assert.equal(names.filter((each) => each !== `cutover_shadow_template_${name}`).length, 2);
+    await current.drop();
+    await next.drop();
+    await target.close();
+  });
+
   it('keeps one template per database and rebuilds it only when the schema changed', async () => {
     const name = `tmplcheck_${process.pid}`;
     const url = await server.createDatabase(name);

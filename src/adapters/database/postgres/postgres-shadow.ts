@@ -36,10 +36,15 @@ export async function createShadowDatabase(url: string, binDir: string): Promise
       const info = await databaseInfo(client);
       const template = identifier('cutover_shadow_template_', info.name, '');
       const refreshed = await refreshTemplate(client, url, binDir, info, template);
+      await dropAbandonedShadows(client, identifier('cutover_shadow_', info.name, '_'), template);
       const name = identifier('cutover_shadow_', info.name, `_${randomBytes(4).toString('hex')}`);
       const strategy = info.versionNum >= 150000 ? ' STRATEGY WAL_LOG' : '';
       await client.query(
         `CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${strategy}`,
+      );
+      // The creation time, so a shadow whose runner died (kill -9) is dropped by a later one.
+      await client.query(
+        `COMMENT ON DATABASE ${quoteIdent(name)} IS ${literal(`${SHADOW_COMMENT_PREFIX}${new Date().toISOString()}`)}`,
       );
       return { name, url: withDatabase(url, name), templateRefreshed: refreshed };
     } finally {
@@ -56,6 +61,41 @@ export async function createShadowDatabase(url: string, binDir: string): Promise
     );
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+const SHADOW_COMMENT_PREFIX = 'cutover shadow created ';
+/** No shadow check lives this long (its checks time out well before): older ones were abandoned. */
+const ABANDONED_SHADOW_MS = 15 * 60_000;
+
+/**
+ * Drops shadows of this database left by a runner that died before its drop (kill -9 of the
+ * daemon): those with the prefix, created more than ABANDONED_SHADOW_MS ago, nobody connected.
+ */
+async function dropAbandonedShadows(
+  client: pg.Client,
+  prefix: string,
+  template: string,
+): Promise<void> {
+  const found = await client.query<{ datname: string; comment: string | null; sessions: string }>(
+    `SELECT d.datname, shobj_description(d.oid, 'pg_database') AS comment,
+            (SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid)::text AS sessions
+       FROM pg_database d
+      WHERE starts_with(d.datname, $1) AND d.datname <> $2 AND NOT d.datistemplate`,
+    [prefix, template],
+  );
+  for (const row of found.rows) {
+    const createdAt =
+      row.comment?.startsWith(SHADOW_COMMENT_PREFIX) === true
+        ? Date.parse(row.comment.slice(SHADOW_COMMENT_PREFIX.length))
+        : Number.NaN;
+    const abandoned =
+      row.sessions === '0' &&
+      (Number.isNaN(createdAt) || Date.now() - createdAt > ABANDONED_SHADOW_MS);
+    if (!abandoned) continue;
+    await client
+      .query(`DROP DATABASE IF EXISTS ${quoteIdent(row.datname)} WITH (FORCE)`)
+      .catch(() => undefined);
   }
 }
 
