@@ -10,7 +10,7 @@ import type { AppConfig } from '../core/app-config.ts';
 import type { DeploymentEvent } from '../core/deployment/deployment-events.ts';
 import type { MigrationFile } from '../core/migration-file.ts';
 import { parseDatabaseUrl } from '../core/database-url.ts';
-import { lintFiles } from '../migrations/lint/lint-sql.ts';
+import { lintMigrations } from '../migrations/lint/lint-sql.ts';
 import { planMigrations, readMigrationDir } from '../migrations/migration-dir.ts';
 import type { MigrationPlan } from '../migrations/migration-dir.ts';
 import { createCommandCheck } from '../migrations/shadow/command-check.ts';
@@ -113,10 +113,19 @@ export async function checkSchema(ctx: SchemaStepContext): Promise<DeploymentEve
       return { type: 'SchemaChecked', at: at() };
     }
     ctx.waiting(`linting ${pending.length} pending migrations`);
-    const lint = await lintFiles(
-      pending.map((file) => file.path),
-      { dialect: dialect instanceof Error ? 'postgres' : dialect.dialect },
-    );
+    let lint;
+    try {
+      // The texts already read and checksummed: what is linted is what would be applied.
+      lint = await lintMigrations(pending, {
+        dialect: dialect instanceof Error ? 'postgres' : dialect.dialect,
+      });
+    } catch (error) {
+      return {
+        type: 'SchemaRejected',
+        reason: `the migration linter could not read a pending migration: ${error instanceof Error ? error.message : String(error)}`,
+        at: at(),
+      };
+    }
     const blocking = lint.findings.filter((finding) => finding.severity === 'error');
     const lintReport = {
       findings: lint.findings.map((finding) => ({
