@@ -78,6 +78,8 @@ export async function createSqliteStore(url, columns) {
   const db = new DatabaseSync(sqlitePathOf(url));
   // Two instances (and the migration runner) share the file: wait for a writer, never fail at once.
   db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  // WAL: readers never hold up a writer's commit (the migration runner's included).
+  db.exec('PRAGMA journal_mode = WAL');
   const listed = columns.map((column) => `"${column}"`).join(', ');
   return {
     kind: 'sqlite',

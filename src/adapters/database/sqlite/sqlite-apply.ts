@@ -71,6 +71,13 @@ async function applyInTransaction(
       return row;
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK');
+      // A busy COMMIT (the app's readers, rollback-journal mode) rolled the file back whole:
+      // it is retried like a lock wait at BEGIN.
+      if (isBusy(error) && attempt < options.retries) {
+        db.exec('PRAGMA busy_timeout = 0');
+        await delay(RETRY_BASE_MS * 2 ** attempt);
+        continue;
+      }
       throw failure(file, error, options, attempt, 'it was rolled back; nothing of it was applied');
     } finally {
       db.exec('PRAGMA busy_timeout = 0');
