@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseMigrationHeader } from '../core/migration-file.ts';
 import type { MigrationFile } from '../core/migration-file.ts';
+import { CutoverError } from '../core/errors.ts';
 import type { AppliedMigration } from '../ports/database.ts';
 
 /**
@@ -78,4 +79,39 @@ export function planMigrations(
 /** Code-point order, locale-independent, so every host sorts the same way. */
 export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * What a runner applies: the files not in the history, in name order. Refuses (before anything
+ * runs) when an applied file changed or a name is listed twice. Both database adapters use it.
+ */
+export function pendingFiles(
+  files: readonly MigrationFile[],
+  history: readonly AppliedMigration[],
+): MigrationFile[] {
+  const applied = new Map(history.map((row) => [row.name, row]));
+  const changed = files.filter((file) => {
+    const row = applied.get(file.name);
+    return row !== undefined && row.checksum !== file.checksum;
+  });
+  if (changed.length > 0) {
+    const names = changed.map((file) => file.name).join(', ');
+    throw new CutoverError(
+      'CUTOVER_ERR_MIGRATION_CHECKSUM',
+      `${names} changed after it was applied (its checksum differs from cutover_migrations); nothing was applied. Restore the file as it was and put the change in a new migration`,
+      { files: changed.map((file) => file.name) },
+    );
+  }
+  const names = new Set<string>();
+  for (const file of files) {
+    if (names.has(file.name)) {
+      throw new CutoverError('CUTOVER_ERR_MIGRATION_FAILED', `${file.name} is listed twice`, {
+        file: file.name,
+      });
+    }
+    names.add(file.name);
+  }
+  return files
+    .filter((file) => !applied.has(file.name))
+    .sort((a, b) => compareNames(a.name, b.name));
 }

@@ -11,6 +11,7 @@ import type { AppliedMigration, ApplyOptions } from '../../../ports/database.ts'
 import { connect, sqlState } from './pg-connection.ts';
 import { ensureHistoryTable, insertHistory, readHistory } from './postgres-history.ts';
 import { splitStatements } from './split-statements.ts';
+import { pendingFiles } from '../../../migrations/migration-dir.ts';
 
 /** A fixed 64-bit key (the first 8 bytes of sha256('cutover:migrations')) for pg_advisory_lock. */
 export const MIGRATION_LOCK_KEY = createHash('sha256')
@@ -53,38 +54,6 @@ export async function applyPostgresMigrations(
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-/** Files not in the history, in name order; refuses if an applied file changed. */
-export function pendingFiles(
-  files: readonly MigrationFile[],
-  history: readonly AppliedMigration[],
-): MigrationFile[] {
-  const applied = new Map(history.map((row) => [row.name, row]));
-  const changed = files.filter((file) => {
-    const row = applied.get(file.name);
-    return row !== undefined && row.checksum !== file.checksum;
-  });
-  if (changed.length > 0) {
-    const names = changed.map((file) => file.name).join(', ');
-    throw new CutoverError(
-      'CUTOVER_ERR_MIGRATION_CHECKSUM',
-      `${names} changed after it was applied (its checksum differs from cutover_migrations); nothing was applied. Restore the file as it was and put the change in a new migration`,
-      { files: changed.map((file) => file.name) },
-    );
-  }
-  const names = new Set<string>();
-  for (const file of files) {
-    if (names.has(file.name)) {
-      throw new CutoverError('CUTOVER_ERR_MIGRATION_FAILED', `${file.name} is listed twice`, {
-        file: file.name,
-      });
-    }
-    names.add(file.name);
-  }
-  return files
-    .filter((file) => !applied.has(file.name))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 async function applyInTransaction(

@@ -11,6 +11,7 @@ import type { AppliedMigration, ApplyOptions } from '../../../ports/database.ts'
 import { HISTORY_DDL, hasHistoryTable, insertHistory, readHistory } from './sqlite-history.ts';
 import { acquireRunnerLock } from './sqlite-runner-lock.ts';
 import { runStatements } from './sqlite-statements.ts';
+import { pendingFiles } from '../../../migrations/migration-dir.ts';
 import type { StatementFailure } from './sqlite-statements.ts';
 
 const RETRY_BASE_MS = 200;
@@ -143,37 +144,6 @@ function isBusy(error: unknown): boolean {
   return (
     typeof code === 'number' && ((code & 0xff) === SQLITE_BUSY || (code & 0xff) === SQLITE_LOCKED)
   );
-}
-
-/** Files not in the history, in name order; refuses if an applied file changed. */
-function pendingFiles(
-  files: readonly MigrationFile[],
-  history: readonly AppliedMigration[],
-): MigrationFile[] {
-  const applied = new Map(history.map((row) => [row.name, row]));
-  const changed = files.filter((file) => {
-    const row = applied.get(file.name);
-    return row !== undefined && row.checksum !== file.checksum;
-  });
-  if (changed.length > 0) {
-    throw new CutoverError(
-      'CUTOVER_ERR_MIGRATION_CHECKSUM',
-      `${changed.map((file) => file.name).join(', ')} changed after it was applied (its checksum differs from cutover_migrations); nothing was applied. Restore the file as it was and put the change in a new migration`,
-      { files: changed.map((file) => file.name) },
-    );
-  }
-  const names = new Set<string>();
-  for (const file of files) {
-    if (names.has(file.name)) {
-      throw new CutoverError('CUTOVER_ERR_MIGRATION_FAILED', `${file.name} is listed twice`, {
-        file: file.name,
-      });
-    }
-    names.add(file.name);
-  }
-  return files
-    .filter((file) => !applied.has(file.name))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function failure(
