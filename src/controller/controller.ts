@@ -48,7 +48,6 @@ import type { Runtime } from '../ports/runtime.ts';
 import type { CorruptRecord, StateChange, StateStore } from '../ports/state-store.ts';
 import type { TrafficSwitch } from '../ports/traffic-switch.ts';
 import type { HealthChecker } from '../probes/health-checker.ts';
-import { parseAppConfigText } from '../config/load-app-config.ts';
 import type { AppConfig } from '../core/app-config.ts';
 import { validateAppConfig } from '../core/app-config.ts';
 import type { AdoptedInstance } from '../ports/runtime.ts';
@@ -57,7 +56,6 @@ import { holdAppLock, LOCK_RENEW_INTERVAL_MS, LOCK_TTL_MS } from './app-lock.ts'
 import type { HeldLock } from './app-lock.ts';
 import { toAppStatus } from './app-status.ts';
 import { DeploymentRunner } from './deployment-runner.ts';
-import type { StoredDeploymentRequest } from './deployment-runner.ts';
 import { runDrill } from './drill.ts';
 import { contractLive, planRelease, releaseFromRequest } from './migrations-admin.ts';
 import type { MigrationsAdminDeps } from './migrations-admin.ts';
@@ -368,18 +366,8 @@ export class Controller {
   /** The cutover.yaml the live release was deployed with; defaults (and its health path) otherwise. */
   async #configOf(app: AppState): Promise<AppConfig> {
     const liveRelease = app.live === null ? null : app.environments[app.live].release;
-    const records = await this.#deps.store.listDeployments({ app: app.name, limit: 20 });
-    const record = records.find(
-      (each) => each.state.step === 'succeeded' && each.state.release === liveRelease?.id,
-    );
-    if (record !== undefined) {
-      const request = record.request as unknown as StoredDeploymentRequest;
-      try {
-        return parseAppConfigText(request.config, request.configPath);
-      } catch (error) {
-        this.#deps.logger.warn({ err: error, app: app.name }, 'stored config unreadable; defaults');
-      }
-    }
+    const deployed = await this.#runner.liveRelease(app.name);
+    if (deployed !== null) return deployed.config;
     const path = liveRelease?.health.path ?? '/';
     const defaults = validateAppConfig({
       app: app.name,
