@@ -164,6 +164,12 @@ export interface StartDeploymentRequest {
   readonly configPath?: string;
   /** `host:port` of each instance, for `runtime: external` only. */
   readonly instances?: readonly string[];
+  /** Overrides the config's `strategy` for this deployment. */
+  readonly strategy?: 'bluegreen' | 'canary' | 'rolling';
+  /** Drift snapshot keys (or globs) allowed to differ this once. */
+  readonly acceptDrift?: readonly string[];
+  /** Mirror live requests to the idle color from warm-up until the flip. */
+  readonly mirror?: boolean;
 }
 
 export type DeploymentStepName =

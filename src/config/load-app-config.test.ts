@@ -204,7 +204,7 @@ void test('every problem is listed, in line order, and unknown keys get a "did y
     'shop/cutover.yaml:6: health.rize: unknown key; did you mean "rise"?',
     'shop/cutover.yaml:7: health.rise: expected a whole number from 1 to 100, got "two"',
     'shop/cutover.yaml:10: smoke[0].stauts: unknown key; did you mean "status"?',
-    `shop/cutover.yaml:11: foo: unknown key; expected one of app, hosts, runtime, start, cwd, instances, env, stop, health, smoke, warmup, switch, standby, rto, database, migrations`,
+    `shop/cutover.yaml:11: foo: unknown key; expected one of app, hosts, runtime, start, cwd, instances, env, stop, health, smoke, warmup, switch, standby, rto, database, migrations, strategy, canary, rolling, mirror, drift`,
   ]);
 });
 

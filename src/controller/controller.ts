@@ -41,7 +41,16 @@ import {
 } from '../core/app-state.ts';
 import { CutoverError, isCutoverError } from '../core/errors.ts';
 import { buildRoutingTable, idleColorOf } from '../core/routing-table.ts';
-import type { AppState, Color, DaemonState, FlipRecord, HealthCheckSpec } from '../core/types.ts';
+import type {
+  AppState,
+  Color,
+  DaemonState,
+  FlipRecord,
+  HealthCheckSpec,
+  InstanceSpec,
+  TrafficMirror,
+  TrafficSplit,
+} from '../core/types.ts';
 import { COLORS } from '../core/types.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Runtime } from '../ports/runtime.ts';
@@ -134,6 +143,9 @@ export class Controller {
       drain: (app, color, actor, options) => this.#drainColor(app, color, actor, options),
       markUp: (addresses) => this.#markUp(addresses),
       record: (app, type, data) => this.#record(app, type, data),
+      setSplit: (app, split) => this.#setTrafficShare(app, { split }),
+      setMirror: (app, mirror) => this.#setTrafficShare(app, { mirror }),
+      setInstances: (app, color, instances) => this.#setInstances(app, color, instances),
     };
     this.#runner = new DeploymentRunner({
       store: deps.store,
@@ -406,6 +418,63 @@ export class Controller {
     });
     this.#syncWatches();
     await this.#applyTable(placed);
+  }
+
+  async #setTrafficShare(
+    app: string,
+    change: { readonly split?: TrafficSplit | null; readonly mirror?: TrafficMirror | null },
+  ): Promise<void> {
+    const wanted = change.split ?? change.mirror ?? null;
+    const changed = await this.#commit((state) => {
+      const now = state.apps[app];
+      if (now === undefined) {
+        throw new CutoverError('CUTOVER_ERR_APP_NOT_FOUND', `No app named "${app}".`, { app });
+      }
+      if (wanted !== null && (now.live === wanted.color || now.live === null)) {
+        throw new CutoverError(
+          'CUTOVER_ERR_INTERNAL',
+          `Refused to share traffic of app "${app}" with ${wanted.color}: it is not the idle color.`,
+        );
+      }
+      if (wanted !== null && now.environments[wanted.color].release === null) {
+        throw new CutoverError(
+          'CUTOVER_ERR_INTERNAL',
+          `Refused to share traffic of app "${app}" with ${wanted.color}: it holds no release.`,
+        );
+      }
+      return { put: [{ ...now, ...change }] };
+    });
+    await this.#applyTable(changed);
+  }
+
+  async #setInstances(
+    app: string,
+    color: Color,
+    instances: readonly InstanceSpec[],
+  ): Promise<void> {
+    const changed = await this.#commit((state) => {
+      const now = state.apps[app];
+      const release = now?.environments[color].release ?? null;
+      if (now === undefined || release === null) {
+        throw new CutoverError(
+          'CUTOVER_ERR_INTERNAL',
+          `Refused to change the instances of ${color} of app "${app}": it holds no release.`,
+        );
+      }
+      return {
+        put: [
+          {
+            ...now,
+            environments: {
+              ...now.environments,
+              [color]: { color, release: { ...release, instances: [...instances] } },
+            },
+          },
+        ],
+      };
+    });
+    this.#syncWatches();
+    await this.#applyTable(changed);
   }
 
   async #clearColor(app: string, color: Color): Promise<void> {

@@ -14,7 +14,7 @@ import type {
   StartDeploymentRequest,
 } from '../client/api-types.ts';
 import { parseAppConfigText } from '../config/load-app-config.ts';
-import type { AppConfig } from '../core/app-config.ts';
+import type { AppConfig, Strategy } from '../core/app-config.ts';
 import { validateAppName, validateReleaseId } from '../core/app-state.ts';
 import type { Effect } from '../core/deployment/deployment-effects.ts';
 import type { DeploymentEvent } from '../core/deployment/deployment-events.ts';
@@ -44,6 +44,22 @@ export interface StoredDeploymentRequest {
   readonly config: string;
   readonly configPath: string;
   readonly instances?: readonly string[];
+  /** `cutover deploy --strategy`: overrides the config's `strategy` for this deployment. */
+  readonly strategy?: Strategy;
+  /** `cutover deploy --accept-drift KEY`: snapshot keys allowed to differ this once. */
+  readonly acceptDrift?: readonly string[];
+  /** `cutover deploy --mirror`: mirror live requests to the idle color from warm-up to the flip. */
+  readonly mirror?: boolean;
+}
+
+/** The release's config with this deployment's overrides (strategy, mirroring) applied. */
+export function deploymentConfig(request: StoredDeploymentRequest): AppConfig {
+  const config = parseAppConfigText(request.config, request.configPath);
+  return {
+    ...config,
+    strategy: request.strategy ?? config.strategy,
+    mirror: request.mirror === true ? { ...config.mirror, enabled: true } : config.mirror,
+  };
 }
 
 export interface DeploymentRunnerDeps {
@@ -112,7 +128,7 @@ export class DeploymentRunner {
       throw new CutoverError('CUTOVER_ERR_USAGE', 'config: expected the text of cutover.yaml.');
     }
     const configPath = req.configPath ?? 'cutover.yaml';
-    const config = parseAppConfigText(req.config, configPath);
+    const config = deploymentConfig({ ...req, configPath });
     if (config.app !== app) {
       throw new CutoverError(
         'CUTOVER_ERR_USAGE',
@@ -138,6 +154,9 @@ export class DeploymentRunner {
         config: req.config,
         configPath,
         ...(req.instances === undefined ? {} : { instances: [...req.instances] }),
+        ...(req.strategy === undefined ? {} : { strategy: req.strategy }),
+        ...(req.acceptDrift === undefined ? {} : { acceptDrift: [...req.acceptDrift] }),
+        ...(req.mirror === undefined ? {} : { mirror: req.mirror }),
       };
       const state = createDeployment({
         id,
@@ -333,7 +352,7 @@ export class DeploymentRunner {
 
   async #resume(record: DeploymentRecord): Promise<void> {
     const request = record.request as unknown as StoredDeploymentRequest;
-    const config = parseAppConfigText(request.config, request.configPath);
+    const config = deploymentConfig(request);
     const active: Active = {
       record,
       config,

@@ -2,66 +2,30 @@
 // once-only ones (start-instances, flip, flip-back) write the effect journal before and after
 // they act, and on a resume first reconcile with the target (the instances found running, the
 // stored routing state) so a restart never runs them twice.
-import type { DeploymentReport, ProbeView } from '../client/api-types.ts';
+import type { ProbeView } from '../client/api-types.ts';
 import { toProcessStartSpec } from '../config/process-start-spec.ts';
 import { resolveAppEnv } from '../config/resolve-app-env.ts';
 import type { AppConfig } from '../core/app-config.ts';
 import type { Effect } from '../core/deployment/deployment-effects.ts';
 import type { DeploymentEvent } from '../core/deployment/deployment-events.ts';
-import type { DeploymentState } from '../core/deployment/deployment-state.ts';
 import { CutoverError } from '../core/errors.ts';
 import { otherColor } from '../core/types.ts';
 import type { Color, HealthCheckSpec, InstanceSpec } from '../core/types.ts';
-import type { Clock } from '../ports/clock.ts';
-import type { AdoptedInstance, Runtime } from '../ports/runtime.ts';
-import type { StateStore } from '../ports/state-store.ts';
-import type { TrafficSwitch } from '../ports/traffic-switch.ts';
-import type { HealthChecker } from '../probes/health-checker.ts';
+import type { Runtime } from '../ports/runtime.ts';
 import { runSmokeChecks } from '../probes/smoke.ts';
 import { verifySwitchWindow } from '../probes/verify-window.ts';
 import type { ProbeRecord } from '../probes/verify-window.ts';
 import { runWarmup } from '../probes/warmup.ts';
 import type { MigrationTarget } from '../ports/database.ts';
-import type { PipelineHost } from './pipeline-host.ts';
+import type { EffectContext } from './effect-context.ts';
+import { checkDrift } from './drift-step.ts';
 import { checkSchema, migrateExpand, resolveDatabaseUrl } from './schema-steps.ts';
-import type { SchemaRelease, SchemaStepContext } from './schema-steps.ts';
+import type { SchemaStepContext } from './schema-steps.ts';
 
 /** The probes kept in a deployment's report (the whole timeline goes to the log). */
 const REPORT_TIMELINE_PROBES = 50;
 
-export interface EffectRequest {
-  readonly release: string;
-  readonly dir: string;
-  readonly instances?: readonly string[];
-}
-
-export interface EffectContext {
-  readonly store: StateStore;
-  readonly clock: Clock;
-  readonly traffic: TrafficSwitch;
-  readonly health: HealthChecker;
-  readonly host: PipelineHost;
-  readonly runtimes: { readonly process: Runtime | null; readonly external: Runtime };
-  readonly urls: () => { readonly public: string; readonly preview: string };
-  readonly adopted?: () => readonly AdoptedInstance[];
-  readonly environment?: NodeJS.ProcessEnv;
-  readonly state: DeploymentState;
-  readonly config: AppConfig;
-  readonly request: EffectRequest;
-  readonly signal: AbortSignal;
-  /** True for the first effects run after a daemon restart picked the deployment up. */
-  readonly resuming: boolean;
-  readonly lock: { release(): Promise<void> };
-  report(patch: Partial<DeploymentReport>): Promise<void>;
-  waiting(text: string | null): void;
-  nowIso(): string;
-  /** Opens the app's database (the daemon picks the adapter by the URL's dialect). */
-  readonly openDatabase?: (url: string) => Promise<MigrationTarget>;
-  /** The live release's folder and config, from its deployment; null when none is known. */
-  readonly liveRelease?: () => Promise<SchemaRelease | null>;
-  /** Retires the standby after the rollback window, if the app's config says so. */
-  scheduleRetire?(app: string, color: Color, release: string, afterMs: number): void;
-}
+export type { EffectContext, EffectRequest } from './effect-context.ts';
 
 /** Runs one effect; returns the event it ends its step with, or null when another effect does. */
 export async function runPipelineEffect(
@@ -76,8 +40,7 @@ export async function runPipelineEffect(
     case 'resolve-idle':
       return resolveIdle(ctx);
     case 'check-drift':
-      // The drift check of issue 5 plugs in here.
-      return { type: 'DriftChecked', at: at() };
+      return checkDrift(ctx);
     case 'check-schema':
       return checkSchema(await schemaContext(ctx));
     case 'start-instances':

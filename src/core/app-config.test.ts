@@ -74,6 +74,28 @@ void test('the minimal example parses exactly to the documented defaults', () =>
       retries: 3,
       compat: { command: null, smoke: true },
     },
+    strategy: 'bluegreen',
+    canary: {
+      steps: [
+        { percent: 5, pauseMs: 60_000 },
+        { percent: 25, pauseMs: 60_000 },
+        { percent: 50, pauseMs: 60_000 },
+      ],
+      analysis: {
+        minRequests: 50,
+        maxErrorRate: 0.01,
+        maxErrorRateIncrease: 0.005,
+        maxP99Ms: null,
+        maxP99Ratio: null,
+        maxWaitMs: 300_000,
+      },
+      sticky: true,
+      allow: { header: null, cookie: null },
+      checks: [],
+    },
+    rolling: { batch: 1, pauseMs: 10_000 },
+    mirror: { enabled: false, maxPerSecond: 50, maxBodyBytes: 65_536 },
+    drift: { expect: [], files: [], intervalMs: 60_000 },
   };
   assert.deepEqual(valid(MINIMAL), expected);
 });
@@ -359,4 +381,45 @@ void test('migrations: retries, timeouts and compat are checked; typos get a sug
     command: null,
     smoke: true,
   });
+});
+
+void test('the strategy sections parse shares, steps and testers', () => {
+  const config = valid({
+    app: 'shop',
+    start: 'node server.js',
+    strategy: 'canary',
+    canary: {
+      steps: [{ weight: '0.5%', pause: '10s' }, { weight: 50 }],
+      analysis: { maxP99: '800ms', maxP99Ratio: 1.5, maxErrorRate: '2%' },
+      allow: { header: { name: 'X-Canary', value: 'always' } },
+    },
+    rolling: { batch: 2, pause: 0 },
+    drift: { expect: ['env.APP_VERSION'], files: ['config/app.json'], interval: 0 },
+  });
+  assert.equal(config.strategy, 'canary');
+  assert.deepEqual(config.canary.steps, [
+    { percent: 0.5, pauseMs: 10_000 },
+    { percent: 50, pauseMs: 60_000 },
+  ]);
+  assert.equal(config.canary.analysis.maxP99Ms, 800);
+  assert.equal(config.canary.analysis.maxP99Ratio, 1.5);
+  assert.equal(config.canary.analysis.maxErrorRate, 0.02);
+  assert.deepEqual(config.canary.allow.header, { name: 'X-Canary', value: 'always' });
+  assert.deepEqual(config.rolling, { batch: 2, pauseMs: 0 });
+  assert.deepEqual(config.drift.files, ['config/app.json']);
+  assert.equal(config.drift.intervalMs, 0);
+});
+
+void test('a share of traffic that is not one is refused by field', () => {
+  for (const weight of ['0%', '101%', '5.555%', 'five', -1]) {
+    const found = issues({
+      app: 'shop',
+      start: 'node server.js',
+      canary: { steps: [{ weight }] },
+    });
+    assert.equal(found[0]?.field, 'canary.steps[0].weight', String(weight));
+    assert.match(found[0]?.message ?? '', /share of traffic like 5%/);
+  }
+  const strategy = issues({ app: 'shop', start: 'node server.js', strategy: 'blue-green' });
+  assert.match(strategy[0]?.message ?? '', /bluegreen, canary, rolling/);
 });

@@ -75,6 +75,77 @@ export interface AppConfig {
   /** The app's database (issue 4); null: no database, the schema steps are skipped. */
   readonly database: DatabaseConfig | null;
   readonly migrations: MigrationsConfig;
+  /** How traffic moves to the new release (issue 5); `cutover deploy --strategy` overrides it. */
+  readonly strategy: Strategy;
+  readonly canary: CanaryConfig;
+  readonly rolling: RollingConfig;
+  readonly mirror: MirrorConfig;
+  readonly drift: DriftConfig;
+}
+
+export type Strategy = 'bluegreen' | 'canary' | 'rolling';
+export const STRATEGIES: readonly Strategy[] = ['bluegreen', 'canary', 'rolling'];
+
+export interface CanaryStep {
+  /** Share of public traffic on the canary, 0 < percent <= 100 (two decimals at most). */
+  readonly percent: number;
+  /** How long the step runs before its analysis judges it. */
+  readonly pauseMs: number;
+}
+
+export interface CanaryAnalysisConfig {
+  /** A step is judged only once the canary served this many requests in it (else it waits). */
+  readonly minRequests: number;
+  /** Absolute limit on the canary's error rate (0..1) in a step. */
+  readonly maxErrorRate: number;
+  /** Limit on the canary's error rate above the live color's in the same step (0..1). */
+  readonly maxErrorRateIncrease: number;
+  /** Absolute limit on the canary's p99 time to response head, in ms; null: none. */
+  readonly maxP99Ms: number | null;
+  /** Limit on the canary's p99 over the live color's p99 in the same step; null: none. */
+  readonly maxP99Ratio: number | null;
+  /** How long a step may wait for `minRequests` beyond its pause before it fails. */
+  readonly maxWaitMs: number;
+}
+
+export interface CanaryConfig {
+  readonly steps: readonly CanaryStep[];
+  readonly analysis: CanaryAnalysisConfig;
+  /** Keep each client on its color across requests (cookie + deterministic buckets). */
+  readonly sticky: boolean;
+  /** Testers sent to the canary at any weight. */
+  readonly allow: {
+    readonly header: { readonly name: string; readonly value: string } | null;
+    readonly cookie: { readonly name: string; readonly value: string } | null;
+  };
+  /** Extra checks run at the end of every step, like smoke checks, through the preview listener. */
+  readonly checks: readonly SmokeCheck[];
+}
+
+export interface RollingConfig {
+  /** Instances replaced at a time. */
+  readonly batch: number;
+  /** How long each batch serves its share, with probes and analysis, before the next. */
+  readonly pauseMs: number;
+}
+
+export interface MirrorConfig {
+  /** Mirror live requests to the idle color from warm-up until the flip. */
+  readonly enabled: boolean;
+  readonly maxPerSecond: number;
+  readonly maxBodyBytes: number;
+}
+
+export interface DriftConfig {
+  /**
+   * Snapshot keys expected to differ between releases (globs on key names, like
+   * `env.APP_VERSION`, `files.*`); the release id always may.
+   */
+  readonly expect: readonly string[];
+  /** Config files the app reads, relative to the release dir: hashed into the snapshot. */
+  readonly files: readonly string[];
+  /** How often the live color is re-snapshotted to catch changes made in place; 0: never. */
+  readonly intervalMs: number;
 }
 
 export interface DatabaseConfig {
@@ -300,19 +371,23 @@ const WARMUP_SHAPE = {
   concurrency: integer(1, MAX_WARMUP_CONCURRENCY).default(4),
 };
 
-const failureThreshold = z
-  .unknown()
-  .transform((value, ctx): number => {
-    const percent = typeof value === 'string' ? /^(\d+(?:\.\d+)?)%$/.exec(value.trim()) : null;
-    const fraction = percent?.[1] !== undefined ? Number(percent[1]) / 100 : value;
-    if (typeof fraction === 'number' && fraction >= 0 && fraction <= 1) return fraction;
-    ctx.addIssue({
-      code: 'custom',
-      message: 'expected a fraction from 0 to 1 or a percentage like 1%',
-    });
-    return z.NEVER;
-  })
-  .default(0.01);
+const failureThreshold = failureThresholdOf(0.01);
+
+function failureThresholdOf(defaultFraction: number) {
+  return z
+    .unknown()
+    .transform((value, ctx): number => {
+      const percent = typeof value === 'string' ? /^(\d+(?:\.\d+)?)%$/.exec(value.trim()) : null;
+      const fraction = percent?.[1] !== undefined ? Number(percent[1]) / 100 : value;
+      if (typeof fraction === 'number' && fraction >= 0 && fraction <= 1) return fraction;
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected a fraction from 0 to 1 or a percentage like 1%',
+      });
+      return z.NEVER;
+    })
+    .default(defaultFraction);
+}
 
 const SWITCH_SHAPE = {
   drainTimeout: duration(30_000),
@@ -377,6 +452,107 @@ const databaseUrlSchema = z.unknown().transform((value, ctx): EnvValue => {
   return parsed.data;
 });
 
+/** `5%`, `5` or `0.5%`: a share of traffic, 0 < percent <= 100, two decimals at most. */
+const percentSchema = z.unknown().transform((value, ctx): number => {
+  const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)%$/.exec(value.trim()) : null;
+  const percent = match?.[1] !== undefined ? Number(match[1]) : value;
+  if (
+    typeof percent === 'number' &&
+    percent > 0 &&
+    percent <= 100 &&
+    Math.round(percent * 100) === percent * 100
+  ) {
+    return percent;
+  }
+  ctx.addIssue({
+    code: 'custom',
+    message: 'expected a share of traffic like 5% (more than 0, at most 100, two decimals at most)',
+  });
+  return z.NEVER;
+});
+
+const namedValue = (what: string) =>
+  z.strictObject(
+    {
+      name: text(`expected the ${what} name`),
+      value: z.string({ error: `expected the ${what} value the tester sends` }),
+    },
+    {
+      error: `expected { name: ..., value: ... } of the ${what} that sends a tester to the canary`,
+    },
+  );
+
+const CANARY_STEP_SHAPE = {
+  weight: percentSchema,
+  pause: duration(60_000, { allowZero: true }),
+};
+
+const ANALYSIS_SHAPE = {
+  minRequests: integer(0, 10_000_000).default(50),
+  maxErrorRate: failureThresholdOf(0.01),
+  maxErrorRateIncrease: failureThresholdOf(0.005),
+  maxP99: duration(0, { allowZero: true }),
+  maxP99Ratio: z
+    .number({ error: 'expected a ratio like 1.5 (canary p99 over live p99)' })
+    .min(1, { error: 'expected a ratio of at least 1' })
+    .optional(),
+  maxWait: duration(300_000),
+};
+
+const CANARY_SHAPE = {
+  steps: z
+    .array(z.strictObject(CANARY_STEP_SHAPE, sectionError('canary step')), {
+      error: 'expected a list of steps like - { weight: 5%, pause: 1m }',
+    })
+    .min(1, { error: 'expected at least one step' })
+    .optional(),
+  analysis: emptyAsUnset(z.strictObject(ANALYSIS_SHAPE, sectionError('analysis')).prefault({})),
+  sticky: z.boolean({ error: 'expected true or false' }).default(true),
+  allow: emptyAsUnset(
+    z
+      .strictObject(
+        { header: namedValue('header').optional(), cookie: namedValue('cookie').optional() },
+        sectionError('allow'),
+      )
+      .prefault({}),
+  ),
+  checks: emptyAsUnset(
+    z.array(smokeCheckSchema, { error: 'expected a list of checks' }).default([]),
+  ),
+};
+
+const ROLLING_SHAPE = {
+  batch: integer(1, MAX_INSTANCES).default(1),
+  pause: duration(10_000, { allowZero: true }),
+};
+
+const MIRROR_SHAPE = {
+  enabled: z.boolean({ error: 'expected true or false' }).default(false),
+  maxPerSecond: integer(1, 100_000).default(50),
+  maxBodyBytes: integer(0, 16 * 1024 * 1024).default(64 * 1024),
+};
+
+const DRIFT_SHAPE = {
+  expect: z
+    .array(text('expected a snapshot key or glob, like env.APP_VERSION or files.*'), {
+      error: 'expected a list of snapshot keys, like [env.APP_VERSION]',
+    })
+    .default([]),
+  files: z
+    .array(text('expected a file path, relative to the release directory'), {
+      error: 'expected a list of file paths',
+    })
+    .default([]),
+  interval: duration(60_000, { allowZero: true }),
+};
+
+/** Steps when `canary.steps` is not given: 5 %, 25 %, 50 %, a minute each, then the flip. */
+export const DEFAULT_CANARY_STEPS: readonly CanaryStep[] = [
+  { percent: 5, pauseMs: 60_000 },
+  { percent: 25, pauseMs: 60_000 },
+  { percent: 50, pauseMs: 60_000 },
+];
+
 const DATABASE_SHAPE = {
   url: databaseUrlSchema,
   env: text(
@@ -435,6 +611,13 @@ const TOP_SHAPE = {
   migrations: emptyAsUnset(
     z.strictObject(MIGRATIONS_SHAPE, sectionError('migrations')).prefault({}),
   ),
+  strategy: z
+    .enum(STRATEGIES, { error: `expected one of ${STRATEGIES.join(', ')}` })
+    .default('bluegreen'),
+  canary: emptyAsUnset(z.strictObject(CANARY_SHAPE, sectionError('canary')).prefault({})),
+  rolling: emptyAsUnset(z.strictObject(ROLLING_SHAPE, sectionError('rolling')).prefault({})),
+  mirror: emptyAsUnset(z.strictObject(MIRROR_SHAPE, sectionError('mirror')).prefault({})),
+  drift: emptyAsUnset(z.strictObject(DRIFT_SHAPE, sectionError('drift')).prefault({})),
 };
 
 /** The schema of the file as written (YAML keys); `validateAppConfig` gives the typed result. */
@@ -454,6 +637,13 @@ export const APP_CONFIG_KEYS: Readonly<Record<string, readonly string[]>> = {
   database: Object.keys(DATABASE_SHAPE),
   migrations: Object.keys(MIGRATIONS_SHAPE),
   'migrations.compat': Object.keys(COMPAT_SHAPE),
+  canary: Object.keys(CANARY_SHAPE),
+  'canary.steps': Object.keys(CANARY_STEP_SHAPE),
+  'canary.analysis': Object.keys(ANALYSIS_SHAPE),
+  'canary.allow': ['header', 'cookie'],
+  rolling: Object.keys(ROLLING_SHAPE),
+  mirror: Object.keys(MIRROR_SHAPE),
+  drift: Object.keys(DRIFT_SHAPE),
 };
 
 /** Validates parsed YAML (plain JS values) and fills every default. */
@@ -545,6 +735,37 @@ export function validateAppConfig(input: unknown): AppConfigResult {
           command: data.migrations.compat.command ?? null,
           smoke: data.migrations.compat.smoke,
         },
+      },
+      strategy: data.strategy,
+      canary: {
+        steps:
+          data.canary.steps?.map((step) => ({ percent: step.weight, pauseMs: step.pause })) ??
+          DEFAULT_CANARY_STEPS,
+        analysis: {
+          minRequests: data.canary.analysis.minRequests,
+          maxErrorRate: data.canary.analysis.maxErrorRate,
+          maxErrorRateIncrease: data.canary.analysis.maxErrorRateIncrease,
+          maxP99Ms: data.canary.analysis.maxP99 === 0 ? null : data.canary.analysis.maxP99,
+          maxP99Ratio: data.canary.analysis.maxP99Ratio ?? null,
+          maxWaitMs: data.canary.analysis.maxWait,
+        },
+        sticky: data.canary.sticky,
+        allow: {
+          header: data.canary.allow.header ?? null,
+          cookie: data.canary.allow.cookie ?? null,
+        },
+        checks: data.canary.checks,
+      },
+      rolling: { batch: data.rolling.batch, pauseMs: data.rolling.pause },
+      mirror: {
+        enabled: data.mirror.enabled,
+        maxPerSecond: data.mirror.maxPerSecond,
+        maxBodyBytes: data.mirror.maxBodyBytes,
+      },
+      drift: {
+        expect: data.drift.expect,
+        files: data.drift.files,
+        intervalMs: data.drift.interval,
       },
     },
   };

@@ -242,6 +242,9 @@ export function flipApp(app: AppState, input: FlipInput): AppState {
     live: input.to,
     standby: app.live,
     flips: [...app.flips, record].slice(-FLIP_HISTORY_LIMIT),
+    // A flip moves all traffic: no share or mirror survives it.
+    split: null,
+    mirror: null,
   };
 }
 

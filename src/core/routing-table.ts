@@ -1,5 +1,12 @@
 // The routing-table model: one immutable object the router swaps wholesale (DESIGN.md, data plane).
-import type { Address, AppState, Color, DaemonState } from './types.ts';
+import type {
+  Address,
+  AppState,
+  Color,
+  DaemonState,
+  TrafficMirror,
+  TrafficSplit,
+} from './types.ts';
 
 /** Where one color of one app is served. */
 export interface RouteTarget {
@@ -15,6 +22,13 @@ export interface AppRoute {
   readonly hosts: readonly string[];
   readonly live: RouteTarget | null;
   readonly idle: RouteTarget | null;
+  /**
+   * A share of the public traffic on the idle target (canary, rolling); null: all on live.
+   * Only set when both live and idle hold a release.
+   */
+  readonly split?: (TrafficSplit & { readonly target: RouteTarget }) | null;
+  /** Copies of public requests sent to the idle target; null: none. */
+  readonly mirror?: (TrafficMirror & { readonly target: RouteTarget }) | null;
 }
 
 /** The complete routing table. `generation` only grows; a router ignores an older one. */
@@ -45,12 +59,26 @@ export function idleColorOf(app: AppState): Color {
 /** Derives the routing table from stored state; the store revision is the generation. */
 export function buildRoutingTable(state: DaemonState): RoutingTable {
   const apps = Object.values(state.apps)
-    .map((app): AppRoute => ({
-      app: app.name,
-      hosts: app.hosts.map((host) => host.toLowerCase()),
-      live: targetOf(app, app.live),
-      idle: targetOf(app, idleColorOf(app)),
-    }))
+    .map((app): AppRoute => {
+      const live = targetOf(app, app.live);
+      const idle = targetOf(app, idleColorOf(app));
+      const split = app.split ?? null;
+      const mirror = app.mirror ?? null;
+      return {
+        app: app.name,
+        hosts: app.hosts.map((host) => host.toLowerCase()),
+        live,
+        idle,
+        split:
+          split === null || live === null || idle === null || split.color !== idle.color
+            ? null
+            : { ...split, target: idle },
+        mirror:
+          mirror === null || live === null || idle === null || mirror.color !== idle.color
+            ? null
+            : { ...mirror, target: idle },
+      };
+    })
     .sort((a, b) => a.app.localeCompare(b.app));
   return { generation: state.revision, apps };
 }

@@ -67,6 +67,44 @@ export interface FlipRecord {
   readonly durationMs: number;
 }
 
+/**
+ * A share of an app's public traffic sent to its idle color while the live color keeps the
+ * rest (canary steps, rolling batches). Assignment is per client: a client keeps its bucket
+ * (0..9999, in a cookie the router sets) across requests, so raising `percent` keeps every
+ * client already on `color` there; `sticky: false` picks per request instead (rolling).
+ */
+export interface TrafficSplit {
+  /** The color that gets the share: the idle one; the live color serves everything else. */
+  readonly color: Color;
+  /** 0..100, up to two decimals (basis points of traffic / 100). */
+  readonly percent: number;
+  readonly sticky: boolean;
+  /** Requests carrying this header (or cookie) with this value go to `color` at any percent. */
+  readonly allow: {
+    readonly header: { readonly name: string; readonly value: string } | null;
+    readonly cookie: { readonly name: string; readonly value: string } | null;
+  };
+}
+
+/** A copy of live requests sent to the idle color, responses discarded (never slows live). */
+export interface TrafficMirror {
+  readonly color: Color;
+  /** At most this many copies per second per router worker; the rest are not mirrored. */
+  readonly maxPerSecond: number;
+  /** Request bodies above this many bytes are not mirrored (the live request is unaffected). */
+  readonly maxBodyBytes: number;
+}
+
+/** Upper bounds (ms) of the latency buckets of the router's per-color latency counts (`ColorTraffic.latency`). */
+export const LATENCY_BUCKETS_MS: readonly number[] = [
+  1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000,
+];
+
+/** The sticky-assignment cookie the router sets: `cutover_<app>=<bucket 0..9999>`. */
+export const SPLIT_COOKIE_PREFIX = 'cutover_';
+/** Buckets of the sticky assignment: a percent with two decimals is exact over them. */
+export const SPLIT_BUCKETS = 10_000;
+
 /** Everything cutover knows about one app. Replaced wholesale on each change. */
 export interface AppState {
   readonly name: string;
@@ -77,6 +115,10 @@ export interface AppState {
   readonly standby: Color | null;
   readonly environments: Readonly<Record<Color, Environment>>;
   readonly flips: readonly FlipRecord[];
+  /** A traffic share on the idle color (canary, rolling); absent or null: all on live. */
+  readonly split?: TrafficSplit | null;
+  /** Mirroring of live requests to the idle color; absent or null: none. */
+  readonly mirror?: TrafficMirror | null;
 }
 
 /** The whole routed state of a daemon: every app, with the store revision it was read at. */

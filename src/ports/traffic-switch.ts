@@ -39,6 +39,16 @@ export interface ColorTraffic {
    * included); the router's own 5xx stay in `failed`. Together they are the color's error rate.
    */
   readonly serverErrors: number;
+  /**
+   * Responses by time to the response head, counted per bucket: `latency[i]` counts those at
+   * or under `LATENCY_BUCKETS_MS[i]`, the last entry those above every bound (one more entry
+   * than the bounds, `LATENCY_BUCKETS_MS` in core/types.ts). Cumulative since the router started, like the other counters: take two
+   * snapshots and subtract for a window (canary analysis). Optional for older switches.
+   */
+  readonly latency?: readonly number[];
+  /** Mirrored copies sent to this color / dropped by the rate or body bounds. */
+  readonly mirrored?: number;
+  readonly mirrorDropped?: number;
 }
 
 export interface TrafficSnapshot {

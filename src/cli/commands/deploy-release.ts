@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { DeploymentView, StartDeploymentRequest } from '../../client/api-types.ts';
 import { APP_CONFIG_FILE_NAME, loadAppConfigFromDir } from '../../config/load-app-config.ts';
-import type { AppConfig } from '../../core/app-config.ts';
+import type { AppConfig, Strategy } from '../../core/app-config.ts';
 import { CutoverError } from '../../core/errors.ts';
 import type { CliContext } from '../cli-context.ts';
 import { DeploymentProgress } from '../deployment-progress.ts';
@@ -25,6 +25,9 @@ export interface DeployFlags {
   readonly healthTimeout?: number;
   readonly healthInterval?: number;
   readonly ifMatch?: number;
+  readonly strategy?: Strategy;
+  readonly acceptDrift?: string[];
+  readonly mirror?: boolean;
 }
 
 /** Flags of the deploy of running instances that the pipeline takes from cutover.yaml instead. */
@@ -144,6 +147,9 @@ async function readRelease(release: string, flags: DeployFlags): Promise<Release
       config: text,
       configPath,
       ...(flags.instances === undefined ? {} : { instances: flags.instances }),
+      ...(flags.strategy === undefined ? {} : { strategy: flags.strategy }),
+      ...(flags.acceptDrift === undefined ? {} : { acceptDrift: flags.acceptDrift }),
+      ...(flags.mirror === true ? { mirror: true } : {}),
     },
   };
 }

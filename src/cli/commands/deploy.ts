@@ -3,6 +3,8 @@
 // the older deploy of already running instances (external runtime): health checks, then flip.
 import type { Command } from 'commander';
 import type { DeployRequest } from '../../client/api-types.ts';
+import { STRATEGIES } from '../../core/app-config.ts';
+import type { Strategy } from '../../core/app-config.ts';
 import { CutoverError } from '../../core/errors.ts';
 import type { CliContext } from '../cli-context.ts';
 import { describeDeploy } from '../format-flip.ts';
@@ -10,6 +12,14 @@ import { parseDuration } from '../parse-duration.ts';
 import { parseAddressList, parseHostList, parsePositiveInteger } from '../parse-lists.ts';
 import { deployRelease } from './deploy-release.ts';
 import type { DeployFlags } from './deploy-release.ts';
+
+function parseStrategy(value: string): Strategy {
+  if ((STRATEGIES as readonly string[]).includes(value)) return value as Strategy;
+  throw new CutoverError(
+    'CUTOVER_ERR_USAGE',
+    `--strategy: expected one of ${STRATEGIES.join(', ')}, got "${value}"`,
+  );
+}
 
 export function registerDeployCommand(program: Command, ctx: CliContext): void {
   program
@@ -26,6 +36,17 @@ export function registerDeployCommand(program: Command, ctx: CliContext): void {
       (v) => parseAddressList(v, '--instances'),
     )
     .option('--no-wait', 'print the deployment id once started, without following it')
+    .option(
+      '--strategy <name>',
+      'bluegreen, canary or rolling (default: strategy in cutover.yaml, else bluegreen)',
+      parseStrategy,
+    )
+    .option(
+      '--accept-drift <key>',
+      'let this drift snapshot key (or glob) differ from the live color this once; repeatable',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option('--mirror', 'mirror live requests to the idle color from warm-up until the flip')
     .option(
       '--hosts <names>',
       'with --instances: host names routed to the app, comma-separated (default: keep; catch-all if new)',
@@ -75,6 +96,12 @@ async function deployInstances(
     throw new CutoverError(
       'CUTOVER_ERR_USAGE',
       '--no-wait applies to a deployment from a cutover.yaml (--dir); a deploy of --instances returns once flipped',
+    );
+  }
+  if (flags.strategy !== undefined || flags.acceptDrift !== undefined || flags.mirror === true) {
+    throw new CutoverError(
+      'CUTOVER_ERR_USAGE',
+      '--strategy, --accept-drift and --mirror apply to a deployment from a cutover.yaml (--dir); a deploy of --instances is one flip',
     );
   }
   const request: DeployRequest = {

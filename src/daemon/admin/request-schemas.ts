@@ -94,6 +94,9 @@ const startDeploymentSchema = z.strictObject({
     .min(1)
     .max(MAX_INSTANCES)
     .optional(),
+  strategy: z.enum(['bluegreen', 'canary', 'rolling']).optional(),
+  acceptDrift: z.array(z.string().min(1).max(200)).max(100).optional(),
+  mirror: z.boolean().optional(),
 });
 
 /** The release a plan reads, like a deployment's, without instances: nothing is started. */

@@ -40,6 +40,26 @@ export const appStateSchema = z.object({
     green: z.object({ color: z.literal('green'), release: releaseSchema.nullable() }),
   }),
   flips: z.array(flipSchema),
+  split: z
+    .object({
+      color: colorSchema,
+      percent: z.number().min(0).max(100),
+      sticky: z.boolean(),
+      allow: z.object({
+        header: z.object({ name: z.string().min(1), value: z.string() }).nullable(),
+        cookie: z.object({ name: z.string().min(1), value: z.string() }).nullable(),
+      }),
+    })
+    .nullable()
+    .optional(),
+  mirror: z
+    .object({
+      color: colorSchema,
+      maxPerSecond: z.number().positive(),
+      maxBodyBytes: z.number().int().nonnegative(),
+    })
+    .nullable()
+    .optional(),
 });
 
 export type DecodedApp = { ok: true; app: AppState } | { ok: false; reason: string };

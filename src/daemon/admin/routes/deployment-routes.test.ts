@@ -188,7 +188,9 @@ describe('deployment routes', () => {
       [{ ...startBody, instances: ['http://127.0.0.1:3000'] }, /instances\.0: Invalid instance/],
       [{ ...startBody, instances: ['127.0.0.1'] }, /instances\.0: .*no port/],
       [{ ...startBody, instances: [] }, /instances: /],
-      [{ ...startBody, strategy: 'canary' }, /unknown field "strategy", remove it/],
+      [{ ...startBody, strategy: 'blue-green' }, /strategy/],
+      [{ ...startBody, acceptDrift: 'env.X' }, /acceptDrift/],
+      [{ ...startBody, speed: 'fast' }, /unknown field "speed", remove it/],
       [[startBody], /body: /],
     ];
     for (const [body, message] of cases) {
