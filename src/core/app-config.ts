@@ -161,6 +161,8 @@ export interface MigrationsConfig {
   /** 0: no limit. */
   readonly statementTimeoutMs: number;
   readonly retries: number;
+  /** `auto`: the daemon runs the live release's contract files once its standby is retired. */
+  readonly contract: 'auto' | 'manual';
   readonly compat: {
     /** Run by `sh -c` with CUTOVER_DATABASE_URL and the `database.env` var set to the shadow. */
     readonly command: string | null;
@@ -419,6 +421,7 @@ const MIGRATIONS_SHAPE = {
   lockTimeout: duration(5_000),
   statementTimeout: duration(60_000, { allowZero: true }),
   retries: integer(0, 10).default(3),
+  contract: z.enum(['auto', 'manual'], { error: 'expected auto or manual' }).default('auto'),
   compat: z.preprocess(
     (value) => (value === null ? undefined : value),
     z.strictObject(COMPAT_SHAPE, { error: 'expected a mapping of compat settings' }).prefault({}),
@@ -731,6 +734,7 @@ export function validateAppConfig(input: unknown): AppConfigResult {
         lockTimeoutMs: data.migrations.lockTimeout,
         statementTimeoutMs: data.migrations.statementTimeout,
         retries: data.migrations.retries,
+        contract: data.migrations.contract,
         compat: {
           command: data.migrations.compat.command ?? null,
           smoke: data.migrations.compat.smoke,
