@@ -72,6 +72,7 @@ void test('the minimal example parses exactly to the documented defaults', () =>
       lockTimeoutMs: 5_000,
       statementTimeoutMs: 60_000,
       retries: 3,
+      contract: 'auto',
       compat: { command: null, smoke: true },
     },
     strategy: 'bluegreen',
@@ -146,6 +147,7 @@ void test('every key takes a value other than its default', () => {
       lockTimeout: '2s',
       statementTimeout: 0,
       retries: 5,
+      contract: 'manual',
       compat: { command: 'npm test', smoke: false },
     },
   });
@@ -204,6 +206,7 @@ void test('every key takes a value other than its default', () => {
     lockTimeoutMs: 2_000,
     statementTimeoutMs: 0,
     retries: 5,
+    contract: 'manual',
     compat: { command: 'npm test', smoke: false },
   });
   assert.equal(config.cwd, 'app');
