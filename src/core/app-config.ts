@@ -168,6 +168,11 @@ export interface MigrationsConfig {
     readonly command: string | null;
     /** Also run the smoke checks against instances started on the shadow. */
     readonly smoke: boolean;
+    /**
+     * A SQL file (relative to the release dir) of the INSERT/UPDATE/DELETE statements the
+     * release performs, run on the migrated shadow inside a rolled-back transaction; absent: none.
+     */
+    readonly writes?: string;
   };
 }
 
@@ -414,6 +419,7 @@ const STANDBY_SHAPE = {
 const COMPAT_SHAPE = {
   command: text('expected a shell command').optional(),
   smoke: z.boolean({ error: 'expected true or false' }).default(true),
+  writes: text('expected the path of a SQL file, relative to the release directory').optional(),
 };
 
 const MIGRATIONS_SHAPE = {
@@ -738,6 +744,9 @@ export function validateAppConfig(input: unknown): AppConfigResult {
         compat: {
           command: data.migrations.compat.command ?? null,
           smoke: data.migrations.compat.smoke,
+          ...(data.migrations.compat.writes === undefined
+            ? {}
+            : { writes: data.migrations.compat.writes }),
         },
       },
       strategy: data.strategy,
