@@ -24,6 +24,11 @@ export interface StartRequest {
   readonly addresses?: readonly Address[];
   /** For the process runtime: what to run and how many. */
   readonly process?: ProcessStartSpec;
+  /**
+   * The number in the first instance's name (default 1: `shop-blue-1`, `shop-blue-2`, ...). A
+   * rolling deployment starts a color's instances a batch at a time, each batch after the last.
+   */
+  readonly firstIndex?: number;
 }
 
 /** An instance found running by `adopt`, started by this or an earlier daemon. */

@@ -41,3 +41,22 @@ void it('names the bad address, and refuses no addresses', async () => {
     /at least one/,
   );
 });
+
+void it('names instances from firstIndex, for a color started a batch at a time', async () => {
+  const runtime = createExternalRuntime();
+  const instances = await runtime.start({
+    app: 'shop',
+    release: 'v2',
+    color: 'green',
+    addresses: ['127.0.0.1:3003', '127.0.0.1:3004'],
+    firstIndex: 3,
+  });
+  assert.deepEqual(
+    instances.map((instance) => instance.id),
+    ['shop-green-3', 'shop-green-4'],
+  );
+  await assert.rejects(
+    runtime.start({ app: 'shop', release: 'v2', addresses: ['127.0.0.1:3003'], firstIndex: 0 }),
+    /firstIndex must be a whole number from 1, got 0/,
+  );
+});

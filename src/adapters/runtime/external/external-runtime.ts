@@ -23,10 +23,18 @@ export function createExternalRuntime(): ExternalRuntime {
           );
         }
         const addresses = validateAddresses(request.addresses);
+        const first = request.firstIndex ?? 1;
+        if (!Number.isInteger(first) || first < 1) {
+          throw new CutoverError(
+            'CUTOVER_ERR_USAGE',
+            `firstIndex must be a whole number from 1, got ${first}.`,
+            { field: 'firstIndex' },
+          );
+        }
         const prefix =
           request.color === undefined ? request.app : `${request.app}-${request.color}`;
         const instances = addresses.map((address, index) => ({
-          id: `${prefix}-${index + 1}`,
+          id: `${prefix}-${first + index}`,
           address,
         }));
         return Promise.resolve(instances);

@@ -23,7 +23,7 @@ import {
 } from './instance-record.ts';
 import { isSameProcessAlive, readProcessStat } from './proc-stat.ts';
 import { signalGroup, waitForGroupExit } from './process-group.ts';
-import { APP_NAME_PATTERN, formatAddress, validateStartSpec } from './start-spec.ts';
+import { APP_NAME_PATTERN, firstIndexOf, formatAddress, validateStartSpec } from './start-spec.ts';
 import {
   createRestartBackoff,
   DEFAULT_RESTART_BACKOFF,
@@ -355,7 +355,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       const spec = await validateStartSpec(app, request.process);
       const color: Color | null = request.color ?? null;
       const prefix = color === null ? app : `${app}-${color}`;
-      const ids = Array.from({ length: spec.instances }, (_, i) => `${prefix}-${i + 1}`);
+      const first = firstIndexOf(request);
+      const ids = Array.from({ length: spec.instances }, (_, i) => `${prefix}-${first + i}`);
       const { records } = await readInstanceRecords(appDirOf(app));
       for (const id of ids) {
         // A supervised instance counts even between a crash and its restart.

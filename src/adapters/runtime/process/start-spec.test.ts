@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { isCutoverError } from '../../../core/errors.ts';
 import type { ProcessStartSpec } from '../../../ports/runtime.ts';
-import { formatAddress, validateStartSpec } from './start-spec.ts';
+import { firstIndexOf, formatAddress, validateStartSpec } from './start-spec.ts';
 
 const GOOD: ProcessStartSpec = { dir: tmpdir(), command: 'node server.js', instances: 2 };
 
@@ -38,4 +38,11 @@ void it('accepts a good spec and refuses each bad field by name', async () => {
 void it('brackets IPv6 hosts in addresses', () => {
   assert.equal(formatAddress('127.0.0.1', 3000), '127.0.0.1:3000');
   assert.equal(formatAddress('::1', 3000), '[::1]:3000');
+});
+
+void it('numbers instances from firstIndex (default 1) and refuses one below 1', () => {
+  assert.equal(firstIndexOf({}), 1);
+  assert.equal(firstIndexOf({ firstIndex: 3 }), 3);
+  assert.throws(() => firstIndexOf({ firstIndex: 0 }), refusedOn('firstIndex', /from 1, got 0/));
+  assert.throws(() => firstIndexOf({ firstIndex: 1.5 }), refusedOn('firstIndex', /got 1.5/));
 });

@@ -18,6 +18,15 @@ export function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** The number in the first instance's name (`StartRequest.firstIndex`): a whole number from 1. */
+export function firstIndexOf(request: { readonly firstIndex?: number }): number {
+  const first = request.firstIndex ?? 1;
+  if (!Number.isInteger(first) || first < 1) {
+    throw usage(`firstIndex must be a whole number from 1, got ${first}.`, 'firstIndex');
+  }
+  return first;
+}
+
 export async function validateStartSpec(
   app: string,
   spec: ProcessStartSpec | undefined,
