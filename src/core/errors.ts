@@ -272,6 +272,30 @@ export const ERROR_CODES = {
     description:
       'A migration file or the migrations folder could not be read (missing, or not allowed); the message names the path.',
   },
+  CUTOVER_ERR_DNS_NOT_AUTHORIZED: {
+    status: 502,
+    exitCode: 1,
+    description:
+      'The DNS server rejected the TSIG key of a dynamic update (NOTAUTH with BADKEY, BADSIG or BADTIME); the record was not changed.',
+  },
+  CUTOVER_ERR_DNS_REFUSED: {
+    status: 502,
+    exitCode: 1,
+    description:
+      'The DNS server refused a dynamic update (REFUSED): the zone does not allow updates from this key; the record was not changed.',
+  },
+  CUTOVER_ERR_DNS_UNREACHABLE: {
+    status: 504,
+    exitCode: 1,
+    description:
+      'The DNS server did not answer a dynamic update in time (over UDP nor TCP); the record was not changed, or its change is unknown.',
+  },
+  CUTOVER_ERR_DNS_UPDATE_FAILED: {
+    status: 502,
+    exitCode: 1,
+    description:
+      'The DNS server answered a dynamic update with an error (SERVFAIL, NOTZONE, NOTAUTH for a zone it does not serve, ...) or with a response whose signature does not check; the message names the response code.',
+  },
   CUTOVER_ERR_INTERNAL: {
     status: 500,
     exitCode: 1,
