@@ -26,3 +26,27 @@ void test('a status with no applied file prints none instead of an empty table',
   assert.match(text, /^applied:\n {2}none\npending/m);
   assert.doesNotMatch(text, /NAME/);
 });
+
+void test('a status says what holds the contract files back and who runs them', () => {
+  const waiting = formatMigrationsStatus(
+    sampleMigrationsPlan({
+      contractPending: ['0003_a.sql'],
+      contract: { mode: 'auto', heldBy: 'the standby v1 on blue may still use the old schema' },
+    }),
+  );
+  assert.match(
+    waiting,
+    /^contract pending \(waiting: the standby v1 on blue may still use the old schema; the daemon runs them once it is retired \(migrations\.contract: auto\)\):\n {2}0003_a\.sql$/m,
+  );
+  const manual = formatMigrationsStatus(
+    sampleMigrationsPlan({ contract: { mode: 'manual', heldBy: 'the standby v1 on blue' } }),
+  );
+  assert.match(manual, /then run `cutover migrations contract` \(migrations\.contract: manual\)/);
+  const ready = formatMigrationsStatus(
+    sampleMigrationsPlan({ contract: { mode: 'auto', heldBy: null } }),
+  );
+  assert.match(
+    ready,
+    /^contract pending \(nothing holds them back: run `cutover migrations contract`\):$/m,
+  );
+});

@@ -30,10 +30,26 @@ export function formatMigrationsStatus(plan: MigrationsPlanResponse): string {
     appliedTable(plan),
     'pending (expand, applied by the next deployment of this release):',
     list(plan.pending),
-    'contract pending (run with `cutover migrations contract` once the standby is retired):',
+    contractHeading(plan),
     list(plan.contractPending),
     ...changedLines(plan, 'a deployment would be refused'),
   ].join('\n');
+}
+
+/** The status line over the contract files: what holds them back, and who runs them. */
+function contractHeading(plan: MigrationsPlanResponse): string {
+  const contract = plan.contract;
+  if (contract === undefined) {
+    return 'contract pending (run with `cutover migrations contract` once the standby is retired):';
+  }
+  if (contract.heldBy !== null) {
+    const then =
+      contract.mode === 'auto'
+        ? 'the daemon runs them once it is retired (migrations.contract: auto)'
+        : 'then run `cutover migrations contract` (migrations.contract: manual)';
+    return `contract pending (waiting: ${contract.heldBy}; ${then}):`;
+  }
+  return 'contract pending (nothing holds them back: run `cutover migrations contract`):';
 }
 
 /** `cutover migrations plan`: what a deployment of the release would do to the database. */

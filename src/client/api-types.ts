@@ -181,6 +181,7 @@ export type DeploymentStepName =
   | 'migrating'
   | 'smoke'
   | 'warmup'
+  | 'shifting'
   | 'flipping'
   | 'verifying'
   | 'draining'
@@ -253,6 +254,103 @@ export interface DeploymentReport {
   readonly schema?: SchemaReport;
   /** The expand migrations applied to the real database. */
   readonly migrate?: { readonly applied: readonly string[]; readonly durationMs: number };
+  /** The drift check (issue 5): the new release's snapshot diffed against the live one. */
+  readonly drift?: DriftCheckReport;
+  /** The canary steps (issue 5), in order: what each measured and its verdict. */
+  readonly canary?: { readonly steps: readonly CanaryStepReport[] };
+  /** `cutover promote` (issue 5): who skipped the remaining shift steps to the flip, and when. */
+  readonly promoted?: { readonly by: string; readonly at: string; readonly shiftIndex: number };
+}
+
+/** One color's counts in one canary step, from the router's own counters. */
+export interface CanaryColorFigures {
+  readonly requests: number;
+  /** The router's 5xx plus the instances' 5xx. */
+  readonly errors: number;
+  /** errors / requests (0..1); 0 without requests. */
+  readonly errorRate: number;
+  /** Time to the response head, estimated from the latency buckets; null when not counted. */
+  readonly p99Ms: number | null;
+}
+
+export interface CanaryStepReport {
+  /** From 0: the config's `canary.steps[index]`. */
+  readonly index: number;
+  readonly percent: number;
+  readonly verdict: 'passed' | 'failed' | 'promoted';
+  /** Why it failed, with the numbers; null when it passed. */
+  readonly reason: string | null;
+  readonly durationMs: number;
+  readonly canary: CanaryColorFigures;
+  readonly live: CanaryColorFigures;
+  /** `canary.checks` run at the end of the step through the preview listener. */
+  readonly checks: readonly SmokeCheckView[];
+}
+
+/** Where a drift snapshot comes from: a release, the color holding it, when it was taken. */
+export interface DriftSide {
+  readonly release: string;
+  /** Null for a release not placed in a color yet (the new release at the drift check). */
+  readonly color: Color | null;
+  /** ISO-8601. */
+  readonly takenAt: string;
+}
+
+/** One snapshot key that differs (issue 5). Secret values are never shown: `secret` says so. */
+export interface DriftDifference {
+  /** `env.PAYMENTS_URL`, `runtime.version`, `files.package-lock.json`, `config.instances`, ... */
+  readonly key: string;
+  readonly change: 'added' | 'removed' | 'changed';
+  /** The value on the `from` side; null when the key is absent there or holds a secret. */
+  readonly from: string | null;
+  readonly to: string | null;
+  /** Which sides hold a secret (kept only as a salted hash): `secret changed`. */
+  readonly secret: { readonly from: boolean; readonly to: boolean };
+  /** Why the difference passes; null: it is drift. */
+  readonly expected: {
+    readonly by: 'release' | 'drift.expect' | 'accept-drift';
+    /** The glob that matched (the key itself for `release`). */
+    readonly pattern: string;
+  } | null;
+}
+
+export interface DriftComparison {
+  readonly from: DriftSide;
+  readonly to: DriftSide;
+  /** Every differing key, in key order. */
+  readonly differences: readonly DriftDifference[];
+  /** How many of them are drift (not expected). */
+  readonly drift: number;
+}
+
+/** The drift-check step's report in a deployment. */
+export interface DriftCheckReport {
+  /**
+   * Whether drift refuses the deployment: true once the new or the live release declares a
+   * `drift:` section in its cutover.yaml; otherwise differences are reported, not refused.
+   */
+  readonly enforced: boolean;
+  /** False when the deployment was refused for drift. */
+  readonly passed: boolean;
+  /** What limited the check (a first deployment: nothing to compare with), or null. */
+  readonly note: string | null;
+  /** The live release's snapshot (from) against the new release's (to); null: none to compare. */
+  readonly comparison: DriftComparison | null;
+}
+
+/** `GET /v1/apps/:app/drift`: the report between the colors' latest snapshots, at any time. */
+export interface DriftResponse {
+  readonly app: string;
+  /** The live color's latest snapshot; null when nothing is live or it was never snapshotted. */
+  readonly live: DriftSide | null;
+  /** The other color's release against the live one (older -> newer); null when it holds none. */
+  readonly colors: DriftComparison | null;
+  /** The live color when its release started (from) against its latest re-snapshot (to). */
+  readonly inPlace: DriftComparison | null;
+  /** True when any comparison holds drift. */
+  readonly drift: boolean;
+  /** What the report could not cover, in words. */
+  readonly notes: readonly string[];
 }
 
 export interface SchemaReport {
@@ -419,6 +517,11 @@ export interface MigrationsPlanResponse {
   readonly pending: readonly string[];
   /** Contract files held until the standby is retired. */
   readonly contractPending: readonly string[];
+  /**
+   * `status` only: who runs the contract files (`migrations.contract`) and what holds them back
+   * now (`the standby v1 on blue may still use the old schema`), null when nothing does.
+   */
+  readonly contract?: { readonly mode: 'auto' | 'manual'; readonly heldBy: string | null };
   /** Applied files whose checksum changed: a deployment would be refused. */
   readonly changed: readonly string[];
 }

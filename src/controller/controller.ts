@@ -14,6 +14,7 @@ import type {
   DeploymentView,
   DrillReport,
   DrillRequest,
+  DriftResponse,
   StartDeploymentRequest,
   DeployRequest,
   DeployResponse,
@@ -70,6 +71,7 @@ import { contractLive, planRelease, releaseFromRequest } from './migrations-admi
 import type { MigrationsAdminDeps } from './migrations-admin.ts';
 import type { SchemaRelease } from './schema-steps.ts';
 import type { PipelineHost, PlacedRelease } from './pipeline-host.ts';
+import type { DriftService } from '../drift/drift-service.ts';
 
 export const DRAIN_TIMEOUT_MS = 30_000;
 export const WEBSOCKET_GRACE_MS = 10_000;
@@ -97,6 +99,8 @@ export interface ControllerDeps {
   failpoint?: (name: string) => void;
   /** Opens an app's database for the schema steps (issue 4), by its URL. */
   openDatabase?: (url: string) => Promise<MigrationTarget>;
+  /** Snapshots and diffs releases (issue 5): the drift-check step and `cutover drift`. */
+  drift?: DriftService;
 }
 
 export interface MutationOptions {
@@ -162,6 +166,8 @@ export class Controller {
       ...(deps.adopted === undefined ? {} : { adopted: deps.adopted }),
       ...(deps.failpoint === undefined ? {} : { failpoint: deps.failpoint }),
       ...(deps.openDatabase === undefined ? {} : { openDatabase: deps.openDatabase }),
+      // The runner hands its dependencies to every effect: the drift-check step finds it there.
+      ...(deps.drift === undefined ? {} : { drift: deps.drift }),
     });
   }
 
@@ -242,7 +248,8 @@ export class Controller {
 
   async migrationsStatus(app: string): Promise<MigrationsPlanResponse> {
     validateAppName(app);
-    return planRelease(this.#migrationsDeps(), app, await this.#requireLiveRelease(app));
+    const live = await this.#requireLiveRelease(app);
+    return planRelease(this.#migrationsDeps(), app, live, this.#requireApp(app));
   }
 
   async migrationsContract(
@@ -521,6 +528,19 @@ export class Controller {
         deployment: summaries[index] ?? null,
       })),
     };
+  }
+
+  /** `cutover drift` (issue 5): the report between the colors' latest snapshots. */
+  async drift(app: string): Promise<DriftResponse> {
+    validateAppName(app);
+    const state = Object.hasOwn(this.#state.apps, app) ? this.#state.apps[app] : undefined;
+    if (state === undefined) {
+      throw new CutoverError('CUTOVER_ERR_APP_NOT_FOUND', `No app named "${app}".`, { app });
+    }
+    if (this.#deps.drift === undefined) {
+      throw new CutoverError('CUTOVER_ERR_INTERNAL', 'This daemon does not snapshot config.');
+    }
+    return this.#deps.drift.report(app, state);
   }
 
   async history(query: { app?: string; limit?: number }): Promise<HistoryResponse> {

@@ -33,6 +33,7 @@ import type { HealthChecker } from '../probes/health-checker.ts';
 import { holdAppLock } from './app-lock.ts';
 import type { HeldLock } from './app-lock.ts';
 import { toDeploymentView } from './deployment-view.ts';
+import { contractAfterRetirement } from './migrations-admin.ts';
 import type { PipelineHost } from './pipeline-host.ts';
 import { runPipelineEffect } from './pipeline-effects.ts';
 import type { EffectContext } from './pipeline-effects.ts';
@@ -251,6 +252,15 @@ export class DeploymentRunner {
         color,
         release,
         reason: 'the rollback window ended',
+      });
+      // Issue 4: no color but the live one may use the old schema now (migrations.contract).
+      await contractAfterRetirement({
+        openDatabase: this.#deps.openDatabase,
+        environment: this.#deps.environment,
+        logger: this.#deps.logger,
+        appState: () => this.#deps.host.appState(app),
+        liveRelease: () => this.liveRelease(app),
+        record: (type, data) => this.#deps.host.record(app, type, data),
       });
     } finally {
       await lock.release();

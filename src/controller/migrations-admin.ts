@@ -1,6 +1,8 @@
 // `cutover migrations plan|status|contract` (issue 4): what a release would apply, what the live
-// one has, and the contract phase, which runs only once no color still uses the old schema.
+// one has, and the contract phase, which runs only once no color still uses the old schema: by
+// the command, or by the daemon right after the standby is retired (`migrations.contract: auto`).
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import type {
   MigrationsContractResponse,
   MigrationsPlanRequest,
@@ -9,7 +11,8 @@ import type {
 import { parseAppConfigText } from '../config/load-app-config.ts';
 import { validateReleaseId } from '../core/app-state.ts';
 import { parseDatabaseUrl } from '../core/database-url.ts';
-import { CutoverError } from '../core/errors.ts';
+import { CutoverError, isCutoverError } from '../core/errors.ts';
+import { COLORS } from '../core/types.ts';
 import type { AppState } from '../core/types.ts';
 import { planMigrations, readMigrationDir } from '../migrations/migration-dir.ts';
 import type { MigrationTarget } from '../ports/database.ts';
@@ -47,10 +50,12 @@ async function openFor(
   return { target: await deps.openDatabase(url), url };
 }
 
+/** What `release` would apply; with the app's state (status), what holds the contract files. */
 export async function planRelease(
   deps: MigrationsAdminDeps,
   app: string,
   release: SchemaRelease,
+  state?: AppState,
 ): Promise<MigrationsPlanResponse> {
   const { target, url } = await openFor(deps, release);
   try {
@@ -72,6 +77,14 @@ export async function planRelease(
       pending: plan.pending.map((file) => file.name),
       contractPending: plan.contractPending.map((file) => file.name),
       changed: plan.changed.map((each) => each.file.name),
+      ...(state === undefined
+        ? {}
+        : {
+            contract: {
+              mode: release.config.migrations.contract,
+              heldBy: contractHeldBy(state),
+            },
+          }),
     };
   } finally {
     await target.close();
@@ -134,5 +147,81 @@ export async function contractLive(
     };
   } finally {
     await target.close();
+  }
+}
+
+export interface RetiredContractDeps {
+  /** Absent when the daemon cannot open databases: nothing is run then. */
+  readonly openDatabase?: ((url: string) => Promise<MigrationTarget>) | undefined;
+  readonly environment?: NodeJS.ProcessEnv | undefined;
+  readonly logger: Logger;
+  /** The app's state now (after the retirement). */
+  readonly appState: () => AppState | undefined;
+  /** The live release with the folder and config it was deployed with. */
+  readonly liveRelease: () => Promise<SchemaRelease | null>;
+  /** Records an event in the app's history and event stream. */
+  readonly record: (type: string, data: Record<string, unknown>) => Promise<void>;
+}
+
+/** Why the contract phase does not run for `app` now, or null when it may. */
+function contractHeldBy(app: AppState): string | null {
+  if (app.live === null) return 'no color is live';
+  if (app.standby !== null) {
+    const standby = app.environments[app.standby].release?.id ?? 'a release';
+    return `the standby ${standby} on ${app.standby} may still use the old schema`;
+  }
+  const other = COLORS.find(
+    (color) => color !== app.live && app.environments[color].release !== null,
+  );
+  if (other === undefined) return null;
+  return `${app.environments[other].release?.id ?? 'a release'} is still placed on ${other}`;
+}
+
+/**
+ * Runs the live release's pending contract migrations once the standby is retired
+ * (`migrations.contract: auto`), through the same code as `cutover migrations contract`. Called
+ * once per retirement, with the app's lock held: a failure is recorded (history, event stream)
+ * and logged, never thrown and never retried; the command can run the files later.
+ */
+export async function contractAfterRetirement(deps: RetiredContractDeps): Promise<void> {
+  const app = deps.appState();
+  if (app === undefined || deps.openDatabase === undefined || contractHeldBy(app) !== null) return;
+  let release: string | null = null;
+  try {
+    const live = await deps.liveRelease();
+    if (live === null || live.config.database === null) return;
+    if (live.config.migrations.contract !== 'auto') return;
+    release = live.release;
+    const admin: MigrationsAdminDeps = {
+      openDatabase: deps.openDatabase,
+      ...(deps.environment === undefined ? {} : { environment: deps.environment }),
+    };
+    const result = await contractLive(admin, app, live);
+    if (result.applied.length === 0) return;
+    await deps.record('migrations-contracted', {
+      actor: 'the daemon (the standby was retired)',
+      ...result,
+    });
+    deps.logger.info(
+      { app: app.name, release: result.release, applied: result.applied },
+      'applied the contract migrations after the standby was retired',
+    );
+  } catch (error) {
+    const code = isCutoverError(error) ? error.code : 'CUTOVER_ERR_MIGRATION_FAILED';
+    const message = error instanceof Error ? error.message : String(error);
+    deps.logger.error(
+      { err: error, app: app.name, release },
+      'the contract migrations after the standby retirement failed; run `cutover migrations contract` once the cause is fixed',
+    );
+    await deps
+      .record('migrations-contract-failed', {
+        actor: 'the daemon (the standby was retired)',
+        release,
+        code,
+        message,
+      })
+      .catch((recordError: unknown) => {
+        deps.logger.error({ err: recordError, app: app.name }, 'could not record the failure');
+      });
   }
 }
