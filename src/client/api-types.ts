@@ -254,6 +254,8 @@ export interface DeploymentReport {
   readonly schema?: SchemaReport;
   /** The expand migrations applied to the real database. */
   readonly migrate?: { readonly applied: readonly string[]; readonly durationMs: number };
+  /** A rolling deployment's batches (issue 5), and the way back after a failed one. */
+  readonly rolling?: RollingReport;
   /** The drift check (issue 5): the new release's snapshot diffed against the live one. */
   readonly drift?: DriftCheckReport;
   /** The canary steps (issue 5), in order: what each measured and its verdict. */
@@ -351,6 +353,49 @@ export interface DriftResponse {
   readonly drift: boolean;
   /** What the report could not cover, in words. */
   readonly notes: readonly string[];
+}
+
+/** The rolling strategy's part of a deployment's report. */
+export interface RollingReport {
+  /** Says plainly that rolling keeps no standby, so it has no instant rollback. */
+  readonly note: string;
+  /** `rolling.batch`: instances replaced per batch. */
+  readonly batch: number;
+  /** Instances the live color held when the shift began; the new release's count. */
+  readonly liveTarget: number;
+  readonly target: number;
+  readonly batches: readonly RollingBatchView[];
+  /** Set when a batch failed (or the deployment was aborted) and traffic went back. */
+  readonly restored: RollingRestoreView | null;
+}
+
+export interface RollingBatchView {
+  /** From 0. */
+  readonly index: number;
+  /** New instances started and old ones taken out (and stopped) in this batch. */
+  readonly started: number;
+  readonly removed: number;
+  /** The new color's share of public traffic while the batch was watched. */
+  readonly percent: number;
+  /** Instances of the new and of the old release once the batch was in place. */
+  readonly fresh: number;
+  readonly old: number;
+  readonly ok: boolean;
+  readonly reason: string | null;
+  readonly probes: number;
+  readonly watchedMs: number;
+}
+
+export interface RollingRestoreView {
+  /** The failed batch and why. */
+  readonly reason: string;
+  /** Old-release instances started again, new ones stopped to stay under the peak. */
+  readonly started: number;
+  readonly stopped: number;
+  /** Old-release instances serving at the end. */
+  readonly live: number;
+  /** Why the live color is short of its count; null when it is whole again. */
+  readonly problem: string | null;
 }
 
 export interface SchemaReport {
