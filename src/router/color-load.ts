@@ -1,6 +1,7 @@
 // Per (app, color) load: the counters `describe()` reports and the set of open exchanges a
 // drain waits for. One instance per (app, color) per router; never shared across workers.
 import type { Color } from '../core/types.ts';
+import { LATENCY_BUCKETS_MS } from '../core/types.ts';
 
 export type ListenerName = 'public' | 'preview';
 
@@ -32,6 +33,11 @@ export class ColorLoad {
   failed = 0;
   /** Responses an instance answered with a 5xx status, relayed as they came. */
   serverErrors = 0;
+  /** Responses by time to the response head: one count per LATENCY_BUCKETS_MS bound, plus one above all. */
+  readonly latency: number[] = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+  /** Copies of public requests sent to this color / not sent (rate, body size, in-flight bounds). */
+  mirrored = 0;
+  mirrorDropped = 0;
   readonly open = new Set<Tracked>();
   readonly listeners = new Set<ColorLoadListener>();
 
@@ -62,6 +68,15 @@ export class ColorLoad {
       listener.started(websocket);
       listener.ended(request, 'upgraded');
     }
+  }
+
+  /** Counts one response head that arrived `ms` after its request. */
+  observeLatency(ms: number): void {
+    const bounds = LATENCY_BUCKETS_MS;
+    let i = 0;
+    // Most responses are fast: a linear scan from the smallest bound stops early.
+    while (i < bounds.length && ms > (bounds[i] as number)) i++;
+    this.latency[i] = (this.latency[i] ?? 0) + 1;
   }
 
   end(tracked: Tracked, outcome: TrackedOutcome): void {

@@ -55,6 +55,8 @@ export interface ExchangeContext {
   readonly listener: ListenerName;
   /** True once the router is closing: responses then carry `Connection: close`. */
   readonly closing: () => boolean;
+  /** Fields added to the response head (a sticky split's Set-Cookie); null: none. */
+  readonly responseFields?: readonly string[] | null;
 }
 
 export class HttpExchange implements Tracked {
@@ -73,6 +75,8 @@ export class HttpExchange implements Tracked {
   private responseStarted = false;
   private stoppedBy: 'grace' | 'deadline' | null = null;
   private ended = false;
+  /** When the request arrived: its response head's latency counts from here. */
+  private readonly started = performance.now();
 
   constructor(
     context: ExchangeContext,
@@ -183,7 +187,10 @@ export class HttpExchange implements Tracked {
     if (this.ended || this.stoppedBy !== null) return false;
     const flat: string[] = [];
     for (const part of rawHeaders) flat.push(part.toString('latin1'));
+    this.context.load.observeLatency(performance.now() - this.started);
     const headers = sanitizeResponseHeaders(flat);
+    const extra = this.context.responseFields;
+    if (extra != null) headers.push(...extra);
     for (let i = 0; i + 1 < headers.length; i += 2) {
       if (
         headers[i]?.toLowerCase() === 'content-type' &&

@@ -4,9 +4,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { AppRoute, RoutingTable } from '../core/routing-table.ts';
+import type { AppRoute, RouteTarget, RoutingTable } from '../core/routing-table.ts';
 import { EMPTY_ROUTING_TABLE, findAppRoute } from '../core/routing-table.ts';
 import type { Address, Color } from '../core/types.ts';
+import { LATENCY_BUCKETS_MS } from '../core/types.ts';
 import type { ColorTraffic, DrainOptions, DrainReport } from '../ports/traffic-switch.ts';
 import { ColorLoad, loadKey } from './color-load.ts';
 import type { ListenerName, Tracked } from './color-load.ts';
@@ -24,12 +25,16 @@ import type {
 } from './http1/client-connection.ts';
 import type { RequestHead } from './http1/head-parser.ts';
 import { UpstreamSocketPool } from './http1/upstream-socket-pool.ts';
+import type { BodyFraming } from './http1/message-framing.ts';
 import { HttpExchange } from './http-exchange.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
+import { MirrorSender } from './mirror-sender.ts';
 import { guardRequest } from './request-guard.ts';
 import type { GuardOptions, GuardResult } from './request-guard.ts';
 import { DEFAULT_UPSTREAM_POOL_OPTIONS, UpstreamPools } from './upstream-pools.ts';
 import type { UpstreamPoolOptions } from './upstream-pools.ts';
+import { bucketCookie, chooseSplit } from './split-choice.ts';
+import type { SplitFields } from './split-choice.ts';
 import type { HandshakeAnswer } from './websocket-relay.ts';
 import { WEBSOCKET_MAX_PAYLOAD_BYTES, WebSocketRelay } from './websocket-relay.ts';
 
@@ -43,6 +48,11 @@ export type AppTraffic = Readonly<Record<string, Readonly<Record<Color, ColorTra
 
 type Refusal = Extract<GuardResult, { ok: false }>;
 type Routed = { route: AppRoute; target: NonNullable<AppRoute['live']> };
+/** A split's choice for one public request: its target, and the bucket cookie to set, if any. */
+type SplitTarget = { target: RouteTarget; responseFields: string[] | null };
+
+/** The body a mirrored copy needs: none, one of this many bytes, or one it cannot copy. */
+type CopyBody = number | 'unknown';
 
 function peerOf(
   socket: Duplex & { remoteAddress?: string; remotePort?: number; localPort?: number },
@@ -106,10 +116,15 @@ class RawRequest implements ForwardDecision, ExchangeHooks {
   readonly kind = 'forward';
   readonly headers: readonly string[];
   readonly target: string;
+  readonly responseFields: string[] | null;
   readonly #tracked: RawTracked;
   readonly #load: ColorLoad;
   readonly #upstreams: NonNullable<AppRoute['live']>;
   readonly #pools: UpstreamPools;
+  /** When the request head was read: its response head's latency counts from here. */
+  readonly #started = performance.now();
+  /** The body of a mirrored copy being collected; null when the request is not mirrored. */
+  #copy: MirrorBody | null = null;
 
   constructor(
     tracked: RawTracked,
@@ -117,6 +132,7 @@ class RawRequest implements ForwardDecision, ExchangeHooks {
     upstreams: NonNullable<AppRoute['live']>,
     pools: UpstreamPools,
     guard: { headers: string[]; path: string },
+    responseFields: string[] | null,
   ) {
     this.#tracked = tracked;
     this.#load = load;
@@ -124,6 +140,20 @@ class RawRequest implements ForwardDecision, ExchangeHooks {
     this.#pools = pools;
     this.headers = guard.headers;
     this.target = guard.path;
+    this.responseFields = responseFields;
+  }
+
+  /** Collects the body for a mirrored copy, sent once the body is complete. */
+  mirrorBody(copy: MirrorBody): void {
+    this.#copy = copy;
+  }
+
+  copyBody(bytes: Buffer): void {
+    if (this.#copy?.add(bytes) === true) this.#copy = null;
+  }
+
+  onResponseHead(): void {
+    this.#load.observeLatency(performance.now() - this.#started);
   }
 
   get hooks(): ExchangeHooks {
@@ -137,6 +167,9 @@ class RawRequest implements ForwardDecision, ExchangeHooks {
   onEnd(outcome: ExchangeOutcome): void {
     this.#load.end(this.#tracked, outcome === 'aborted' ? 'aborted' : 'completed');
     this.#tracked.ended();
+    // The body never arrived in full: the copy is not sent.
+    this.#copy?.cancel();
+    this.#copy = null;
   }
 
   onRouterError(): void {
@@ -149,6 +182,34 @@ class RawRequest implements ForwardDecision, ExchangeHooks {
 
   onRefused(address: Address): void {
     this.#pools.markRefused(address);
+  }
+}
+
+/** A mirrored copy waiting for its request body (fast path, Content-Length bodies only). */
+class MirrorBody {
+  readonly #chunks: Buffer[] = [];
+  #remaining: number;
+  readonly #send: (body: Buffer) => void;
+  readonly #cancel: () => void;
+
+  constructor(length: number, send: (body: Buffer) => void, cancel: () => void) {
+    this.#remaining = length;
+    this.#send = send;
+    this.#cancel = cancel;
+  }
+
+  /** Adds forwarded body bytes; true once the body is complete and the copy sent. */
+  add(bytes: Buffer): boolean {
+    // A copy: the chunk may be a view of a buffer the connection reuses.
+    this.#chunks.push(Buffer.from(bytes));
+    this.#remaining -= bytes.length;
+    if (this.#remaining > 0) return false;
+    this.#send(Buffer.concat(this.#chunks));
+    return true;
+  }
+
+  cancel(): void {
+    this.#cancel();
   }
 }
 
@@ -168,6 +229,7 @@ export class Router {
   private readonly handshakeTimeoutMs: number;
   private readonly answers = new WeakMap<IncomingMessage, HandshakeAnswer>();
   private readonly websockets: WebSocketServer;
+  private readonly mirrors: MirrorSender;
   private closing = false;
   private readonly isClosing = (): boolean => this.closing;
 
@@ -181,6 +243,10 @@ export class Router {
       maxIdlePerAddress: 256,
     });
     this.handshakeTimeoutMs = upstream.connectTimeoutMs + upstream.headersTimeoutMs;
+    this.mirrors = new MirrorSender({
+      connectTimeoutMs: upstream.connectTimeoutMs,
+      idleTimeoutMs: upstream.idleTimeoutMs,
+    });
     const trustedProxies = options.trustedProxies ?? [];
     this.guards = {
       public: { trustedProxies, listener: 'public' },
@@ -215,10 +281,13 @@ export class Router {
       if (route?.live?.color === drain.color) drain.cancel();
     }
     const routed = new Set<Address>();
+    const mirrored = new Set<string>();
     for (const route of table.apps) {
+      if (route.mirror != null) mirrored.add(route.app);
       for (const address of route.live?.upstreams ?? []) routed.add(address);
       for (const address of route.idle?.upstreams ?? []) routed.add(address);
     }
+    this.mirrors.retain(mirrored);
     void this.pools.retain(routed);
     for (const address of this.routed) if (!routed.has(address)) this.sockets.forget(address);
     this.routed = routed;
@@ -248,6 +317,9 @@ export class Router {
       requests: 0,
       failed: 0,
       serverErrors: 0,
+      latency: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0),
+      mirrored: 0,
+      mirrorDropped: 0,
     });
     for (const route of this.table.apps) apps[route.app] = { blue: empty(), green: empty() };
     for (const load of this.loads.values()) {
@@ -258,6 +330,9 @@ export class Router {
         requests: load.requests,
         failed: load.failed,
         serverErrors: load.serverErrors,
+        latency: [...load.latency],
+        mirrored: load.mirrored,
+        mirrorDropped: load.mirrorDropped,
       };
     }
     return apps;
@@ -284,7 +359,7 @@ export class Router {
     }
     this.websockets.close();
     this.sockets.close();
-    await this.pools.destroy();
+    await Promise.all([this.pools.destroy(), this.mirrors.close()]);
   }
 
   /**
@@ -303,7 +378,8 @@ export class Router {
         upstreamBodyTimeoutMs: this.upstreamOptions.bodyTimeoutMs,
       },
       pool: this.sockets,
-      decide: (head, peer, exchange) => this.decide(listener, head, peer, exchange),
+      decide: (head, peer, exchange, framing) =>
+        this.decide(listener, head, peer, exchange, framing),
       // The engine never forwards a 101, so this is sanitizeResponseHeaders without upgrade.
       sanitizeResponseHeaders: (rawHeaders, names) => stripHopByHop(rawHeaders, names),
       handoff,
@@ -318,6 +394,7 @@ export class Router {
     head: RequestHead,
     peer: PeerInfo,
     exchange: RawExchange,
+    framing: BodyFraming,
   ): RequestDecision {
     const guard = guardRequest(
       {
@@ -338,16 +415,96 @@ export class Router {
     if ('ok' in routed) {
       return { kind: 'refuse', status: routed.status, code: routed.code, message: routed.reason };
     }
+    const split = this.splitTarget(listener, routed.route, head);
+    const target = split === null ? routed.target : split.target;
     let loads = this.routeLoads.get(routed.route);
     if (loads === undefined) {
       loads = {};
       this.routeLoads.set(routed.route, loads);
     }
-    const color = routed.target.color;
+    const color = target.color;
     const load = (loads[color] ??= this.loadOf(routed.route.app, color));
     const tracked = new RawTracked(listener, exchange);
     load.begin(tracked);
-    return new RawRequest(tracked, load, routed.target, this.pools, guard);
+    const request = new RawRequest(
+      tracked,
+      load,
+      target,
+      this.pools,
+      guard,
+      split === null ? null : split.responseFields,
+    );
+    if (listener === 'public' && routed.route.mirror != null) {
+      const body: CopyBody =
+        framing.kind === 'none' ? 0 : framing.kind === 'length' ? framing.length : 'unknown';
+      const copy = { method: head.method, path: guard.path, headers: guard.headers, body: null };
+      this.mirror(routed.route, color, copy, body, (waiting) => request.mirrorBody(waiting));
+    }
+    return request;
+  }
+
+  /**
+   * The split's choice for one public request of `route`, or null when it has no split (or
+   * on the preview listener, which always serves the idle color). Called in the tick that
+   * counts the request, from the request's validated fields.
+   */
+  private splitTarget(
+    listener: ListenerName,
+    route: AppRoute,
+    fields: SplitFields,
+  ): SplitTarget | null {
+    const split = route.split;
+    if (listener !== 'public' || split == null || route.live === null) return null;
+    const choice = chooseSplit(split, route.app, fields, Math.random);
+    return {
+      target: choice.toSplit ? split.target : route.live,
+      responseFields:
+        choice.newBucket === null
+          ? null
+          : ['Set-Cookie', bucketCookie(route.app, choice.newBucket)],
+    };
+  }
+
+  /**
+   * Sends a copy of one public request to the app's mirror target when the request went to
+   * another color and the bounds allow it. A body of known length up to the bound is collected
+   * as it is forwarded (`wait` hands the collector to the fast path); any other body is not
+   * copied. The copy leaves after the live request was handed on: it never delays it.
+   */
+  private mirror(
+    route: AppRoute,
+    color: Color,
+    copy: { method: string; path: string; headers: readonly string[]; body: Buffer | null },
+    body: CopyBody,
+    wait: ((waiting: MirrorBody) => void) | null,
+  ): void {
+    const mirror = route.mirror;
+    if (mirror == null || mirror.target.color === color) return;
+    const load = this.loadOf(route.app, mirror.target.color);
+    if (body === 'unknown' || body > mirror.maxBodyBytes || (body > 0 && wait === null)) {
+      load.mirrorDropped++;
+      return;
+    }
+    if (!this.mirrors.admit(route.app, mirror, load)) return;
+    const send = (bytes: Buffer | null): void => {
+      const address = this.pools.pick(mirror.target);
+      if (address === undefined) {
+        this.mirrors.cancel(load);
+        return;
+      }
+      this.mirrors.send(address, { ...copy, body: bytes }, load);
+    };
+    if (body === 0) {
+      queueMicrotask(() => send(null));
+      return;
+    }
+    wait?.(
+      new MirrorBody(
+        body,
+        (bytes) => queueMicrotask(() => send(bytes)),
+        () => this.mirrors.cancel(load),
+      ),
+    );
   }
 
   /** The request guard over a request node:http parsed (the slow path's entry). */
@@ -377,9 +534,18 @@ export class Router {
       sendRouterError(res, routed.code, routed.reason, { close: this.closing });
       return;
     }
-    const load = this.loadOf(routed.route.app, routed.target.color);
+    const split = this.splitTarget(listener, routed.route, req);
+    const target = split === null ? routed.target : split.target;
+    const load = this.loadOf(routed.route.app, target.color);
     const exchange = new HttpExchange(
-      { pools: this.pools, load, target: routed.target, listener, closing: this.isClosing },
+      {
+        pools: this.pools,
+        load,
+        target,
+        listener,
+        closing: this.isClosing,
+        responseFields: split === null ? null : split.responseFields,
+      },
       req,
       res,
       guard.path,
@@ -387,6 +553,19 @@ export class Router {
     );
     load.begin(exchange);
     exchange.start();
+    if (listener === 'public' && routed.route.mirror != null) {
+      // node:http streams the body to the live request only: bodiless requests are copied.
+      const length = req.headers['content-length'];
+      const bodiless =
+        req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+      const copy = {
+        method: req.method ?? 'GET',
+        path: guard.path,
+        headers: guard.headers,
+        body: null,
+      };
+      this.mirror(routed.route, target.color, copy, bodiless ? 0 : 'unknown', null);
+    }
   }
 
   handleUpgrade(listener: ListenerName, req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -409,12 +588,15 @@ export class Router {
       writeRawRouterError(socket, routed.code, routed.reason, routed.status);
       return;
     }
-    const load = this.loadOf(routed.route.app, routed.target.color);
+    const split = this.splitTarget(listener, routed.route, req);
+    const target = split === null ? routed.target : split.target;
+    const load = this.loadOf(routed.route.app, target.color);
     const relay = new WebSocketRelay(
       {
         pools: this.pools,
         load,
-        target: routed.target,
+        target,
+        responseFields: split === null ? null : split.responseFields,
         listener,
         server: this.websockets,
         answers: this.answers,

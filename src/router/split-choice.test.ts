@@ -136,21 +136,25 @@ describe('chooseSplit', () => {
 
   it('property: a fresh client keeps its drawn bucket, and the bucket decides', () => {
     fc.assert(
-      fc.property(percentArb, fc.double({ min: 0, max: 1, maxExcluded: true }), (p, r) => {
-        const first = chooseSplit(split(p), 'shop', { rawHeaders: [] }, () => r);
-        if (first.newBucket === null) return false;
-        const again = chooseSplit(
-          split(p),
-          'shop',
-          { rawHeaders: ['Cookie', `cutover_shop=${first.newBucket}`] },
-          never,
-        );
-        return (
-          again.newBucket === null &&
-          again.toSplit === first.toSplit &&
-          first.toSplit === first.newBucket < splitThreshold(p)
-        );
-      }),
+      fc.property(
+        percentArb,
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (p, r) => {
+          const first = chooseSplit(split(p), 'shop', { rawHeaders: [] }, () => r);
+          if (first.newBucket === null) return false;
+          const again = chooseSplit(
+            split(p),
+            'shop',
+            { rawHeaders: ['Cookie', `cutover_shop=${first.newBucket}`] },
+            never,
+          );
+          return (
+            again.newBucket === null &&
+            again.toSplit === first.toSplit &&
+            first.toSplit === first.newBucket < splitThreshold(p)
+          );
+        },
+      ),
     );
   });
 

@@ -89,6 +89,12 @@ function hasField(fields: SplitFields, name: string, value: string): boolean {
   return false;
 }
 
+/** A uniform bucket in 0..SPLIT_BUCKETS-1 (a broken random source gives bucket 0). */
+function drawBucket(random: () => number): number {
+  const bucket = Math.floor(random() * SPLIT_BUCKETS);
+  return bucket >= 0 && bucket < SPLIT_BUCKETS ? bucket : 0;
+}
+
 /**
  * Chooses the color of one public request of an app with a split. The allowlist wins at any
  * percent; then the client's bucket (sticky) or a per-request draw (not sticky). `random`
@@ -105,12 +111,12 @@ export function chooseSplit(
   if (cookie !== null && cookieValue(fields, cookie.name) === cookie.value) return SPLIT;
   const threshold = splitThreshold(split.percent);
   if (!split.sticky) {
-    return Math.floor(random() * SPLIT_BUCKETS) < threshold ? SPLIT : LIVE;
+    return drawBucket(random) < threshold ? SPLIT : LIVE;
   }
   const sent = cookieValue(fields, splitCookieName(app));
   const bucket = sent === undefined ? null : parseBucket(sent);
   if (bucket !== null) return bucket < threshold ? SPLIT : LIVE;
-  const drawn = Math.min(SPLIT_BUCKETS - 1, Math.floor(random() * SPLIT_BUCKETS));
+  const drawn = drawBucket(random);
   return { toSplit: drawn < threshold, newBucket: drawn };
 }
 

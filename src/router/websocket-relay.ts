@@ -50,6 +50,8 @@ export interface WebSocketContext {
   /** Filled before `handleUpgrade`, read by the server's handleProtocols and 'headers' hooks. */
   readonly answers: WeakMap<IncomingMessage, HandshakeAnswer>;
   readonly handshakeTimeoutMs: number;
+  /** Fields added to the handshake's answer (a sticky split's Set-Cookie); null: none. */
+  readonly responseFields?: readonly string[] | null;
 }
 
 function isSendableCode(code: number): boolean {
@@ -140,6 +142,8 @@ export class WebSocketRelay implements Tracked {
   /** The instance answered the handshake without 101; its answer is being relayed. */
   private refused = false;
   private done = false;
+  /** When the handshake arrived: the instance's answer's latency counts from here. */
+  private readonly started = performance.now();
 
   constructor(
     context: WebSocketContext,
@@ -210,9 +214,12 @@ export class WebSocketRelay implements Tracked {
     this.upstream = upstream;
     let answer: string[] = [];
     upstream.on('upgrade', (response: IncomingMessage) => {
+      this.context.load.observeLatency(performance.now() - this.started);
       // The router answers the client's handshake itself; only the app's other fields (a
       // Set-Cookie, say) are carried over.
       const fields = sanitizeResponseHeaders(response.rawHeaders);
+      const extra = this.context.responseFields;
+      if (extra != null) fields.push(...extra);
       answer = [];
       for (let i = 0; i + 1 < fields.length; i += 2) {
         const name = fields[i] as string;
@@ -300,8 +307,11 @@ export class WebSocketRelay implements Tracked {
       return;
     }
     const status = response.statusCode ?? 502;
+    this.context.load.observeLatency(performance.now() - this.started);
     if (status >= 500) this.context.load.serverErrors++;
     const headers = sanitizeResponseHeaders(response.rawHeaders);
+    const extra = this.context.responseFields;
+    if (extra != null) headers.push(...extra);
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
     for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     head += 'connection: close\r\n\r\n';

@@ -61,6 +61,8 @@ export interface ExchangeHooks {
   onServerError?(status: number): void;
   /** The instance refused a connection: passive health. */
   onRefused?(address: Address): void;
+  /** The instance's final response head arrived (the router times it). */
+  onResponseHead?(status: number): void;
 }
 
 export interface ForwardDecision {
@@ -72,6 +74,10 @@ export interface ForwardDecision {
   /** The next instance to try, excluding those tried; undefined when none is left. */
   pickAddress(tried: ReadonlySet<Address>): Address | undefined;
   readonly hooks: ExchangeHooks;
+  /** Fields added to the response head (a sticky split's Set-Cookie); null: none. */
+  readonly responseFields?: readonly string[] | null;
+  /** Given each request body chunk as it is forwarded (a mirrored copy's body). */
+  copyBody?(bytes: Buffer): void;
 }
 
 export interface RefuseDecision {
@@ -91,7 +97,12 @@ export interface Http1Handler {
    * Chooses what happens to one request, synchronously: the router reads its routing table
    * once here and counts the exchange in flight before returning.
    */
-  decide(head: RequestHead, peer: PeerInfo, exchange: RawExchange): RequestDecision;
+  decide(
+    head: RequestHead,
+    peer: PeerInfo,
+    exchange: RawExchange,
+    framing: BodyFraming,
+  ): RequestDecision;
   /** `names` are the lower-case field names, one per field, when the caller has them. */
   sanitizeResponseHeaders(rawHeaders: readonly string[], names?: readonly string[]): string[];
   /** Gives the connection, with its unread bytes pushed back, to the node:http server. */
@@ -360,7 +371,7 @@ export class ClientConnection {
     this.#arm(this.#handler.limits.requestTimeoutMs);
     const exchange = new Exchange(this, this.#handler, head, framing.framing);
     this.#exchange = exchange;
-    const decision = this.#handler.decide(head, this.#peer, exchange);
+    const decision = this.#handler.decide(head, this.#peer, exchange, framing.framing);
     if (decision.kind === 'refuse') {
       exchange.refuse(decision);
       return;
@@ -533,7 +544,9 @@ class Exchange implements RawExchange, UpstreamOwner {
       const n = Math.min(this.#client.buffered, this.#bodyRemaining);
       this.#bodyRemaining -= n;
       this.#bodySent += n;
-      this.#writeUpstream(this.#client.take(n));
+      const bytes = this.#client.take(n);
+      this.#writeUpstream(bytes);
+      this.#decision?.copyBody?.(bytes);
       if (this.#bodyRemaining === 0) this.#requestFinished();
       return;
     }
@@ -649,6 +662,7 @@ class Exchange implements RawExchange, UpstreamOwner {
     }
     this.#response = head;
     this.#status = head.status;
+    this.#decision?.hooks.onResponseHead?.(head.status);
     if (head.status >= 500) this.#decision?.hooks.onServerError?.(head.status);
     this.#responseFraming = framing.framing;
     this.#upstreamKeepAlive =
@@ -656,6 +670,8 @@ class Exchange implements RawExchange, UpstreamOwner {
       !hasToken(head, 'connection', 'close') &&
       framing.framing.kind !== 'close';
     const fields = this.#handler.sanitizeResponseHeaders(head.rawHeaders, head.names);
+    const extra = this.#decision?.responseFields;
+    if (extra != null) for (const field of extra) fields.push(field);
     if (framing.framing.kind === 'chunked') {
       fields.push('Transfer-Encoding', 'chunked');
       this.#responseChunks = new ChunkedDecoder({ wholeLines: true });

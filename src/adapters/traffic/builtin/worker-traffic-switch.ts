@@ -10,6 +10,7 @@ import { CutoverError } from '../../../core/errors.ts';
 import type { RoutingTable } from '../../../core/routing-table.ts';
 import { EMPTY_ROUTING_TABLE } from '../../../core/routing-table.ts';
 import type { Address, Color } from '../../../core/types.ts';
+import { LATENCY_BUCKETS_MS } from '../../../core/types.ts';
 import type {
   ApplyReport,
   ColorTraffic,
@@ -108,12 +109,27 @@ async function settled(calls: Promise<WorkerReply>[]): Promise<WorkerReply[]> {
   return results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
 }
 
+const NO_TRAFFIC: ColorTraffic = {
+  inflight: 0,
+  websockets: 0,
+  requests: 0,
+  failed: 0,
+  serverErrors: 0,
+  latency: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0),
+  mirrored: 0,
+  mirrorDropped: 0,
+};
+
+/** Latency counts added bucket by bucket (a worker without them counts as zeros). */
+function addLatency(a: readonly number[] = [], b: readonly number[] = []): number[] {
+  const sum: number[] = [];
+  for (let i = 0; i <= LATENCY_BUCKETS_MS.length; i++) sum.push((a[i] ?? 0) + (b[i] ?? 0));
+  return sum;
+}
+
 function addTraffic(into: Record<string, Record<Color, ColorTraffic>>, apps: AppTraffic): void {
   for (const [app, colors] of Object.entries(apps)) {
-    const sum = (into[app] ??= {
-      blue: { inflight: 0, websockets: 0, requests: 0, failed: 0, serverErrors: 0 },
-      green: { inflight: 0, websockets: 0, requests: 0, failed: 0, serverErrors: 0 },
-    });
+    const sum = (into[app] ??= { blue: NO_TRAFFIC, green: NO_TRAFFIC });
     for (const color of ['blue', 'green'] as const) {
       const a = sum[color];
       const b = colors[color];
@@ -123,6 +139,9 @@ function addTraffic(into: Record<string, Record<Color, ColorTraffic>>, apps: App
         requests: a.requests + b.requests,
         failed: a.failed + b.failed,
         serverErrors: a.serverErrors + b.serverErrors,
+        latency: addLatency(a.latency, b.latency),
+        mirrored: (a.mirrored ?? 0) + (b.mirrored ?? 0),
+        mirrorDropped: (a.mirrorDropped ?? 0) + (b.mirrorDropped ?? 0),
       };
     }
   }
