@@ -435,6 +435,12 @@ export interface SchemaReport {
     readonly next: { readonly release: string; readonly passed: boolean } | null;
     /** Releases whose config names no compat check: nothing proved them on the shadow. */
     readonly notChecked: readonly string[];
+    /** Every check each release ran on the shadow, in order (absent in older reports). */
+    readonly checks?: readonly ShadowCheckView[];
+    /** PostgreSQL with `migrations.compat.writes`: the live rows copied onto the shadow first. */
+    readonly seeded?: readonly { readonly table: string; readonly rows: number }[];
+    /** Copying those rows (cutover's own time, part of cutoverMs). */
+    readonly seedMs?: number;
     /** Postgres: per file, the lock each statement takes and the tables it rewrote. */
     readonly locks: readonly {
       readonly file: string;
@@ -448,6 +454,17 @@ export interface SchemaReport {
       }[];
     }[];
   };
+}
+
+/** One check of one release against the migrated shadow. */
+export interface ShadowCheckView {
+  readonly release: string;
+  readonly role: 'live' | 'new';
+  /** `the compat command \`...\``, `smoke check POST /api/orders`, `its write at writes.sql:3`. */
+  readonly name: string;
+  readonly passed: boolean;
+  readonly detail: string;
+  readonly durationMs: number;
 }
 
 export interface DeploymentView {
