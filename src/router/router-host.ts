@@ -21,6 +21,8 @@ export interface RouterHostOptions {
   readonly trustedProxies?: readonly string[];
   readonly limits?: Partial<ListenerLimits>;
   readonly upstream?: Partial<UpstreamPoolOptions>;
+  /** Seeds the split's random draws (tests); each worker adds its own index. */
+  readonly splitSeed?: number;
   /** Applied before the listeners accept, so a (re)started router never answers from an empty table. */
   readonly table?: RoutingTable;
 }
@@ -40,6 +42,7 @@ export async function startRouterHost(options: RouterHostOptions): Promise<Route
   const router = new Router({
     ...(options.trustedProxies === undefined ? {} : { trustedProxies: options.trustedProxies }),
     ...(options.upstream === undefined ? {} : { upstream: options.upstream }),
+    ...(options.splitSeed === undefined ? {} : { splitSeed: options.splitSeed }),
   });
   if (options.table !== undefined) router.apply(options.table);
   const common = {

@@ -29,6 +29,7 @@ import type { BodyFraming } from './http1/message-framing.ts';
 import { HttpExchange } from './http-exchange.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
 import { MirrorSender } from './mirror-sender.ts';
+import { seededRandom } from './seeded-random.ts';
 import { guardRequest } from './request-guard.ts';
 import type { GuardOptions, GuardResult } from './request-guard.ts';
 import { DEFAULT_UPSTREAM_POOL_OPTIONS, UpstreamPools } from './upstream-pools.ts';
@@ -42,6 +43,8 @@ export interface RouterOptions {
   /** Peers whose X-Forwarded-* and Forwarded fields are kept (appended to). */
   readonly trustedProxies?: readonly string[];
   readonly upstream?: Partial<UpstreamPoolOptions>;
+  /** Seeds the split's random draws (tests that check shares); default Math.random. */
+  readonly splitSeed?: number;
 }
 
 export type AppTraffic = Readonly<Record<string, Readonly<Record<Color, ColorTraffic>>>>;
@@ -230,6 +233,7 @@ export class Router {
   private readonly answers = new WeakMap<IncomingMessage, HandshakeAnswer>();
   private readonly websockets: WebSocketServer;
   private readonly mirrors: MirrorSender;
+  private readonly random: () => number;
   private closing = false;
   private readonly isClosing = (): boolean => this.closing;
 
@@ -243,6 +247,7 @@ export class Router {
       maxIdlePerAddress: 256,
     });
     this.handshakeTimeoutMs = upstream.connectTimeoutMs + upstream.headersTimeoutMs;
+    this.random = options.splitSeed === undefined ? Math.random : seededRandom(options.splitSeed);
     this.mirrors = new MirrorSender({
       connectTimeoutMs: upstream.connectTimeoutMs,
       idleTimeoutMs: upstream.idleTimeoutMs,
@@ -455,7 +460,7 @@ export class Router {
   ): SplitTarget | null {
     const split = route.split;
     if (listener !== 'public' || split == null || route.live === null) return null;
-    const choice = chooseSplit(split, route.app, fields, Math.random);
+    const choice = chooseSplit(split, route.app, fields, this.random);
     return {
       target: choice.toSplit ? split.target : route.live,
       responseFields:

@@ -2,7 +2,7 @@
 import { request } from 'node:http';
 import type { Agent, IncomingHttpHeaders } from 'node:http';
 import type { AppRoute, RoutingTable } from '../../src/core/routing-table.ts';
-import type { Color } from '../../src/core/types.ts';
+import type { Color, TrafficMirror, TrafficSplit } from '../../src/core/types.ts';
 import { createBuiltinTrafficSwitch } from '../../src/adapters/traffic/builtin/builtin-traffic-switch.ts';
 import type {
   BuiltinTrafficSwitch,
@@ -142,4 +142,33 @@ export async function startRouterFixture(
   };
   await fixture.flipTo('blue');
   return fixture;
+}
+
+/** What a split or mirror route adds on top of `shop` with blue live and green idle. */
+export interface ShopExtras {
+  readonly split?: Omit<TrafficSplit, 'color'> | null;
+  readonly mirror?: Omit<TrafficMirror, 'color'> | null;
+  /** The green (idle) upstreams; default the fixture's green upstream. */
+  readonly green?: readonly string[];
+}
+
+/**
+ * Applies a table with `shop` (catch-all) live on blue and idle on green, and a split and/or a
+ * mirror on green; returns the generation applied.
+ */
+export async function applyShop(fx: RouterFixture, extras: ShopExtras = {}): Promise<number> {
+  const route = appRoute({
+    app: 'shop',
+    live: 'blue',
+    blue: [fx.blue.address],
+    green: extras.green ?? [fx.green.address],
+  });
+  const idle = route.idle;
+  if (idle === null) throw new Error('applyShop needs a green upstream');
+  const split = extras.split == null ? null : { ...extras.split, color: idle.color, target: idle };
+  const mirror =
+    extras.mirror == null ? null : { ...extras.mirror, color: idle.color, target: idle };
+  fx.generation++;
+  await fx.router.apply({ generation: fx.generation, apps: [{ ...route, split, mirror }] });
+  return fx.generation;
 }

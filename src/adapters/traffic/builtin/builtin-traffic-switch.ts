@@ -47,6 +47,8 @@ export interface BuiltinTrafficSwitchOptions {
    * crash passes its stored table, so a known app never meets an empty one).
    */
   table?: RoutingTable;
+  /** Seeds the traffic split's random draws, for tests that check shares; default Math.random. */
+  splitSeed?: number;
 }
 
 export interface BuiltinTrafficSwitch extends TrafficSwitch {
@@ -65,6 +67,7 @@ export async function createBuiltinTrafficSwitch(
     ...(o.upstream === undefined ? {} : { upstream: o.upstream }),
     fastPath: o.fastPath ?? true,
     ...(o.table === undefined ? {} : { table: o.table }),
+    ...(o.splitSeed === undefined ? {} : { splitSeed: o.splitSeed }),
   };
   const workers = Math.max(1, Math.floor(o.workers ?? availableParallelism()));
   if (workers > 1) return createWorkerTrafficSwitch(hostOptions, workers, o.logger);

@@ -176,8 +176,12 @@ export async function createWorkerTrafficSwitch(
   const health = new Map<Address, boolean>();
   let bound: RouterHostOptions = { ...host, reusePort: true };
 
+  let spawned = 0;
   function spawn(): RouterWorker {
-    const worker = new RouterWorker({ ...bound, table: committed }, (dead, code) => {
+    // Each worker draws its own split sequence from a seed of its own.
+    const seed = bound.splitSeed === undefined ? {} : { splitSeed: bound.splitSeed + spawned };
+    spawned++;
+    const worker = new RouterWorker({ ...bound, ...seed, table: committed }, (dead, code) => {
       workers.delete(dead);
       if (closing) return;
       logger?.error({ code }, 'router worker exited; starting a replacement');
