@@ -18,7 +18,12 @@ import type { AppConfig, Strategy } from '../core/app-config.ts';
 import { validateAppName, validateReleaseId } from '../core/app-state.ts';
 import type { Effect } from '../core/deployment/deployment-effects.ts';
 import type { DeploymentEvent } from '../core/deployment/deployment-events.ts';
-import { createDeployment, isOutcome, isPreFlipStep } from '../core/deployment/deployment-state.ts';
+import {
+  createDeployment,
+  isOutcome,
+  isPreFlipStep,
+  strategyOf,
+} from '../core/deployment/deployment-state.ts';
 import type { DeploymentState } from '../core/deployment/deployment-state.ts';
 import { transition } from '../core/deployment/transition.ts';
 import { CutoverError, isCutoverError } from '../core/errors.ts';
@@ -91,6 +96,8 @@ interface Active {
   /** Aborted to interrupt the running effect (an abort request, or shutdown). */
   effectAbort: AbortController;
   pendingAbort: DeploymentEvent | null;
+  /** Aborted by `cutover promote` while shifting: the running shift skips to the flip. */
+  readonly promote: AbortController;
   waitingFor: string | null;
   done: Promise<void>;
   /** Saves of this deployment's record, one at a time, each on the latest record. */
@@ -165,6 +172,7 @@ export class DeploymentRunner {
         release: req.release,
         requestedAt: this.#nowIso(),
         autoRollback: config.switch.autoRollback,
+        strategy: config.strategy,
       });
       const record: DeploymentRecord = {
         id,
@@ -182,6 +190,7 @@ export class DeploymentRunner {
         lock,
         effectAbort: new AbortController(),
         pendingAbort: null,
+        promote: new AbortController(),
         waitingFor: null,
         done: Promise.resolve(),
         saving: Promise.resolve(),
@@ -369,6 +378,7 @@ export class DeploymentRunner {
       lock: null,
       effectAbort: new AbortController(),
       pendingAbort: null,
+      promote: new AbortController(),
       waitingFor: null,
       done: Promise.resolve(),
       saving: Promise.resolve(),
@@ -391,9 +401,10 @@ export class DeploymentRunner {
     // An abort acknowledged before the crash is applied first (a flip in progress honors it
     // itself once committed).
     const step = record.state.step;
+    if (record.state.promoteRequested === true) active.promote.abort(new Error('promoted'));
     if (
       record.state.abortRequested &&
-      (step === 'verifying' || step === 'locking' || isPreFlipStep(step))
+      (step === 'verifying' || step === 'shifting' || step === 'locking' || isPreFlipStep(step))
     ) {
       active.pendingAbort = {
         type: 'AbortRequested',
@@ -470,6 +481,51 @@ export class DeploymentRunner {
       }
     }
     return toDeploymentView(active.record, `abort requested by ${event.by}`);
+  }
+
+  /**
+   * `cutover promote`: the app's deployment that shifts traffic in steps (canary) skips the
+   * remaining steps and goes on to the flip. Refused unless a deployment of the app is shifting.
+   */
+  async promoteApp(app: string, by: string): Promise<DeploymentView> {
+    let active: Active | undefined;
+    for (const each of this.#active.values()) if (each.record.app === app) active = each;
+    if (active === undefined) {
+      throw new CutoverError(
+        'CUTOVER_ERR_DEPLOY_NOT_SHIFTING',
+        `App "${app}" has no deployment running; nothing to promote. Deploy with --strategy canary to promote one.`,
+        { app },
+      );
+    }
+    const { state } = active.record;
+    if (state.step !== 'shifting') {
+      throw new CutoverError(
+        'CUTOVER_ERR_DEPLOY_NOT_SHIFTING',
+        `Deployment ${state.id} of ${app} (${strategyOf(state)}) is at step "${state.step}", not shifting traffic in steps; only a canary step can be promoted.`,
+        { app, deployment: state.id, step: state.step },
+      );
+    }
+    const at = this.#nowIso();
+    const event: DeploymentEvent = { type: 'PromoteRequested', by, at };
+    transition(state, event);
+    if (!active.promote.signal.aborted) {
+      const held = active;
+      // Stored before it is acknowledged: a daemon killed right after still honors it.
+      await this.#save(held, (record) =>
+        record.state.step === 'shifting' && record.state.promoteRequested !== true
+          ? { ...record, state: transition(record.state, event).state }
+          : record,
+      );
+      await this.#report(held, { promoted: { by, at, shiftIndex: state.shiftIndex ?? 0 } });
+      await this.#deps.host.record(app, 'deployment-promoted', {
+        deployment: state.id,
+        release: state.release,
+        by,
+        shiftIndex: state.shiftIndex ?? 0,
+      });
+      held.promote.abort(new Error('promoted'));
+    }
+    return toDeploymentView(active.record, `the flip to ${state.to ?? 'the new color'} (promoted by ${by})`);
   }
 
   async abortApp(app: string, by: string, reason?: string): Promise<DeploymentView> {
@@ -644,6 +700,7 @@ export class DeploymentRunner {
       config: active.config,
       request: active.record.request as unknown as StoredDeploymentRequest,
       signal,
+      promote: active.promote.signal,
       resuming,
       lock: {
         release: async () => {
@@ -702,9 +759,11 @@ export class DeploymentRunner {
     await this.#save(active, (record) => {
       // An abort acknowledged while this step ran, not yet applied: it stays on record.
       const pending = active.pendingAbort !== null && record.state.abortRequested;
-      const next = pending
-        ? { ...state, abortRequested: true, reason: record.state.reason }
-        : state;
+      let next = pending ? { ...state, abortRequested: true, reason: record.state.reason } : state;
+      // A promote taken while the shift ran stays on record until the shift ends.
+      if (next.step === 'shifting' && active.promote.signal.aborted) {
+        next = { ...next, promoteRequested: true };
+      }
       return { ...record, state: next, active: !isOutcome(state.step) };
     });
     active.waitingFor = null;

@@ -36,6 +36,11 @@ export interface EffectContext {
   readonly config: AppConfig;
   readonly request: EffectRequest;
   readonly signal: AbortSignal;
+  /**
+   * Aborted once `cutover promote` was taken while the deployment shifts (canary steps): the
+   * running shift ends its step and the deployment goes on to the flip. Absent: never promoted.
+   */
+  readonly promote?: AbortSignal;
   /** True for the first effects run after a daemon restart picked the deployment up. */
   readonly resuming: boolean;
   readonly lock: { release(): Promise<void> };

@@ -8,6 +8,7 @@ import { resolveAppEnv } from '../config/resolve-app-env.ts';
 import type { AppConfig } from '../core/app-config.ts';
 import type { Effect } from '../core/deployment/deployment-effects.ts';
 import type { DeploymentEvent } from '../core/deployment/deployment-events.ts';
+import { strategyOf } from '../core/deployment/deployment-state.ts';
 import { CutoverError } from '../core/errors.ts';
 import { otherColor } from '../core/types.ts';
 import type { Color, HealthCheckSpec, InstanceSpec } from '../core/types.ts';
@@ -20,6 +21,7 @@ import type { MigrationTarget } from '../ports/database.ts';
 import type { EffectContext } from './effect-context.ts';
 import { checkDrift } from './drift-step.ts';
 import { checkSchema, migrateExpand, resolveDatabaseUrl } from './schema-steps.ts';
+import { runShiftStep } from './shift-step.ts';
 import type { SchemaStepContext } from './schema-steps.ts';
 
 /** The probes kept in a deployment's report (the whole timeline goes to the log). */
@@ -52,6 +54,10 @@ export async function runPipelineEffect(
       return smoke(ctx);
     case 'warm-up':
       return warmUp(ctx);
+    case 'shift':
+      return runShiftStep(ctx);
+    case 'clear-split':
+      return clearSplit(ctx);
     case 'flip':
       return flip(effect, effect.to, ctx);
     case 'verify':
@@ -69,7 +75,11 @@ export async function runPipelineEffect(
       return { type: 'DrainCompleted', at: at() };
     }
     case 'stop-instances':
+      await stopMirror(ctx);
       await stopRelease(ctx, effect.color);
+      return null;
+    case 'retire-color':
+      await retireRolledColor(ctx, effect.color);
       return null;
     case 'keep-standby': {
       const { rollbackWindowMs, after } = ctx.config.standby;
@@ -136,6 +146,57 @@ async function stopInstances(
   if (instances.length === 0) return;
   await ctx.runtimes.process?.stop(ctx.state.app, instances);
   await ctx.runtimes.external.stop(ctx.state.app, instances);
+}
+
+/** Mirroring ends before the flip and on every clean-up (issue 5). */
+async function stopMirror(ctx: EffectContext): Promise<void> {
+  if (ctx.host.appState(ctx.state.app)?.mirror != null)
+    await ctx.host.setMirror(ctx.state.app, null);
+}
+
+/** A failed or aborted shift: every share of public traffic back on the live color at once. */
+async function clearSplit(ctx: EffectContext): Promise<DeploymentEvent> {
+  const app = ctx.host.appState(ctx.state.app);
+  const live = app?.live ?? null;
+  ctx.waiting(`all public traffic back on ${live ?? 'the live color'}`);
+  if (app?.split != null) {
+    await ctx.host.setSplit(ctx.state.app, null);
+    await ctx.host.record(ctx.state.app, 'split-cleared', {
+      deployment: ctx.state.id,
+      color: app.split.color,
+      percent: app.split.percent,
+      reason: ctx.state.reason,
+    });
+  }
+  await stopMirror(ctx);
+  return { type: 'SplitCleared', at: ctx.nowIso() };
+}
+
+/**
+ * After a rolling deployment's flip the old color keeps no standby: its instances were replaced
+ * in place. Whatever is left of it stops and the color empties, so a rollback says there is no
+ * standby instead of flipping to a color that cannot serve.
+ */
+async function retireRolledColor(ctx: EffectContext, color: Color): Promise<void> {
+  const app = ctx.host.appState(ctx.state.app);
+  const held = app?.environments[color].release ?? null;
+  if (app === undefined || held === null || app.live === color) return;
+  ctx.waiting(`retiring ${color}: a rolling deployment keeps no standby`);
+  await stopInstances(ctx, held.instances);
+  await ctx.host.clearColor(ctx.state.app, color);
+  await ctx.host.record(ctx.state.app, 'standby-retired', {
+    deployment: ctx.state.id,
+    color,
+    release: held.id,
+    reason: `the deployment of ${ctx.state.release} was rolling: its instances replaced ${held.id}'s in place, so there is no standby to roll back to`,
+  });
+}
+
+/** The config the start step starts from: a rolling deployment starts only its first batch. */
+function startConfig(ctx: EffectContext): AppConfig {
+  const { config, state } = ctx;
+  if (strategyOf(state) !== 'rolling' || state.from === null) return config;
+  return { ...config, instances: Math.max(1, Math.min(config.rolling.batch, config.instances)) };
 }
 
 function resolveIdle(ctx: EffectContext): DeploymentEvent {
@@ -208,8 +269,9 @@ async function startInstances(
     // The new release's own start is timed from here; retiring the old one is cutover's work.
     retireMs = Math.round(ctx.clock.monotonicMs() - startedMs);
     startedMs = ctx.clock.monotonicMs();
+    const config = startConfig(ctx);
     ctx.waiting(
-      `starting ${ctx.config.runtime === 'process' ? ctx.config.instances : (ctx.request.instances?.length ?? 0)} instances on ${color}`,
+      `starting ${config.runtime === 'process' ? config.instances : (ctx.request.instances?.length ?? 0)} instances on ${color}`,
     );
     const runtime = runtimeOf(ctx);
     const base = { app, release: ctx.state.release, color };
@@ -229,7 +291,7 @@ async function startInstances(
       if (databaseUrl !== null && ctx.config.database !== null) {
         env[ctx.config.database.env] = databaseUrl;
       }
-      request = { ...base, process: toProcessStartSpec(ctx.config, ctx.request.dir, env) };
+      request = { ...base, process: toProcessStartSpec(config, ctx.request.dir, env) };
     }
     await store.putEffect({ key: effect.key, status: 'begun', result: null, at: ctx.nowIso() });
     instances = await runtime.start(request);
@@ -311,7 +373,16 @@ async function smoke(ctx: EffectContext): Promise<DeploymentEvent> {
 }
 
 async function warmUp(ctx: EffectContext): Promise<DeploymentEvent> {
-  const { warmup } = ctx.config;
+  const { warmup, mirror } = ctx.config;
+  // Mirroring runs from warm-up until the shift or the flip; it needs a live color to copy.
+  const app = ctx.host.appState(ctx.state.app);
+  if (mirror.enabled && app?.live != null && ctx.state.to !== null && app.mirror == null) {
+    await ctx.host.setMirror(ctx.state.app, {
+      color: ctx.state.to,
+      maxPerSecond: mirror.maxPerSecond,
+      maxBodyBytes: mirror.maxBodyBytes,
+    });
+  }
   if (warmup.requests === 0 && warmup.durationMs === 0) {
     return { type: 'WarmupCompleted', at: ctx.nowIso() };
   }
@@ -373,6 +444,7 @@ async function flip(effect: Effect, to: Color, ctx: EffectContext): Promise<Depl
     }
   }
   ctx.waiting(`flipping public traffic to ${to}`);
+  await stopMirror(ctx);
   await ctx.store.putEffect({ key: effect.key, status: 'begun', result: null, at: ctx.nowIso() });
   try {
     const flipped = await ctx.host.flip(

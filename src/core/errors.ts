@@ -116,6 +116,12 @@ export const ERROR_CODES = {
     exitCode: 1,
     description: 'No deployment has that id, or the app has no deployment running.',
   },
+  CUTOVER_ERR_DEPLOY_NOT_SHIFTING: {
+    status: 409,
+    exitCode: 1,
+    description:
+      'Promote applies only to a deployment that shifts traffic in steps (a canary), while it does; the app has none at that step.',
+  },
   CUTOVER_ERR_DEPLOY_FAILED: {
     status: 409,
     exitCode: 1,

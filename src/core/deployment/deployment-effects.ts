@@ -6,7 +6,9 @@
 // resume after a crash never runs them twice.
 // The repeatable ones must be written to be: `acquire-lock` takes the lock with the deployment
 // id as holder (taking it again as the same holder succeeds), `release-lock` releases only this
-// deployment's lock, `drain` and `stop-instances` of a drained or stopped color do nothing.
+// deployment's lock, `drain` and `stop-instances` of a drained or stopped color do nothing,
+// `clear-split` of a color without a share does nothing. `shift` is once-only: it reconciles by
+// the state's `shiftIndex` (the steps already passed) and the split stored in the app's state.
 import type { Color } from '../types.ts';
 import type { RunningStep } from './deployment-state.ts';
 
@@ -19,12 +21,18 @@ export type EffectBody =
   | { readonly kind: 'migrate-expand'; readonly release: string }
   | { readonly kind: 'smoke'; readonly color: Color }
   | { readonly kind: 'warm-up'; readonly color: Color }
+  /** Canary steps or rolling batches: shares of public traffic on `color`, one step per run. */
+  | { readonly kind: 'shift'; readonly color: Color }
+  /** All public traffic back on the live color at once (a failed or aborted shift). */
+  | { readonly kind: 'clear-split'; readonly color: Color }
   | { readonly kind: 'flip'; readonly to: Color; readonly from: Color | null }
   | { readonly kind: 'verify'; readonly color: Color }
   | { readonly kind: 'flip-back'; readonly to: Color; readonly from: Color }
   | { readonly kind: 'drain'; readonly color: Color }
   | { readonly kind: 'stop-instances'; readonly color: Color }
   | { readonly kind: 'keep-standby'; readonly color: Color }
+  /** After a rolling flip the old color keeps no instances: stop what is left and empty it. */
+  | { readonly kind: 'retire-color'; readonly color: Color }
   | { readonly kind: 'release-lock' };
 
 export type EffectKind = EffectBody['kind'];
@@ -43,6 +51,7 @@ export type Effect = EffectBody & {
 export const ONCE_ONLY_KINDS: readonly EffectKind[] = [
   'start-instances',
   'migrate-expand',
+  'shift',
   'flip',
   'flip-back',
 ];

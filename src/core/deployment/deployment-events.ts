@@ -26,6 +26,14 @@ export type DeploymentEvent =
   | ({ readonly type: 'SmokeFailed' } & Because)
   | ({ readonly type: 'WarmupCompleted' } & At)
   | ({ readonly type: 'WarmupFailed' } & Because)
+  /** A canary step (or rolling batch) passed its analysis; `index` counts from 0. */
+  | ({ readonly type: 'ShiftStepPassed'; readonly index: number; readonly percent: number } & At)
+  /** Every step passed, or a promote skipped the rest: on to the flip. */
+  | ({ readonly type: 'ShiftCompleted' } & At)
+  | ({ readonly type: 'ShiftFailed' } & Because)
+  | ({ readonly type: 'PromoteRequested'; readonly by: string } & At)
+  /** The share on the new color was removed: all public traffic is on the live color again. */
+  | ({ readonly type: 'SplitCleared' } & At)
   | ({ readonly type: 'FlipCommitted'; readonly generation: number } & At)
   | ({ readonly type: 'FlipFailed' } & Because)
   | ({ readonly type: 'VerifyWindowPassed' } & At)

@@ -1,5 +1,6 @@
 // The state of one deployment (DESIGN.md, "The deployment pipeline"). Pure data, persisted by
 // the controller before the effects of each new step run, so a restart resumes from here.
+import type { Strategy } from '../app-config.ts';
 import type { Color } from '../types.ts';
 
 /** A step of the pipeline that is still running; the name says what is under way. */
@@ -12,6 +13,7 @@ export type RunningStep =
   | 'migrating'
   | 'smoke'
   | 'warmup'
+  | 'shifting'
   | 'flipping'
   | 'verifying'
   | 'draining'
@@ -66,6 +68,15 @@ export interface DeploymentState {
   readonly autoRollback: boolean;
   /** An abort that arrived while the flip was being committed; honored once it is. */
   readonly abortRequested: boolean;
+  // The shift fields (issue 5) are optional: states stored before them read as blue-green.
+  /** How traffic moves to the release: one flip, or graded shares (canary, rolling) before it. */
+  readonly strategy?: Strategy;
+  /** The next step of the shift (canary step, rolling batch): a resume continues from here. */
+  readonly shiftIndex?: number;
+  /** Public traffic was shared with `to` (a split may have been applied): drain it before it stops. */
+  readonly shared?: boolean;
+  /** `cutover promote` arrived while shifting: the shift skips its remaining steps to the flip. */
+  readonly promoteRequested?: boolean;
   /** Where a running `cleaning-up` step ends. */
   readonly outcome: Outcome | null;
   /** Why the deployment failed, was aborted or rolled back; null while all is well. */
@@ -86,6 +97,8 @@ export interface NewDeployment {
   /** ISO-8601 time the deployment was requested. */
   readonly requestedAt: string;
   readonly autoRollback?: boolean;
+  /** Default `bluegreen`: today's single flip. */
+  readonly strategy?: Strategy;
 }
 
 /** A new deployment, about to take the app's lock. */
@@ -102,6 +115,10 @@ export function createDeployment(input: NewDeployment): DeploymentState {
     instancesStarted: false,
     autoRollback: input.autoRollback ?? true,
     abortRequested: false,
+    strategy: input.strategy ?? 'bluegreen',
+    shiftIndex: 0,
+    shared: false,
+    promoteRequested: false,
     outcome: null,
     reason: null,
     startedAt: input.requestedAt,
@@ -111,6 +128,11 @@ export function createDeployment(input: NewDeployment): DeploymentState {
     resumes: 0,
     steps: [],
   };
+}
+
+/** The deployment's strategy; a state stored before strategies existed is blue-green. */
+export function strategyOf(state: DeploymentState): Strategy {
+  return state.strategy ?? 'bluegreen';
 }
 
 export function isOutcome(step: DeploymentStep): step is Outcome {

@@ -1,5 +1,6 @@
 // One status line per deployment step: where it is, for how long, and what it waits for. The
 // caller passes the current time (it has the clock); without it the line leaves time out.
+import { strategyOf } from './deployment-state.ts';
 import type { DeploymentState } from './deployment-state.ts';
 
 export interface StateDescription {
@@ -32,6 +33,10 @@ function waitingFor(state: DeploymentState): string | null {
       return `smoke checks against ${to} via the preview listener`;
     case 'warmup':
       return `warm-up requests to ${to}`;
+    case 'shifting':
+      return state.promoteRequested === true
+        ? `the ${strategyOf(state)} shift to end: promoted, on to the flip to ${to}`
+        : `the ${strategyOf(state)} shift to ${to}: step ${(state.shiftIndex ?? 0) + 1} (a share of public traffic on ${to}, judged before the next)`;
     case 'flipping':
       return state.abortRequested
         ? `the flip to ${to} to commit (an abort is pending: it will flip back)`
@@ -43,7 +48,9 @@ function waitingFor(state: DeploymentState): string | null {
     case 'standby':
       return `the lock to be released (${from} stays warm for rollback)`;
     case 'rolling-back':
-      return `the flip back to ${from}`;
+      return state.flipped
+        ? `the flip back to ${from}`
+        : `all public traffic back on ${from} (the share on ${to} removed)`;
     case 'cleaning-up':
       return `the clean-up before ending as ${state.outcome ?? 'failed'}`;
     case 'succeeded':

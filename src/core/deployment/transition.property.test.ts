@@ -26,6 +26,7 @@ const FORWARD: Readonly<Record<RunningStep, DeploymentEventType>> = {
   migrating: 'MigrationsApplied',
   smoke: 'SmokePassed',
   warmup: 'WarmupCompleted',
+  shifting: 'ShiftStepPassed',
   flipping: 'FlipCommitted',
   verifying: 'VerifyWindowPassed',
   'rolling-back': 'FlipBackCommitted',
@@ -33,6 +34,13 @@ const FORWARD: Readonly<Record<RunningStep, DeploymentEventType>> = {
   standby: 'LockReleased',
   'cleaning-up': 'LockReleased',
 };
+
+/** The forward event of the state's step: a shift ends after three steps; a flip back, or a cleared split before the flip. */
+function forward(state: DeploymentState): DeploymentEventType {
+  if (state.step === 'shifting' && (state.shiftIndex ?? 0) >= 3) return 'ShiftCompleted';
+  if (state.step === 'rolling-back' && !state.flipped) return 'SplitCleared';
+  return FORWARD[state.step as RunningStep];
+}
 
 const REFUSAL_CODES = new Set([
   'CUTOVER_ERR_DEPLOY_INVALID_EVENT',
@@ -59,6 +67,10 @@ interface World {
   readonly initialLive: Color | null;
   generation: number;
   clockMs: number;
+  /** Canary steps passed so far. */
+  shiftSteps: number;
+  /** Whether a share of public traffic is on the new color (a shift step ran, not cleared). */
+  split: boolean;
 }
 
 function makeEvent(type: DeploymentEventType, world: World, idlePick: Color): DeploymentEvent {
@@ -79,7 +91,16 @@ function makeEvent(type: DeploymentEventType, world: World, idlePick: Color): De
       world.generation += 1;
       return { type, at, generation: world.generation };
     case 'AbortRequested':
+    case 'PromoteRequested':
       return { type, at, by: 'alice' };
+    case 'ShiftStepPassed':
+      world.shiftSteps += 1;
+      return {
+        type,
+        at,
+        index: world.shiftSteps - 1,
+        percent: Math.min(100, world.shiftSteps * 10),
+      };
     case 'ResolveFailed':
     case 'DriftRejected':
     case 'SchemaRejected':
@@ -89,6 +110,7 @@ function makeEvent(type: DeploymentEventType, world: World, idlePick: Color): De
     case 'WarmupFailed':
     case 'FlipFailed':
     case 'ProbeFailed':
+    case 'ShiftFailed':
     case 'StepCrashed':
       return { type, at, reason: `${type} in test` };
     default:
@@ -107,6 +129,7 @@ interface Trace {
   failedBeforeFlip: boolean;
   flipCommitted: boolean;
   probeFailedAfterFlip: boolean;
+  shiftFailed: boolean;
 }
 
 function checkEffects(trace: Trace, emitted: readonly Effect[]): void {
@@ -118,7 +141,20 @@ function checkEffects(trace: Trace, emitted: readonly Effect[]): void {
     // One key names one side effect: every emission under a key is the same effect.
     const earlier = trace.effects.find((other) => other.key === effect.key);
     if (earlier !== undefined) assert.deepEqual(effect, earlier);
-    if (effect.kind === 'flip') assert.ok(!trace.failedBeforeFlip, 'flip after a pre-flip failure');
+    if (effect.kind === 'flip') {
+      assert.ok(!trace.failedBeforeFlip, 'flip after a pre-flip failure');
+      assert.ok(!trace.shiftFailed, 'flip after a failed shift');
+    }
+    // A share of traffic is only ever put on the new color before its flip.
+    if (effect.kind === 'shift') {
+      assert.ok(!trace.flipCommitted, 'shift after the flip');
+      assert.notEqual(trace.state.strategy ?? 'bluegreen', 'bluegreen');
+      trace.world.split = true;
+    }
+    if (effect.kind === 'clear-split') {
+      assert.ok(!trace.flipCommitted, 'clear-split after the flip');
+      trace.world.split = false;
+    }
     if (effect.kind === 'flip-back') {
       assert.ok(trace.flipCommitted, 'flip-back without a committed flip');
       assert.equal(effect.to, trace.world.initialLive);
@@ -151,6 +187,9 @@ function apply(trace: Trace, event: DeploymentEvent): boolean {
   }
   if (event.type === 'FlipBackCommitted') trace.world.live = before.from;
   if (event.type === 'ProbeFailed') trace.probeFailedAfterFlip = true;
+  if (before.step === 'shifting' && result.state.step === 'rolling-back') trace.shiftFailed = true;
+  // The flip moves all traffic: no share survives it.
+  if (event.type === 'FlipCommitted') trace.world.split = false;
   checkEffects(trace, result.effects);
   return true;
 }
@@ -173,6 +212,7 @@ const scenarioArb = fc.record({
   initialLive: fc.constantFrom<Color | null>(null, 'blue', 'green'),
   idlePick: fc.constantFrom<Color>('blue', 'green'),
   autoRollback: fc.boolean(),
+  strategy: fc.constantFrom<'bluegreen' | 'canary' | 'rolling'>('bluegreen', 'canary', 'rolling'),
   // One step where the run takes another way than forward (a failure, an abort, a crash...).
   detourStep: fc.constantFrom<RunningStep | null>(null, ...(Object.keys(FORWARD) as RunningStep[])),
   detourPick: fc.nat(),
@@ -188,12 +228,15 @@ function runScenario(scenario: Scenario): Trace {
     release: 'v2',
     requestedAt: '2026-11-26T10:00:00.000Z',
     autoRollback: scenario.autoRollback,
+    strategy: scenario.strategy,
   });
   const world: World = {
     live: scenario.initialLive,
     initialLive: scenario.initialLive,
     generation: 10,
     clockMs: Date.parse('2026-11-26T10:00:00.000Z'),
+    shiftSteps: 0,
+    split: false,
   };
   const trace: Trace = {
     state: initial,
@@ -204,6 +247,7 @@ function runScenario(scenario: Scenario): Trace {
     failedBeforeFlip: false,
     flipCommitted: false,
     probeFailedAfterFlip: false,
+    shiftFailed: false,
   };
   checkEffects(trace, resume(initial));
   let detoured = false;
@@ -227,7 +271,7 @@ function runScenario(scenario: Scenario): Trace {
     ) {
       type = detour(step);
     } else if (action.kind === 'forward') {
-      type = isOutcome(step) ? 'Resumed' : FORWARD[step];
+      type = isOutcome(step) ? 'Resumed' : forward(trace.state);
     } else {
       const choices =
         isOutcome(step) || action.kind === 'any' ? EVENT_TYPES : ACCEPTED_EVENTS[step];
@@ -238,10 +282,13 @@ function runScenario(scenario: Scenario): Trace {
     assert.deepEqual(replay(initial, trace.accepted), trace.state);
   }
   // Run to the end: the forward event of each step, with at most one crash more.
-  for (let guard = 0; guard < 30 && !isOutcome(trace.state.step); guard += 1) {
+  for (let guard = 0; guard < 40 && !isOutcome(trace.state.step); guard += 1) {
     const step = trace.state.step;
-    const type = step === scenario.detourStep && !detoured ? detour(step) : FORWARD[step];
-    assert.ok(apply(trace, makeEvent(type, world, scenario.idlePick)));
+    const detouring = step === scenario.detourStep && !detoured;
+    const type = detouring ? detour(step) : forward(trace.state);
+    // A detour may pick an event the step refuses in this state (a flip back before any flip).
+    const accepted = apply(trace, makeEvent(type, world, scenario.idlePick));
+    assert.ok(accepted || detouring, `${step} refused its forward event ${type}`);
     if (guard === 3) crash(trace);
   }
   return trace;
@@ -258,6 +305,10 @@ void describe('deployment state machine properties', () => {
         seen.add(state.step);
         if (trace.probeFailedAfterFlip) seen.add('probe failed');
         if (trace.failedBeforeFlip) seen.add('failed before flip');
+        if (trace.shiftFailed) seen.add('shift failed');
+        if (effects.some((effect) => effect.kind === 'shift') && state.step === 'succeeded') {
+          seen.add('shifted then succeeded');
+        }
 
         // Terminal states emit nothing and accept nothing.
         assert.deepEqual(resume(state), []);
@@ -288,6 +339,34 @@ void describe('deployment state machine properties', () => {
           assert.equal(world.live, world.initialLive);
         }
 
+        // A failed or aborted shift never flips: all traffic is back on the old color, whose
+        // share was cleared, and the new color was drained before its instances stopped.
+        if (trace.shiftFailed) {
+          assert.equal(keysOf('flip').size, 0);
+          assert.equal(world.live, world.initialLive);
+          assert.equal(keysOf('clear-split').size, 1);
+          assert.ok(keysOf('drain').size >= 1);
+          assert.ok(['rolled-back', 'aborted'].includes(state.step), state.step);
+        }
+        // Never split at the end: a share is cleared or flipped away on every path.
+        assert.equal(world.split, false, 'a traffic share survived the deployment');
+        // Blue-green never shifts; a canary or rolling deployment onto a live app shifts before it flips.
+        if ((state.strategy ?? 'bluegreen') === 'bluegreen' || world.initialLive === null) {
+          assert.equal(keysOf('shift').size, 0);
+        }
+        if (
+          keysOf('flip').size === 1 &&
+          world.initialLive !== null &&
+          state.strategy !== 'bluegreen'
+        ) {
+          assert.equal(keysOf('shift').size, 1);
+        }
+        // A rolling deployment keeps no standby: the old color is retired instead.
+        if (state.step === 'succeeded' && world.initialLive !== null) {
+          assert.equal(keysOf('retire-color').size, state.strategy === 'rolling' ? 1 : 0);
+          assert.equal(keysOf('keep-standby').size, state.strategy === 'rolling' ? 0 : 1);
+        }
+
         // A consistent end: all traffic on one color, the one the outcome implies.
         if (state.step === 'succeeded') assert.equal(world.live, state.to);
         if (state.step === 'rolled-back') assert.equal(world.live, state.from);
@@ -310,6 +389,8 @@ void describe('deployment state machine properties', () => {
       'failed before flip',
       'probe failed',
       'rolled-back',
+      'shift failed',
+      'shifted then succeeded',
       'succeeded',
     ]);
   });

@@ -6,7 +6,7 @@ import type { Color } from '../types.ts';
 import { effectOf } from './deployment-effects.ts';
 import type { Effect } from './deployment-effects.ts';
 import type { DeploymentEvent, DeploymentEventType } from './deployment-events.ts';
-import { isOutcome, isPreFlipStep } from './deployment-state.ts';
+import { isOutcome, isPreFlipStep, strategyOf } from './deployment-state.ts';
 import type {
   DeploymentState,
   DeploymentStep,
@@ -47,9 +47,10 @@ export const ACCEPTED_EVENTS: Readonly<Record<RunningStep, readonly DeploymentEv
   migrating: ['MigrationsApplied', 'MigrationFailed', ...ALWAYS],
   smoke: ['SmokePassed', 'SmokeFailed', ...ALWAYS],
   warmup: ['WarmupCompleted', 'WarmupFailed', ...ALWAYS],
+  shifting: ['ShiftStepPassed', 'ShiftCompleted', 'ShiftFailed', 'PromoteRequested', ...ALWAYS],
   flipping: ['FlipCommitted', 'FlipFailed', ...ALWAYS],
   verifying: ['VerifyWindowPassed', 'ProbeFailed', ...ALWAYS],
-  'rolling-back': ['FlipBackCommitted', 'StepCrashed', 'Resumed'],
+  'rolling-back': ['FlipBackCommitted', 'SplitCleared', 'StepCrashed', 'Resumed'],
   draining: ['DrainCompleted', 'StepCrashed', 'Resumed'],
   standby: ['LockReleased', 'StepCrashed', 'Resumed'],
   'cleaning-up': ['LockReleased', 'StepCrashed', 'Resumed'],
@@ -63,6 +64,14 @@ function target(state: DeploymentState): Color {
     );
   }
   return state.to;
+}
+
+/**
+ * Whether the deployment shares traffic in steps before its flip. The first deployment of an
+ * app has no live color to share with or compare against: it flips as blue-green does.
+ */
+export function shiftsTraffic(state: DeploymentState): boolean {
+  return strategyOf(state) !== 'bluegreen' && state.from !== null;
 }
 
 /** The effects a step runs when it is entered, and again on a resume. */
@@ -87,26 +96,35 @@ export function stepEffects(state: DeploymentState): Effect[] {
       return [make({ kind: 'smoke', color: target(state) })];
     case 'warmup':
       return [make({ kind: 'warm-up', color: target(state) })];
+    case 'shifting':
+      return [make({ kind: 'shift', color: target(state) })];
     case 'flipping':
       return [make({ kind: 'flip', to: target(state), from: state.from })];
     case 'verifying':
       return [make({ kind: 'verify', color: target(state) })];
     case 'rolling-back':
+      // Before the flip only a share of the traffic is on the new color: take it back at once.
+      if (!state.flipped) return [make({ kind: 'clear-split', color: target(state) })];
       if (state.from === null) return [];
       return [make({ kind: 'flip-back', to: state.from, from: target(state) })];
     case 'draining':
       return state.from === null ? [] : [make({ kind: 'drain', color: state.from })];
-    case 'standby':
+    case 'standby': {
+      // A rolling deployment replaced the old color's instances: nothing is left to keep warm.
+      const kind = strategyOf(state) === 'rolling' ? 'retire-color' : 'keep-standby';
       return [
-        ...(state.from === null ? [] : [make({ kind: 'keep-standby', color: state.from })]),
+        ...(state.from === null ? [] : [make({ kind, color: state.from })]),
         make({ kind: 'release-lock' }),
       ];
+    }
     case 'cleaning-up': {
       // Stop the new release only when no public traffic is on it; drain first if it served.
       const effects: Effect[] = [];
       if (state.instancesStarted && !state.flipped) {
         const color = target(state);
-        if (state.flipGeneration !== null) effects.push(make({ kind: 'drain', color }));
+        if (state.flipGeneration !== null || state.shared === true) {
+          effects.push(make({ kind: 'drain', color }));
+        }
         effects.push(make({ kind: 'stop-instances', color }));
       }
       effects.push(make({ kind: 'release-lock' }));
@@ -202,6 +220,19 @@ function afterFlipFailure(
   );
 }
 
+/** A failed or aborted shift: all public traffic back on the live color, the new one drained. */
+function shiftFailure(
+  state: DeploymentState,
+  event: DeploymentEvent,
+  outcome: 'rolled-back' | 'aborted',
+  reason: string,
+): Transition {
+  return enter(state, event, 'rolling-back', {
+    outcome,
+    reason: `${reason}; all traffic back on ${state.from ?? 'the live color'}`,
+  });
+}
+
 function reasonOf(event: DeploymentEvent): string {
   return 'reason' in event ? event.reason : event.type;
 }
@@ -218,6 +249,7 @@ export function transition(state: DeploymentState, event: DeploymentEvent): Tran
   if (event.type === 'AbortRequested') {
     const reason = `aborted by ${event.by} at step "${step}"`;
     if (step === 'locking' || isPreFlipStep(step)) return cleanUp(state, event, 'aborted', reason);
+    if (step === 'shifting') return shiftFailure(state, event, 'aborted', reason);
     if (step === 'flipping') {
       // The flip may already be committing: let it finish, then flip back (or clean up).
       return { state: { ...record(state, event), abortRequested: true, reason }, effects: [] };
@@ -239,6 +271,9 @@ export function transition(state: DeploymentState, event: DeploymentEvent): Tran
     if (step === 'verifying') {
       return afterFlipFailure(state, event, 'rolled-back', `verify crashed: ${event.reason}`);
     }
+    if (step === 'shifting') {
+      return shiftFailure(state, event, 'rolled-back', `the shift crashed: ${event.reason}`);
+    }
     // Flipping, flipping back, draining and cleaning up must finish: retry with the same keys.
     return again(state, event);
   }
@@ -249,6 +284,10 @@ export function transition(state: DeploymentState, event: DeploymentEvent): Tran
       return cleanUp(state, event, 'failed', `step "${step}" failed: ${reasonOf(event)}`);
     }
     if (event.type !== rule.pass) refuse(state, event);
+    if (step === 'warmup' && shiftsTraffic(state)) {
+      // From here on public traffic may reach the new color: it is drained before it stops.
+      return enter(state, event, 'shifting', { shared: true });
+    }
     if (event.type === 'IdleResolved') {
       if (event.idle === event.live) {
         throw new CutoverError(
@@ -271,6 +310,29 @@ export function transition(state: DeploymentState, event: DeploymentEvent): Tran
         });
       }
       break;
+    case 'shifting':
+      if (event.type === 'ShiftStepPassed') {
+        // The step is done; the shift effect runs again for the next one (same key).
+        const next = {
+          ...record(state, event),
+          shiftIndex: Math.max(state.shiftIndex ?? 0, event.index + 1),
+        };
+        return { state: next, effects: stepEffects(next) };
+      }
+      if (event.type === 'ShiftCompleted') return enter(state, event, 'flipping');
+      if (event.type === 'ShiftFailed') {
+        return shiftFailure(
+          state,
+          event,
+          'rolled-back',
+          `the ${strategyOf(state)} shift failed: ${event.reason}`,
+        );
+      }
+      if (event.type === 'PromoteRequested') {
+        // The running shift effect sees it and ends with ShiftCompleted.
+        return { state: { ...record(state, event), promoteRequested: true }, effects: [] };
+      }
+      break;
     case 'flipping':
       if (event.type === 'FlipCommitted') {
         const flipped = { ...state, flipped: true, flipGeneration: event.generation };
@@ -280,6 +342,14 @@ export function transition(state: DeploymentState, event: DeploymentEvent): Tran
         return enter(flipped, event, 'verifying');
       }
       if (event.type === 'FlipFailed') {
+        if (state.shared === true) {
+          // The shift left a share on the new color: take it back before cleaning up.
+          const outcome = state.abortRequested ? 'aborted' : 'failed';
+          return enter(state, event, 'rolling-back', {
+            outcome,
+            reason: `${state.abortRequested ? `${state.reason ?? 'aborted'}; ` : ''}the flip failed: ${event.reason}; all traffic back on ${state.from ?? 'the live color'}`,
+          });
+        }
         return state.abortRequested
           ? cleanUp(
               state,
@@ -304,8 +374,10 @@ export function transition(state: DeploymentState, event: DeploymentEvent): Tran
       }
       break;
     case 'rolling-back':
-      if (event.type === 'FlipBackCommitted')
+      if (event.type === 'FlipBackCommitted' && state.flipped)
         return enter(state, event, 'cleaning-up', { flipped: false });
+      if (event.type === 'SplitCleared' && !state.flipped)
+        return enter(state, event, 'cleaning-up');
       break;
     case 'draining':
       if (event.type === 'DrainCompleted') return enter(state, event, 'standby');
