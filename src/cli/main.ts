@@ -22,6 +22,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<RegisterCommand>]>
   ['history', async () => (await import('./commands/history.ts')).registerHistoryCommand],
   ['demo', async () => (await import('./commands/demo.ts')).registerDemoCommand],
   ['migrations', async () => (await import('./commands/migrations.ts')).registerMigrationsCommand],
+  ['drift', async () => (await import('./commands/drift.ts')).registerDriftCommand],
   ['daemon', async () => (await import('./commands/daemon.ts')).registerDaemonHelpEntry],
 ];
 

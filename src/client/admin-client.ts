@@ -16,6 +16,7 @@ import type {
   DeploymentView,
   DrillReport,
   DrillRequest,
+  DriftResponse,
   StartDeploymentRequest,
   AppStatus,
   DeployRequest,
@@ -79,6 +80,8 @@ export interface AdminClient {
   migrationsPlan(app: string, body: MigrationsPlanRequest): Promise<MigrationsPlanResponse>;
   migrationsStatus(app: string): Promise<MigrationsPlanResponse>;
   migrationsContract(app: string): Promise<MigrationsContractResponse>;
+  /** The drift report between the app's colors (issue 5). */
+  drift(app: string): Promise<DriftResponse>;
 }
 
 interface Endpoint {
@@ -185,6 +188,8 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         body: {},
         timeoutMs: MIGRATIONS_TIMEOUT_MS,
       }),
+    drift: (app) =>
+      call({ method: 'GET', path: appPath(app, 'drift'), timeoutMs: READ_TIMEOUT_MS }),
   };
 }
 

@@ -10,6 +10,7 @@ import type {
   DeploymentView,
   DrillReport,
   DrillRequest,
+  DriftResponse,
   StartDeploymentRequest,
   DeployRequest,
   DeployResponse,
@@ -52,6 +53,8 @@ export interface AdminController {
   migrationsPlan(app: string, req: MigrationsPlanRequest): Promise<MigrationsPlanResponse>;
   migrationsStatus(app: string): Promise<MigrationsPlanResponse>;
   migrationsContract(app: string, opts: MutationOptions): Promise<MigrationsContractResponse>;
+  /** The drift report between the app's colors (issue 5); absent: this daemon has none. */
+  drift?(app: string): Promise<DriftResponse>;
   readonly revision: number;
 }
 

@@ -12,6 +12,7 @@ import { createAdminHandler } from './admin-handler.ts';
 import type { AdminRoute } from './admin-route.ts';
 import { createEventStreams } from './event-streams.ts';
 import { deploymentRoutes } from './routes/deployment-routes.ts';
+import { driftRoutes } from './routes/drift-routes.ts';
 import { eventRoutes } from './routes/event-routes.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { historyRoutes } from './routes/history-routes.ts';
@@ -33,6 +34,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...mutationRoutes,
   ...deploymentRoutes,
   ...migrationRoutes,
+  ...driftRoutes,
   ...historyRoutes,
   ...eventRoutes,
   ...metricsRoutes,
