@@ -10,6 +10,7 @@ import type { MigrationTarget } from '../ports/database.ts';
 import type { AdoptedInstance, Runtime } from '../ports/runtime.ts';
 import type { StateStore } from '../ports/state-store.ts';
 import type { TrafficSwitch } from '../ports/traffic-switch.ts';
+import type { DriftService } from '../drift/drift-service.ts';
 import type { HealthChecker } from '../probes/health-checker.ts';
 import type { PipelineHost } from './pipeline-host.ts';
 import type { SchemaRelease } from './schema-steps.ts';
@@ -20,6 +21,9 @@ export interface EffectRequest {
   readonly instances?: readonly string[];
   /** Snapshot keys the deployer accepted to differ this once (`--accept-drift`). */
   readonly acceptDrift?: readonly string[];
+  /** The release's cutover.yaml text as deployed, and its path (for messages). */
+  readonly config?: string;
+  readonly configPath?: string;
 }
 
 export interface EffectContext {
@@ -51,6 +55,11 @@ export interface EffectContext {
   readonly openDatabase?: (url: string) => Promise<MigrationTarget>;
   /** The live release's folder and config, from its deployment; null when none is known. */
   readonly liveRelease?: () => Promise<SchemaRelease | null>;
+  /**
+   * Snapshots and diffs releases for the drift-check step (issue 5); the daemon gives it to the
+   * controller, whose runner passes its dependencies on to every effect. Absent: not checked.
+   */
+  readonly drift?: DriftService;
   /** Retires the standby after the rollback window, if the app's config says so. */
   scheduleRetire?(app: string, color: Color, release: string, afterMs: number): void;
 }

@@ -134,6 +134,12 @@ export const ERROR_CODES = {
     description:
       'A rollback drill did not pass: the standby failed its probes, a request failed, or the recovery time exceeded the objective.',
   },
+  CUTOVER_ERR_DRIFT_FOUND: {
+    status: 409,
+    exitCode: 1,
+    description:
+      '`cutover drift` found drift: a snapshot key differs between the colors, or on the live color since it started, and no `drift.expect` glob or `--accept-drift` covers it.',
+  },
   CUTOVER_ERR_MIGRATION_STANDBY_ALIVE: {
     status: 409,
     exitCode: 1,

@@ -13,6 +13,9 @@ import type { MigrationTarget } from '../ports/database.ts';
 import { createSqliteStateStore } from '../adapters/state-store/sqlite/sqlite-state-store.ts';
 import { createBuiltinTrafficSwitch } from '../adapters/traffic/builtin/builtin-traffic-switch.ts';
 import { Controller } from '../controller/controller.ts';
+import { loadDriftSalt } from '../drift/drift-salt.ts';
+import { createDriftService } from '../drift/drift-service.ts';
+import { startDriftMonitor } from '../drift/drift-monitor.ts';
 import { buildRoutingTable } from '../core/routing-table.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { StateStore } from '../ports/state-store.ts';
@@ -145,6 +148,14 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
       runtimeLogger.info({ count: adopted.length }, 'adopted running instances');
     const bound = traffic;
     const failpoint = failpointFromEnv(logger);
+    // Drift (issue 5): snapshots under the data dir, secrets hashed with the daemon's own salt.
+    const drift = createDriftService({
+      dataDir: paths.root,
+      store,
+      salt: await loadDriftSalt(paths.root),
+      nowIso: () => new Date(clock.nowMs()).toISOString(),
+      logger: logger.child({ component: 'drift' }),
+    });
     const controller = new Controller({
       store,
       traffic,
@@ -159,9 +170,16 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
       }),
       adopted: () => adopted,
       openDatabase,
+      drift,
       ...(failpoint === undefined ? {} : { failpoint }),
     });
     await controller.start();
+    const driftMonitor = await startDriftMonitor({
+      service: drift,
+      store,
+      nowMs: () => clock.nowMs(),
+      logger: logger.child({ component: 'drift' }),
+    });
 
     const closeTraffic = async (deadlineMs: number): Promise<void> => {
       // Deployments stop at their stored step first: no probe must see the listeners go.
@@ -169,6 +187,7 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
       await bound.close(deadlineMs);
     };
     const closeState = async (): Promise<void> => {
+      await driftMonitor.stop();
       await controller.stop();
       health.close();
       // Supervision ends; the instances keep running for the next daemon to adopt.
