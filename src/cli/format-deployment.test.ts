@@ -172,3 +172,76 @@ void test('summary of a failure: where traffic is, the failed checks, the reason
   const first = view({ from: null, step: 'failed', ended: true, outcome: 'failed', reason: 'x' });
   assert.match(formatDeploymentSummary(first), /nothing live: this was the first deployment/);
 });
+
+void test('summary of a rolling deployment: its batches, no standby, and no instant rollback', () => {
+  const note =
+    'no instant rollback: rolling replaces the live instances in place, so no standby is kept after the flip; going back means deploying the old release again';
+  const batch = (index: number, percent: number, fresh: number, ok = true) => ({
+    index,
+    started: index === 0 ? 0 : 1,
+    removed: 1,
+    percent,
+    fresh,
+    old: 3 - fresh,
+    ok,
+    reason: ok
+      ? null
+      : `batch ${index + 1}: error rate 40% (4 of 10 requests) above the 0% threshold`,
+    probes: 10,
+    watchedMs: 1000,
+  });
+  const done = view({
+    step: 'succeeded',
+    ended: true,
+    outcome: 'succeeded',
+    flipped: true,
+    endedAt: new Date(T0 + 6500).toISOString(),
+    report: {
+      rolling: {
+        note,
+        batch: 1,
+        liveTarget: 3,
+        target: 3,
+        batches: [batch(0, 33.33, 1), batch(1, 66.67, 2), batch(2, 100, 3)],
+        restored: null,
+      },
+    },
+  });
+  assert.equal(
+    formatDeploymentSummary(done),
+    [
+      'shop v2: succeeded in 6.50s (d-1)',
+      '  live on green; no standby (rolling)',
+      '  rolling: 3 batches of 1 (33.33%, 66.67%, 100%), 3 instances replaced by 3',
+      `  ${note}`,
+    ].join('\n'),
+  );
+  const back = view({
+    step: 'rolled-back',
+    ended: true,
+    outcome: 'rolled-back',
+    flipped: false,
+    reason: 'the rolling shift failed: batch 1: error rate 40%',
+    endedAt: new Date(T0 + 6500).toISOString(),
+    report: {
+      rolling: {
+        note,
+        batch: 1,
+        liveTarget: 3,
+        target: 3,
+        batches: [batch(0, 33.33, 1, false)],
+        restored: {
+          reason: 'batch 1: error rate 40%',
+          started: 1,
+          stopped: 0,
+          live: 3,
+          problem: null,
+        },
+      },
+    },
+  });
+  const text = formatDeploymentSummary(back);
+  assert.match(text, /✗ batch 1: error rate 40% \(4 of 10 requests\)/);
+  assert.match(text, /back to the old release: 3 of 3 instances serve \(1 started again\)/);
+  assert.match(text, /traffic stays on blue/);
+});
