@@ -7,6 +7,11 @@ import { END_TO_END_FIELDS, HOP_BY_HOP_FIELDS } from './hop-by-hop.ts';
 
 /** Fields the router owns. From an untrusted peer every `X-Forwarded-*` is dropped, not just these. */
 const X_FORWARDED_PREFIX = 'x-forwarded-';
+/**
+ * The mark of a mirrored copy (mirror-sender.ts). A client that sent it would make a live
+ * request look like a copy to an app that skips side effects for copies: untrusted peers lose it.
+ */
+const MIRROR_FIELD = 'x-cutover-mirror';
 
 const matchers = new WeakMap<readonly string[], BlockList>();
 
@@ -77,6 +82,7 @@ const PROTECTED_FIELDS: ReadonlySet<string> = new Set([
   ...END_TO_END_FIELDS,
   'x-real-ip',
   'forwarded',
+  MIRROR_FIELD,
 ]);
 
 /**
@@ -127,6 +133,7 @@ export function setForwardingHeaders(
     else if (lower === 'x-real-ip') prior.realIp.push(value);
     else if (lower === 'forwarded') prior.forwarded.push(value);
     else if (lower.startsWith(X_FORWARDED_PREFIX) && !context.trusted) continue;
+    else if (lower === MIRROR_FIELD && !context.trusted) continue;
     else out.push(name, value);
   }
   // Empty members carry nothing; a trusted proxy that sent only those sent no value.
