@@ -94,6 +94,20 @@ describe('daemon options', () => {
     assert.equal(fromEnv.adminToken, TOKEN);
   });
 
+  it('takes the DNS config path from --dns-config or CUTOVER_DNS_CONFIG, absolute; none by default', () => {
+    assert.equal(parse([]).dnsConfig, null);
+    assert.equal(parse(['--dns-config', 'dns.yaml']).dnsConfig, resolve('dns.yaml'));
+    assert.equal(
+      parse([], { CUTOVER_DNS_CONFIG: '/etc/cutover/dns.yaml' }).dnsConfig,
+      '/etc/cutover/dns.yaml',
+    );
+    assert.equal(
+      parse(['--dns-config', '/a.yaml'], { CUTOVER_DNS_CONFIG: '/b.yaml' }).dnsConfig,
+      '/a.yaml',
+    );
+    usageError(['--dns-config', ' '], {}, /--dns-config needs the path/);
+  });
+
   it('answers --help without parsing anything else', () => {
     assert.deepEqual(parseDaemonOptions(['--help', '--public', 'bad'], {}, noFile), { help: true });
   });

@@ -30,6 +30,8 @@ export interface DaemonOptions {
   /** Where JSON logs go; null means stdout. */
   readonly logFile: string | null;
   readonly shutdownTimeoutMs: number;
+  /** The DNS switching config file (issue 5), absolute; null: no app is switched by DNS. */
+  readonly dnsConfig?: string | null;
 }
 
 export const DAEMON_USAGE = `Usage: cutover daemon [options]
@@ -48,6 +50,8 @@ Options:
   --log-file FILE           JSON logs to FILE instead of stdout (env CUTOVER_LOG_FILE;
                             "daemon.log" alone means DIR/daemon.log)
   --shutdown-timeout MS     hard deadline for a graceful stop (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS})
+  --dns-config FILE         switch the apps it lists by DNS records (RFC 2136 updates with TSIG)
+                            instead of the shared router (env CUTOVER_DNS_CONFIG; docs/config.md)
   -h, --help                show this help
 `;
 
@@ -103,6 +107,7 @@ export function parseDaemonOptions(
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
+        'dns-config': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -177,6 +182,17 @@ export function parseDaemonOptions(
       ? DEFAULT_SHUTDOWN_TIMEOUT_MS
       : parseInteger(shutdownValue, '--shutdown-timeout', 100, 600_000);
 
+  const dnsConfigValue = values['dns-config'] ?? env.CUTOVER_DNS_CONFIG;
+  if (
+    dnsConfigValue !== undefined &&
+    dnsConfigValue.trim() === '' &&
+    values['dns-config'] !== undefined
+  ) {
+    throw usage('--dns-config needs the path of a DNS config file.');
+  }
+  const dnsConfig =
+    dnsConfigValue === undefined || dnsConfigValue.trim() === '' ? null : resolve(dnsConfigValue);
+
   return {
     help: false,
     options: {
@@ -189,6 +205,7 @@ export function parseDaemonOptions(
       logLevel: logLevelValue as LogLevel,
       logFile,
       shutdownTimeoutMs,
+      dnsConfig,
     },
   };
 }

@@ -1,0 +1,414 @@
+// DNS switching as a TrafficSwitch (issue 5): for the apps of the DNS config, each color gets its
+// own listener (a pinned router) and a DNS record points at the live color's address, moved by
+// RFC 2136 updates. Everything else (the public and preview listeners, the other apps) is the
+// wrapped switch's.
+//
+// The flip over DNS, as `apply` sees the routing tables:
+// - a release placed on the idle color lowers the record's TTL (the live address re-published
+//   with `lowTtl`), so that by the flip few clients hold the record long;
+// - a new live color replaces the record with its address (one UPDATE), awaited: a failed
+//   update fails `apply`, so the controller keeps the old color and reports it;
+// - `drain(app, old)` waits until every client that respects the TTL has let go of the old
+//   address (the latest time it was still published plus that publication's TTL, plus a margin),
+//   meanwhile the old color keeps serving stragglers on its listener; then it drains the old
+//   color and puts the normal TTL back. `apply` never waits for a TTL.
+import type { Logger } from 'pino';
+import type { AppRoute, RouteTarget, RoutingTable } from '../../../core/routing-table.ts';
+import { COLORS, otherColor } from '../../../core/types.ts';
+import type { Address, Color } from '../../../core/types.ts';
+import type { Clock } from '../../../ports/clock.ts';
+import type {
+  ApplyReport,
+  ColorTraffic,
+  DrainOptions,
+  DrainReport,
+  TrafficSnapshot,
+  TrafficSwitch,
+} from '../../../ports/traffic-switch.ts';
+import type { ListenerLimits } from '../../../router/router-listener.ts';
+import type { DnsAppConfig, DnsConfig } from './dns-config.ts';
+import { createDnsUpdateClient } from './dns-update-client.ts';
+import type { DnsUpdateClient } from './dns-update-client.ts';
+import { startPinnedRouter } from './pinned-router.ts';
+import type { PinnedRouter } from './pinned-router.ts';
+
+export interface DnsTrafficSwitchOptions {
+  /** The switch that serves the public and preview listeners (the built-in router). */
+  readonly inner: TrafficSwitch;
+  readonly config: DnsConfig;
+  readonly clock: Clock;
+  readonly logger?: Logger;
+  /** Defaults to a client of `config.server` with `config.key`. */
+  readonly client?: DnsUpdateClient;
+  readonly limits?: Partial<ListenerLimits>;
+  readonly trustedProxies?: readonly string[];
+}
+
+/** What the switch knows about one DNS app; the published record is the source of its timing. */
+export interface DnsAppView {
+  readonly app: string;
+  readonly live: Color | null;
+  /** What the last successful update put in the record. */
+  readonly published: { readonly address: string; readonly ttl: number } | null;
+  /** Monotonic ms until which a client respecting the TTL may still use each color's address. */
+  readonly heldUntilMs: Readonly<Record<Color, number>>;
+  /** Whether each color's own listener serves its release (live, or old and not yet drained). */
+  readonly serving: Readonly<Record<Color, boolean>>;
+  readonly stragglers: Readonly<Record<Color, number>>;
+  readonly listeners: Readonly<Record<Color, { readonly host: string; readonly port: number }>>;
+}
+
+export interface DnsTrafficSwitch<T extends TrafficSwitch = TrafficSwitch> extends TrafficSwitch {
+  readonly inner: T;
+  /** The DNS apps' state, for status, tests and the benchmark. */
+  dnsApps(): readonly DnsAppView[];
+}
+
+interface AppEntry {
+  readonly name: string;
+  readonly config: DnsAppConfig;
+  readonly pinned: Record<Color, PinnedRouter>;
+  /** Null until the first table: after a start, nothing is known of the record. */
+  route: AppRoute | null;
+  published: { address: string; ttl: number } | null;
+  heldUntilMs: Record<Color, number>;
+  /** The old color's listener keeps serving until its drain. */
+  window: Record<Color, boolean>;
+  /** Requests on the color's listener counted while it was not live, before the current window. */
+  stragglersBefore: Record<Color, number>;
+  /** The listener's request count when the color stopped being live; null while live. */
+  leftAtRequests: Record<Color, number | null>;
+  waits: Record<Color, AbortController | null>;
+  /** Serializes the record's updates: they reach the server in the order they were decided. */
+  queue: Promise<unknown>;
+}
+
+function colorOfTarget(route: AppRoute | null, color: Color): RouteTarget | null {
+  if (route === null) return null;
+  if (route.live?.color === color) return route.live;
+  if (route.idle?.color === color) return route.idle;
+  return null;
+}
+
+function addTraffic(a: ColorTraffic, b: ColorTraffic | undefined): ColorTraffic {
+  if (b === undefined) return a;
+  const latency =
+    a.latency === undefined
+      ? b.latency
+      : b.latency === undefined
+        ? a.latency
+        : a.latency.map((count, index) => count + (b.latency?.[index] ?? 0));
+  return {
+    ...a,
+    inflight: a.inflight + b.inflight,
+    websockets: a.websockets + b.websockets,
+    requests: a.requests + b.requests,
+    failed: a.failed + b.failed,
+    serverErrors: a.serverErrors + b.serverErrors,
+    ...(latency === undefined ? {} : { latency }),
+  };
+}
+
+export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
+  options: DnsTrafficSwitchOptions & { readonly inner: T },
+): Promise<DnsTrafficSwitch<T>> {
+  const { inner, config, clock } = options;
+  const logger = options.logger;
+  const client =
+    options.client ?? createDnsUpdateClient({ server: config.server, key: config.key });
+  const apps = new Map<string, AppEntry>();
+  try {
+    for (const [name, appConfig] of Object.entries(config.apps)) {
+      const pinned = {} as Record<Color, PinnedRouter>;
+      for (const color of COLORS) {
+        pinned[color] = await startPinnedRouter({
+          app: name,
+          color,
+          address: appConfig.colors[color],
+          ...(options.limits === undefined ? {} : { limits: options.limits }),
+          ...(options.trustedProxies === undefined
+            ? {}
+            : { trustedProxies: options.trustedProxies }),
+        });
+      }
+      apps.set(name, {
+        name,
+        config: appConfig,
+        pinned,
+        route: null,
+        published: null,
+        heldUntilMs: { blue: 0, green: 0 },
+        window: { blue: false, green: false },
+        stragglersBefore: { blue: 0, green: 0 },
+        leftAtRequests: { blue: null, green: null },
+        waits: { blue: null, green: null },
+        queue: Promise.resolve(),
+      });
+    }
+  } catch (error) {
+    await Promise.all(
+      [...apps.values()].flatMap((entry) => COLORS.map((color) => entry.pinned[color].close(500))),
+    );
+    throw new Error(
+      `cannot listen on a DNS color address of the DNS config: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+
+  const requestsOn = (entry: AppEntry, color: Color): number =>
+    entry.pinned[color].traffic()?.requests ?? 0;
+
+  const stragglersOf = (entry: AppEntry, color: Color): number => {
+    const left = entry.leftAtRequests[color];
+    return entry.stragglersBefore[color] + (left === null ? 0 : requestsOn(entry, color) - left);
+  };
+
+  const repin = (entry: AppEntry): void => {
+    const live = entry.route?.live?.color ?? null;
+    for (const color of COLORS) {
+      entry.pinned[color].pin(
+        colorOfTarget(entry.route, color),
+        live === color || entry.window[color],
+      );
+    }
+  };
+
+  /**
+   * Publishes `address` with `ttl`, after the updates already queued. Clients may keep the
+   * address it replaces until now plus that publication's TTL.
+   */
+  const publish = (entry: AppEntry, address: string, ttl: number): Promise<void> => {
+    const run = async (): Promise<void> => {
+      const previous = entry.published;
+      if (previous !== null && previous.address === address && previous.ttl === ttl) return;
+      const { config: app } = entry;
+      const result = await client.replaceAddress(app.zone, app.record, address, ttl);
+      const now = clock.monotonicMs();
+      if (previous !== null) {
+        for (const color of COLORS) {
+          if (app.colors[color].host === previous.address) {
+            entry.heldUntilMs[color] = Math.max(
+              entry.heldUntilMs[color],
+              now + previous.ttl * 1000,
+            );
+          }
+        }
+      }
+      entry.published = { address, ttl };
+      logger?.info(
+        {
+          app: entry.name,
+          record: app.record,
+          address,
+          ttl,
+          transport: result.transport,
+          durationMs: result.durationMs,
+        },
+        'DNS record published',
+      );
+    };
+    const done = entry.queue.then(run, run);
+    entry.queue = done.catch(() => undefined);
+    return done;
+  };
+
+  /** The DNS side of one app's new route; resolves once the record says what the route says. */
+  const follow = async (entry: AppEntry, route: AppRoute | undefined): Promise<void> => {
+    const before = entry.route;
+    const next = route ?? null;
+    const wasLive = before?.live?.color ?? null;
+    const live = next?.live?.color ?? null;
+    const { config: app } = entry;
+    if (before === null) {
+      // First table since start: nothing is known of who still holds the old address, so each
+      // color counts as held for a full TTL from now.
+      const now = clock.monotonicMs();
+      entry.heldUntilMs = { blue: now + app.ttl * 1000, green: now + app.ttl * 1000 };
+    }
+    if (live !== wasLive) {
+      if (wasLive !== null) {
+        entry.window[wasLive] = true;
+        entry.leftAtRequests[wasLive] = requestsOn(entry, wasLive);
+      }
+      if (live !== null) {
+        const left = entry.leftAtRequests[live];
+        if (left !== null) entry.stragglersBefore[live] += requestsOn(entry, live) - left;
+        entry.leftAtRequests[live] = null;
+        entry.window[live] = false;
+        entry.waits[live]?.abort();
+      }
+    }
+    const idle = live === null ? null : otherColor(live);
+    const placed =
+      before !== null &&
+      live === wasLive &&
+      idle !== null &&
+      next?.idle?.release !== undefined &&
+      next.idle.release !== before.idle?.release;
+    // A new release on the idle color is never served to stragglers of an older one.
+    if (placed) entry.window[idle] = false;
+    entry.route = next;
+    repin(entry);
+
+    if (live === null) return;
+    const address = app.colors[live].host;
+    if (entry.published?.address !== address) {
+      // The flip: the first publication gets the normal TTL, a later one the low TTL, which
+      // stays until the old color is drained (a rollback meanwhile reaches clients as fast).
+      const published = publish(entry, address, wasLive === null ? app.ttl : app.lowTtl);
+      // Only a flip fails with the record; any other table (a restart's first one included)
+      // serves on, and the next table tries the record again.
+      if (live !== wasLive && before !== null) {
+        await published;
+        return;
+      }
+      await published.catch((error: unknown) => {
+        logger?.error({ err: error, app: entry.name }, 'could not publish the DNS record');
+      });
+    } else if (placed && entry.published.ttl !== app.lowTtl) {
+      await publish(entry, address, app.lowTtl).catch((error: unknown) => {
+        // The flip still works; the drain then waits for the normal TTL instead.
+        logger?.warn({ err: error, app: entry.name }, 'could not lower the TTL of the DNS record');
+      });
+    }
+  };
+
+  const cancelledReport = (app: string, color: Color, startedMs: number): DrainReport => ({
+    app,
+    color,
+    completed: 0,
+    aborted: 0,
+    websocketsClosed: 0,
+    durationMs: clock.monotonicMs() - startedMs,
+    cancelled: true,
+  });
+
+  return {
+    inner,
+    async apply(table: RoutingTable): Promise<ApplyReport> {
+      const report = await inner.apply(table);
+      if (table.generation < report.generation) return report;
+      const failures: unknown[] = [];
+      await Promise.all(
+        [...apps.values()].map((entry) =>
+          follow(
+            entry,
+            table.apps.find((route) => route.app === entry.name),
+          ).catch((error: unknown) => failures.push(error)),
+        ),
+      );
+      if (failures.length > 0) throw failures[0];
+      return report;
+    },
+
+    async drain(app: string, color: Color, drainOptions: DrainOptions): Promise<DrainReport> {
+      const entry = apps.get(app);
+      if (entry === undefined) return inner.drain(app, color, drainOptions);
+      const startedMs = clock.monotonicMs();
+      if (entry.route?.live?.color === color) return cancelledReport(app, color, startedMs);
+      // Every client that respects the TTL has let go of the old address by then.
+      const deadlineMs = entry.heldUntilMs[color] + entry.config.marginMs;
+      const wait = deadlineMs - startedMs;
+      if (wait > 0) {
+        entry.waits[color]?.abort();
+        const controller = new AbortController();
+        entry.waits[color] = controller;
+        logger?.info(
+          { app, color, waitMs: Math.round(wait) },
+          'waiting for the DNS TTL before the drain',
+        );
+        try {
+          await clock.sleep(wait, controller.signal);
+        } catch {
+          return cancelledReport(app, color, startedMs);
+        } finally {
+          if (entry.waits[color] === controller) entry.waits[color] = null;
+        }
+        if (entry.route?.live?.color === color) return cancelledReport(app, color, startedMs);
+      }
+      entry.window[color] = false;
+      repin(entry);
+      const [a, b] = await Promise.all([
+        inner.drain(app, color, drainOptions),
+        entry.pinned[color].drain(drainOptions),
+      ]);
+      // Back to the normal TTL once nothing depends on a quick change any more.
+      const live = entry.route?.live?.color ?? null;
+      if (live !== null && !a.cancelled && !b.cancelled) {
+        await publish(entry, entry.config.colors[live].host, entry.config.ttl).catch(
+          (error: unknown) => {
+            logger?.warn(
+              { err: error, app },
+              'could not put the normal TTL back on the DNS record',
+            );
+          },
+        );
+      }
+      return {
+        app,
+        color,
+        completed: a.completed + b.completed,
+        aborted: a.aborted + b.aborted,
+        websocketsClosed: a.websocketsClosed + b.websocketsClosed,
+        durationMs: clock.monotonicMs() - startedMs,
+        cancelled: a.cancelled || b.cancelled,
+      };
+    },
+
+    setUpstreamHealth(health: ReadonlyMap<Address, boolean>): void {
+      inner.setUpstreamHealth(health);
+      for (const entry of apps.values()) {
+        for (const color of COLORS) entry.pinned[color].setUpstreamHealth(health);
+      }
+    },
+
+    async describe(): Promise<TrafficSnapshot> {
+      const snapshot = await inner.describe();
+      const merged: Record<string, Readonly<Record<Color, ColorTraffic>>> = { ...snapshot.apps };
+      const empty: ColorTraffic = {
+        inflight: 0,
+        websockets: 0,
+        requests: 0,
+        failed: 0,
+        serverErrors: 0,
+      };
+      for (const entry of apps.values()) {
+        const base = merged[entry.name];
+        const colors = {} as Record<Color, ColorTraffic>;
+        for (const color of COLORS) {
+          colors[color] = {
+            ...addTraffic(base?.[color] ?? empty, entry.pinned[color].traffic()),
+            stragglers: stragglersOf(entry, color),
+          };
+        }
+        merged[entry.name] = colors;
+      }
+      return { ...snapshot, apps: merged };
+    },
+
+    async close(deadlineMs?: number): Promise<void> {
+      for (const entry of apps.values()) for (const color of COLORS) entry.waits[color]?.abort();
+      await Promise.all([
+        inner.close(deadlineMs),
+        ...[...apps.values()].flatMap((entry) =>
+          COLORS.map((color) => entry.pinned[color].close(deadlineMs ?? 10_000)),
+        ),
+      ]);
+    },
+
+    dnsApps(): readonly DnsAppView[] {
+      return [...apps.values()].map((entry) => ({
+        app: entry.name,
+        live: entry.route?.live?.color ?? null,
+        published: entry.published,
+        heldUntilMs: { ...entry.heldUntilMs },
+        serving: {
+          blue: entry.route?.live?.color === 'blue' || entry.window.blue,
+          green: entry.route?.live?.color === 'green' || entry.window.green,
+        },
+        stragglers: { blue: stragglersOf(entry, 'blue'), green: stragglersOf(entry, 'green') },
+        listeners: { blue: entry.pinned.blue.address, green: entry.pinned.green.address },
+      }));
+    },
+  };
+}

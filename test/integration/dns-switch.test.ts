@@ -1,0 +1,261 @@
+// DNS switching end to end (issue 5): a real daemon with --dns-config and a real BIND 9 on
+// loopback. Deploying v1 then v2 of the shop: dig shows the TTL lowered before the flip and the
+// new color's address after it; requests to the old color's address after the flip are served
+// by the old release and counted as stragglers; the old color is drained only once the TTL plus
+// the margin has passed; a rollback flips the record back.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { AppStatus, DeploymentView, HistoryResponse } from '../../src/client/api-types.ts';
+import { dig, startBind } from '../helpers/bind.ts';
+import type { DigAnswer, TestBind } from '../helpers/bind.ts';
+import { httpGet, startTestDaemon } from '../helpers/daemon.ts';
+import type { TestDaemon } from '../helpers/daemon.ts';
+import { writeShopRelease } from '../helpers/shop-release.ts';
+import type { ShopRelease } from '../helpers/shop-release.ts';
+import { killProcessesWithToken } from '../helpers/token-processes.ts';
+
+const BLUE_HOST = '127.0.0.2';
+const GREEN_HOST = '127.0.0.3';
+const RECORD = 'shop.example.test.';
+const TTL_S = 4;
+const LOW_TTL_S = 1;
+const MARGIN_MS = 1000;
+const DIG_POLL_MS = 50;
+const WAIT_MS = 60_000;
+
+let bind: TestBind;
+let daemon: TestDaemon;
+let root: string;
+let port: number;
+let v1: ShopRelease;
+let v2: ShopRelease;
+const token = randomUUID();
+
+/** A port free on both color addresses: clients keep the port and change only the address. */
+async function portFreeOnBoth(): Promise<number> {
+  const listen = (host: string, wanted: number): Promise<number | null> =>
+    new Promise((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(null));
+      server.listen(wanted, host, () => {
+        const address = server.address();
+        const bound = typeof address === 'object' && address !== null ? address.port : null;
+        server.close(() => resolve(bound));
+      });
+    });
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const candidate = await listen(BLUE_HOST, 0);
+    if (candidate !== null && (await listen(GREEN_HOST, candidate)) === candidate) return candidate;
+  }
+  throw new Error(`no port free on both ${BLUE_HOST} and ${GREEN_HOST}`);
+}
+
+async function appStatus(): Promise<AppStatus> {
+  const reply = await daemon.admin('GET', '/v1/apps/shop');
+  assert.equal(reply.status, 200, reply.body);
+  return reply.json<AppStatus>();
+}
+
+async function deployment(id: string): Promise<DeploymentView> {
+  const reply = await daemon.admin('GET', `/v1/deployments/${id}`);
+  assert.equal(reply.status, 200, reply.body);
+  return reply.json<DeploymentView>();
+}
+
+async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+): Promise<T> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`${what} not within ${WAIT_MS} ms: ${JSON.stringify(value)}`);
+    await delay(25);
+  }
+}
+
+async function deploy(release: ShopRelease): Promise<string> {
+  const reply = await daemon.admin('POST', '/v1/apps/shop/deployments', { body: release.request });
+  assert.equal(reply.status, 202, reply.body);
+  return reply.json<DeploymentView>().id;
+}
+
+async function history(type: string): Promise<{ at: number; data: Record<string, unknown> }[]> {
+  const reply = await daemon.admin('GET', '/v1/history?app=shop&limit=200');
+  assert.equal(reply.status, 200, reply.body);
+  return reply
+    .json<HistoryResponse>()
+    .events.filter((event) => event.type === type)
+    .map((event) => ({ at: Date.parse(event.at), data: { ...event.data } }));
+}
+
+/** What dig answered, polled until stopped, with the wall time of each answer. */
+function pollDig(): { samples: (DigAnswer & { at: number })[]; stop: () => Promise<void> } {
+  const samples: (DigAnswer & { at: number })[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const answer = await dig(bind, RECORD);
+      samples.push({ ...answer, at: Date.now() });
+      await delay(DIG_POLL_MS);
+    }
+  })();
+  return {
+    samples,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+before(async () => {
+  bind = await startBind();
+  port = await portFreeOnBoth();
+  root = await mkdtemp(join(tmpdir(), 'cutover-dns-'));
+  const configFile = join(root, 'dns.yaml');
+  await writeFile(
+    configFile,
+    [
+      `server: ${bind.server}`,
+      'key:',
+      `  name: ${bind.key.name}`,
+      '  algorithm: hmac-sha256',
+      `  secretFile: ${bind.secretFile}`,
+      'apps:',
+      '  shop:',
+      `    zone: ${bind.zone}`,
+      `    record: ${RECORD}`,
+      `    ttl: ${TTL_S}`,
+      `    lowTtl: ${LOW_TTL_S}`,
+      `    margin: ${MARGIN_MS}ms`,
+      '    colors:',
+      `      blue: ${BLUE_HOST}:${port}`,
+      `      green: ${GREEN_HOST}:${port}`,
+      '',
+    ].join('\n'),
+  );
+  [v1, v2] = await Promise.all([
+    writeShopRelease(root, 'v1', { token }),
+    writeShopRelease(root, 'v2', { token }),
+  ]);
+  daemon = await startTestDaemon({ args: ['--dns-config', configFile, '--workers', '1'] });
+});
+
+after(async () => {
+  await daemon?.stop();
+  await killProcessesWithToken(token);
+  await bind?.stop();
+  if (root !== undefined) await rm(root, { recursive: true, force: true });
+});
+
+void test('v1 then v2 over DNS: TTL lowered, record flipped, stragglers served and counted, drain after TTL + margin, rollback', async () => {
+  // v1: the first flip publishes blue's address with the normal TTL.
+  const first = await until(
+    'v1 deployed',
+    async () => deployment(await deploy(v1)),
+    () => true,
+  );
+  await until(
+    'v1 ended',
+    () => deployment(first.id),
+    (view) => view.ended,
+  );
+  assert.equal((await deployment(first.id)).outcome, 'succeeded');
+  assert.deepEqual(await dig(bind, RECORD), { addresses: [BLUE_HOST], ttl: TTL_S });
+  const onBlue = await httpGet({ host: BLUE_HOST, port }, '/');
+  assert.equal(onBlue.status, 200, onBlue.body);
+  assert.equal(onBlue.json<{ version: string }>().version, 'v1');
+  const idleGreen = await httpGet({ host: GREEN_HOST, port }, '/');
+  assert.equal(idleGreen.status, 503, 'the idle color has no live release on its own address yet');
+
+  // v2: watch the record through the whole deployment.
+  const watch = pollDig();
+  const id = await deploy(v2);
+  await until(
+    'v2 flipped',
+    () => deployment(id),
+    (view) => view.flipped || view.ended,
+  );
+  // Stragglers: clients still holding blue's address reach blue's listener, served by v1.
+  const stragglerCount = 5;
+  for (let i = 0; i < stragglerCount; i++) {
+    const reply = await httpGet({ host: BLUE_HOST, port }, '/');
+    assert.equal(reply.status, 200, reply.body);
+    assert.equal(reply.json<{ version: string }>().version, 'v1');
+  }
+  const onGreen = await httpGet({ host: GREEN_HOST, port }, '/');
+  assert.equal(onGreen.json<{ version: string }>().version, 'v2');
+  const status = await appStatus();
+  assert.equal(status.live, 'green');
+  assert.equal(status.colors.blue.stragglers, stragglerCount);
+  assert.equal(status.colors.green.stragglers, 0);
+  const text = await until(
+    'status text',
+    async () => (await daemon.admin('GET', '/v1/apps/shop')).body,
+    () => true,
+  );
+  assert.match(text, /"stragglers":5/);
+
+  const ended = await until(
+    'v2 ended',
+    () => deployment(id),
+    (view) => view.ended,
+  );
+  assert.equal(ended.outcome, 'succeeded', ended.reason ?? '');
+  await delay(300);
+  await watch.stop();
+
+  // The record: blue with the normal TTL, then blue with the low TTL, then green.
+  const firstLow = watch.samples.findIndex(
+    (s) => s.addresses[0] === BLUE_HOST && s.ttl === LOW_TTL_S,
+  );
+  const firstGreen = watch.samples.findIndex((s) => s.addresses[0] === GREEN_HOST);
+  assert.ok(firstLow >= 0, `the TTL was never seen lowered: ${JSON.stringify(watch.samples)}`);
+  assert.ok(firstGreen > firstLow, 'the TTL is lowered before the record moves to green');
+  for (const sample of watch.samples.slice(firstGreen)) {
+    assert.deepEqual(sample.addresses, [GREEN_HOST], 'never back to blue, never two addresses');
+  }
+  const last = watch.samples[watch.samples.length - 1];
+  assert.equal(last?.ttl, TTL_S, 'the normal TTL is back once blue is drained');
+
+  // The drain of blue waited for clients that saw the normal TTL before the lowering and the
+  // low TTL before the flip: lowered + ttl + margin, and flip + lowTtl + margin.
+  const loweredAt = (watch.samples[firstLow]?.at ?? 0) - DIG_POLL_MS - 100;
+  const flipped = (await history('flipped')).filter((event) => event.data.to === 'green');
+  const drained = (await history('drained')).filter((event) => event.data.color === 'blue');
+  assert.equal(flipped.length, 1);
+  assert.equal(drained.length, 1);
+  const drainedAt = drained[0]?.at ?? 0;
+  assert.ok(
+    drainedAt - loweredAt >= TTL_S * 1000 + MARGIN_MS - 50,
+    `drained ${drainedAt - loweredAt} ms after the TTL was lowered`,
+  );
+  assert.ok(drainedAt - (flipped[0]?.at ?? 0) >= LOW_TTL_S * 1000 + MARGIN_MS - 50);
+  // After the drain, blue's own address no longer serves.
+  assert.equal((await httpGet({ host: BLUE_HOST, port }, '/')).status, 503);
+
+  // A rollback is the same flip the other way, at the low TTL.
+  const rollback = await daemon.admin('POST', '/v1/apps/shop/rollback', {
+    body: { waitDrain: false },
+  });
+  assert.equal(rollback.status, 200, rollback.body);
+  assert.deepEqual(await dig(bind, RECORD), { addresses: [BLUE_HOST], ttl: LOW_TTL_S });
+  const back = await httpGet({ host: BLUE_HOST, port }, '/');
+  assert.equal(back.json<{ version: string }>().version, 'v1');
+  // Green now serves its own stragglers until its drain.
+  assert.equal(
+    (await httpGet({ host: GREEN_HOST, port }, '/')).json<{ version: string }>().version,
+    'v2',
+  );
+  assert.equal((await appStatus()).colors.green.stragglers, 1);
+});
