@@ -53,9 +53,17 @@ export function formatApp(app: AppStatus): string {
             `${flip.at}  ${flip.kind.padEnd(8)}  ${flip.from ?? 'none'} -> ${flip.to} (${flip.release})  ` +
             `${formatDuration(flip.durationMs)}  generation ${flip.generation}`,
         );
+  const stragglers = COLORS.filter((color) => app.colors[color].stragglers !== undefined).map(
+    (color) => `${color} ${app.colors[color].stragglers ?? 0}`,
+  );
   return [
     `${app.name}: ${live}, ${hosts}`,
     indent(table, 2),
+    ...(stragglers.length === 0
+      ? []
+      : [
+          `  DNS stragglers (requests to a color's own address while not live): ${stragglers.join(', ')}`,
+        ]),
     '  last flips:',
     indent(flipLines.join('\n'), 4),
   ].join('\n');

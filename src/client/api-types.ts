@@ -46,6 +46,8 @@ export interface ColorStatus {
   readonly failed: number;
   /** Responses this color's instances answered with a 5xx status. */
   readonly serverErrors: number;
+  /** DNS switching: requests that reached this color's own address while it was not live. */
+  readonly stragglers?: number;
 }
 
 export interface AppStatus {

@@ -34,6 +34,7 @@ export function toAppStatus(
       requests: counts.requests,
       failed: counts.failed,
       serverErrors: counts.serverErrors,
+      ...(counts.stragglers === undefined ? {} : { stragglers: counts.stragglers }),
     };
   };
   return {

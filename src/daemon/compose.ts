@@ -12,6 +12,8 @@ import { parseDatabaseUrl } from '../core/database-url.ts';
 import type { MigrationTarget } from '../ports/database.ts';
 import { createSqliteStateStore } from '../adapters/state-store/sqlite/sqlite-state-store.ts';
 import { createBuiltinTrafficSwitch } from '../adapters/traffic/builtin/builtin-traffic-switch.ts';
+import { loadDnsConfig } from '../adapters/traffic/dns/dns-config.ts';
+import { createDnsTrafficSwitch } from '../adapters/traffic/dns/dns-traffic-switch.ts';
 import { Controller } from '../controller/controller.ts';
 import { loadDriftSalt } from '../drift/drift-salt.ts';
 import { createDriftService } from '../drift/drift-service.ts';
@@ -103,6 +105,8 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
     // empty table (QUALITY.md B6). The controller's start() then applies the same generation.
     // Corrupt records are left out of the table here and reported by the controller (B7).
     const { state } = await store.load();
+    // DNS switching (issue 5): a bad --dns-config stops the start before any listener binds.
+    const dnsConfig = options.dnsConfig == null ? null : loadDnsConfig(options.dnsConfig);
     const listeners = [
       { flag: '--public', address: options.public },
       { flag: '--preview', address: options.preview },
@@ -147,6 +151,16 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
     if (adopted.length > 0)
       runtimeLogger.info({ count: adopted.length }, 'adopted running instances');
     const bound = traffic;
+    // The apps of --dns-config get a listener per color and a DNS record moved by the flip.
+    const switched: TrafficSwitch =
+      dnsConfig === null
+        ? bound
+        : await createDnsTrafficSwitch({
+            inner: bound,
+            config: dnsConfig,
+            clock,
+            logger: logger.child({ component: 'dns' }),
+          });
     const failpoint = failpointFromEnv(logger);
     // Drift (issue 5): snapshots under the data dir, secrets hashed with the daemon's own salt.
     const drift = createDriftService({
@@ -158,7 +172,7 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
     });
     const controller = new Controller({
       store,
-      traffic,
+      traffic: switched,
       runtime: createExternalRuntime(),
       processRuntime,
       clock,
@@ -184,7 +198,7 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
     const closeTraffic = async (deadlineMs: number): Promise<void> => {
       // Deployments stop at their stored step first: no probe must see the listeners go.
       await controller.pauseDeployments();
-      await bound.close(deadlineMs);
+      await switched.close(deadlineMs);
     };
     const closeState = async (): Promise<void> => {
       await driftMonitor.stop();
@@ -198,7 +212,7 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
       store,
       feed,
       clock,
-      traffic: bound,
+      traffic: switched,
       controller,
       publicAddress: bound.publicAddress,
       previewAddress: bound.previewAddress,

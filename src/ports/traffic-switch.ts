@@ -49,6 +49,11 @@ export interface ColorTraffic {
   /** Mirrored copies sent to this color / dropped by the rate or body bounds. */
   readonly mirrored?: number;
   readonly mirrorDropped?: number;
+  /**
+   * DNS switching: requests that reached this color's own address while it was not live
+   * (clients still holding the old record after a flip). Counted, and served until the drain.
+   */
+  readonly stragglers?: number;
 }
 
 export interface TrafficSnapshot {
