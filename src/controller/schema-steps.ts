@@ -5,6 +5,7 @@
 // passed on the shadow.
 import { join, relative } from 'node:path';
 import type { DeploymentReport } from '../client/api-types.ts';
+import { toProcessStartSpec } from '../config/process-start-spec.ts';
 import { resolveAppEnv } from '../config/resolve-app-env.ts';
 import type { AppConfig } from '../core/app-config.ts';
 import type { DeploymentEvent } from '../core/deployment/deployment-events.ts';
@@ -14,10 +15,18 @@ import { lintMigrations } from '../migrations/lint/lint-sql.ts';
 import { planMigrations, readMigrationDir } from '../migrations/migration-dir.ts';
 import type { MigrationPlan } from '../migrations/migration-dir.ts';
 import { createCommandCheck } from '../migrations/shadow/command-check.ts';
-import type { CheckOutcome, CompatCheckRunner } from '../migrations/shadow/compat-check.ts';
-import { runCompatCheck } from '../migrations/shadow/compat-check.ts';
+import type {
+  CheckOutcome,
+  CompatCheckRunner,
+  ReleaseOutcome,
+} from '../migrations/shadow/compat-check.ts';
+import { combineChecks, runCompatCheck } from '../migrations/shadow/compat-check.ts';
+import { createPgShadowSeeder } from '../migrations/shadow/pg-shadow-seeder.ts';
 import { createPgTableInspector } from '../migrations/shadow/pg-table-inspector.ts';
-import type { MigrationTarget } from '../ports/database.ts';
+import { createShadowSmokeCheck } from '../migrations/shadow/shadow-smoke-check.ts';
+import { createWritesCheck, readWritesFile } from '../migrations/shadow/writes-check.ts';
+import type { WritesFile } from '../migrations/shadow/writes-check.ts';
+import type { DatabaseDialect, MigrationTarget } from '../ports/database.ts';
 
 /** A release as the schema steps see it: its folder and its cutover.yaml. */
 export interface SchemaRelease {
@@ -78,6 +87,105 @@ function commandCheck(
     urlEnv: database.env,
     ...(environment === undefined ? {} : { env: environment }),
   });
+}
+
+/** One release's checks on the shadow, combined; what was left out, and its writes file. */
+interface ReleaseChecks {
+  readonly runner: CompatCheckRunner | null;
+  readonly notes: readonly string[];
+  readonly writes: WritesFile | null;
+}
+
+/**
+ * The compat checks of one release, in the order they run on the shadow: its compat command,
+ * its smoke checks on an instance started on the shadow, its writes in a rolled-back transaction.
+ * Throws, naming the release and the key, when its smoke instance or writes file cannot be set up.
+ */
+async function releaseChecks(
+  role: 'live' | 'new',
+  release: SchemaRelease,
+  app: string,
+  dialect: DatabaseDialect,
+  environment: NodeJS.ProcessEnv | undefined,
+): Promise<ReleaseChecks> {
+  const { config } = release;
+  const database = config.database;
+  const runners: CompatCheckRunner[] = [];
+  const notes: string[] = [];
+  const command = commandCheck(release, environment);
+  if (command !== null) runners.push(command);
+  if (config.migrations.compat.smoke && database !== null) {
+    if (config.runtime === 'external') {
+      notes.push(
+        `the ${role} release ${release.release} runs on the external runtime: cutover cannot start it on the shadow, so its smoke checks did not run there`,
+      );
+    } else {
+      let env: Record<string, string>;
+      try {
+        env = await resolveAppEnv(config.env, {
+          releaseDir: release.dir,
+          ...(environment === undefined ? {} : { environment }),
+        });
+      } catch (error) {
+        throw new Error(
+          `the ${role} release ${release.release} cannot start on the shadow (migrations.compat.smoke): ${messageOf(error)}`,
+          { cause: error },
+        );
+      }
+      runners.push(
+        createShadowSmokeCheck({
+          release: release.release,
+          app,
+          spec: toProcessStartSpec(config, release.dir, env),
+          urlEnv: database.env,
+          health: config.health,
+          smoke: config.smoke,
+          host: config.hosts[0] ?? 'localhost',
+          releaseDir: release.dir,
+          ...(environment === undefined ? {} : { baseEnv: environment }),
+        }),
+      );
+    }
+  }
+  let writes: WritesFile | null = null;
+  const writesPath = config.migrations.compat.writes;
+  if (writesPath !== undefined) {
+    try {
+      writes = await readWritesFile(join(release.dir, writesPath), writesPath, dialect);
+    } catch (error) {
+      throw new Error(
+        `migrations.compat.writes of the ${role} release ${release.release}: ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+    runners.push(createWritesCheck({ file: writes, dialect }));
+  }
+  if (runners.length === 0) {
+    notes.push(
+      `the ${role} release ${release.release} has no compat check (migrations.compat.command, .smoke or .writes)`,
+    );
+  }
+  return {
+    runner: runners.length === 0 ? null : combineChecks(...runners),
+    notes,
+    writes,
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Each check of a release's outcome, for the report. */
+function checkViews(role: 'live' | 'new', result: ReleaseOutcome | null) {
+  return (result?.outcome.checks ?? []).map((check) => ({
+    release: result?.release ?? '',
+    role,
+    name: check.name,
+    passed: check.passed,
+    detail: check.detail,
+    durationMs: Math.round(check.durationMs),
+  }));
 }
 
 const PASSED_WITHOUT_CHECK: CheckOutcome = { passed: true, checks: [] };
@@ -153,8 +261,27 @@ export async function checkSchema(ctx: SchemaStepContext): Promise<DeploymentEve
         at: at(),
       };
     }
-    const next = commandCheck(ctx.next, ctx.environment);
-    const live = ctx.live === null ? null : commandCheck(ctx.live, ctx.environment);
+    let next: ReleaseChecks;
+    let live: ReleaseChecks | null;
+    try {
+      next = await releaseChecks('new', ctx.next, ctx.app, target.dialect, ctx.environment);
+      live =
+        ctx.live === null
+          ? null
+          : await releaseChecks('live', ctx.live, ctx.app, target.dialect, ctx.environment);
+    } catch (error) {
+      await ctx.report({
+        schema: { pending: pending.map((file) => file.name), contractHeld: held, lint: lintReport },
+      });
+      return { type: 'SchemaRejected', reason: messageOf(error), at: at() };
+    }
+    // The tables the releases' writes touch get a sample of the live rows on a PostgreSQL shadow
+    // (a SQLite shadow is a full copy already).
+    const written = [live?.writes, next.writes].flatMap((file) =>
+      (file?.statements ?? []).flatMap((statement) =>
+        statement.table === null ? [] : [statement.table],
+      ),
+    );
     ctx.waiting('applying the migrations to a shadow copy and running both releases\u2019 checks');
     const compat = await runCompatCheck({
       target,
@@ -162,8 +289,8 @@ export async function checkSchema(ctx: SchemaStepContext): Promise<DeploymentEve
       release: ctx.next.release,
       liveRelease: ctx.live?.release ?? null,
       checks: {
-        next: next ?? (() => Promise.resolve(PASSED_WITHOUT_CHECK)),
-        ...(live === null ? {} : { live }),
+        next: next.runner ?? (() => Promise.resolve(PASSED_WITHOUT_CHECK)),
+        ...(live?.runner == null ? {} : { live: live.runner }),
       },
       apply: {
         lockTimeoutMs: ctx.next.config.migrations.lockTimeoutMs,
@@ -171,12 +298,11 @@ export async function checkSchema(ctx: SchemaStepContext): Promise<DeploymentEve
       },
       // Postgres: which lock each statement takes, and which tables it rewrote, on the shadow.
       ...(target.dialect === 'postgres' ? { inspector: createPgTableInspector() } : {}),
+      ...(target.dialect === 'postgres' && written.length > 0
+        ? { seeder: createPgShadowSeeder({ liveUrl: url, tables: written }) }
+        : {}),
     });
-    const missing: string[] = [];
-    if (next === null) missing.push(`${ctx.next.release} has no migrations.compat.command`);
-    if (ctx.live !== null && live === null) {
-      missing.push(`the live release ${ctx.live.release} has no migrations.compat.command`);
-    }
+    const missing = [...next.notes, ...(live?.notes ?? [])];
     await ctx.report({
       schema: {
         pending: pending.map((file) => file.name),
@@ -205,6 +331,9 @@ export async function checkSchema(ctx: SchemaStepContext): Promise<DeploymentEve
               ? null
               : { release: compat.next.release, passed: compat.next.outcome.passed },
           notChecked: missing,
+          checks: [...checkViews('live', compat.live), ...checkViews('new', compat.next)],
+          ...(compat.seeded === null ? {} : { seeded: compat.seeded }),
+          seedMs: Math.round(compat.shadow.seedMs),
           locks: (compat.lockReport ?? []).map((file) => ({
             file: file.file,
             rewrittenTables: file.rewrittenTables,

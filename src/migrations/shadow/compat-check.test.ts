@@ -135,7 +135,10 @@ void test('applies the files on a shadow, runs the live then the new checks on i
     createMs: CREATE_MS,
     applyMs: 2 * APPLY_MS_PER_FILE,
     dropMs: DROP_MS,
+    seedMs: 0,
   });
+  assert.equal(report.seeded, null);
+  assert.equal(report.seedError, null);
   // Cutover's own time leaves out the two checks' CHECK_MS each.
   assert.equal(report.cutoverMs, CREATE_MS + 2 * APPLY_MS_PER_FILE + DROP_MS);
   assert.equal(report.lockReport, undefined);
@@ -402,4 +405,62 @@ void test('combined checks run in turn, keep every result, and fail when any fai
       ['GET /', true, 'fine'],
     ],
   );
+});
+
+const SEED_MS = 30;
+
+void test("a seeder fills the shadow before the files are applied; its time is cutover's own", async () => {
+  const fake = createFakeTarget();
+  const urls: string[] = [];
+  const report = await runCompatCheck({
+    target: fake.live,
+    files: [file('0002_add_order_note.sql')],
+    release: 'v2',
+    liveRelease: 'v1',
+    checks: { live: runner(fake, 'live', PASSED, urls), next: runner(fake, 'next', PASSED, urls) },
+    seeder: {
+      seed: (url) => {
+        fake.clock.ms += SEED_MS;
+        fake.events.push(`seed ${url}`);
+        return Promise.resolve({ tables: [{ table: 'public.orders', rows: 12 }] });
+      },
+    },
+    monotonicMs: () => fake.clock.ms,
+  });
+  assert.equal(report.passed, true, report.failures.join('; '));
+  assert.deepEqual(fake.events, [
+    'create',
+    'seed sqlite:/tmp/shadow-0.db',
+    'apply 0002_add_order_note.sql',
+    'check live',
+    'check next',
+    'drop',
+  ]);
+  assert.deepEqual(report.seeded, [{ table: 'public.orders', rows: 12 }]);
+  assert.equal(report.shadow.seedMs, SEED_MS);
+  assert.equal(report.cutoverMs, CREATE_MS + SEED_MS + APPLY_MS_PER_FILE + DROP_MS);
+});
+
+void test('a seeder that fails stops the check before the files and the checks, and drops the shadow', async () => {
+  const fake = createFakeTarget();
+  const urls: string[] = [];
+  const report = await runCompatCheck({
+    target: fake.live,
+    files: [file('0002_add_order_note.sql')],
+    release: 'v2',
+    liveRelease: 'v1',
+    checks: { live: runner(fake, 'live', PASSED, urls), next: runner(fake, 'next', PASSED, urls) },
+    seeder: {
+      seed: () => Promise.reject(new Error('canceling statement due to statement timeout')),
+    },
+    monotonicMs: () => fake.clock.ms,
+  });
+  assert.equal(report.passed, false);
+  assert.deepEqual(fake.events, ['create', 'drop']);
+  assert.equal(report.seedError, 'canceling statement due to statement timeout');
+  assert.deepEqual(report.failures, [
+    "seeding the shadow with the live database's rows failed: canceling statement due to statement timeout",
+  ]);
+  assert.equal(report.live, null);
+  assert.equal(report.next, null);
 });

@@ -52,6 +52,19 @@ export interface FileLockReport {
   readonly rewrittenTables: readonly string[];
 }
 
+/** What a seeder copied onto the shadow: rows per table. */
+export interface SeedReport {
+  readonly tables: readonly { readonly table: string; readonly rows: number }[];
+}
+
+/**
+ * Copies a bounded sample of the live database's rows onto a fresh shadow, before the migrations
+ * are applied (Postgres: the shadow is a schema-only clone; a SQLite shadow is a full copy).
+ */
+export interface ShadowSeeder {
+  seed(shadowUrl: string): Promise<SeedReport>;
+}
+
 export interface ReleaseOutcome {
   readonly release: string;
   readonly outcome: CheckOutcome;
@@ -59,7 +72,17 @@ export interface ReleaseOutcome {
 
 export interface CompatReport {
   readonly passed: boolean;
-  readonly shadow: { readonly createMs: number; readonly applyMs: number; readonly dropMs: number };
+  readonly shadow: {
+    readonly createMs: number;
+    readonly applyMs: number;
+    readonly dropMs: number;
+    /** Copying the live rows onto the shadow (0 without a seeder). */
+    readonly seedMs: number;
+  };
+  /** With a seeder: the rows copied per table; null when seeding failed or there was none. */
+  readonly seeded: SeedReport['tables'] | null;
+  /** Why seeding the shadow failed; the migrations and checks did not run then. */
+  readonly seedError: string | null;
   /** The files applied on the shadow, in order. */
   readonly applied: readonly string[];
   /** Why applying the files to the shadow failed; the checks did not run then. */
@@ -68,7 +91,7 @@ export interface CompatReport {
   readonly live: ReleaseOutcome | null;
   /** Null only when the files did not apply. */
   readonly next: ReleaseOutcome | null;
-  /** Cutover's own time: create + apply (+ inspection) + drop, without the checks. */
+  /** Cutover's own time: create + seed + apply (+ inspection) + drop, without the checks. */
   readonly cutoverMs: number;
   /** Only with an inspector (Postgres): the locks and rewrites of each file on the shadow. */
   readonly lockReport?: readonly FileLockReport[];
@@ -88,6 +111,8 @@ export interface CompatCheckInput {
   /** Timeouts for applying on the shadow (defaults: 5 s lock, 60 s statement, no retries). */
   readonly apply?: Partial<Omit<ApplyOptions, 'release'>>;
   readonly inspector?: ShadowTableInspector;
+  /** Seeds the shadow with live rows before the files are applied (the writes checks need them). */
+  readonly seeder?: ShadowSeeder;
   /** Monotonic milliseconds (tests pass a fake). */
   readonly monotonicMs?: () => number;
 }
@@ -120,16 +145,31 @@ export async function runCompatCheck(input: CompatCheckInput): Promise<CompatRep
   const shadow = await input.target.createShadow();
   const createMs = now() - started;
   let applyMs: number;
+  let seedMs = 0;
   let dropMs: number;
+  let seeded: SeedReport['tables'] | null = null;
+  let seedError: string | null = null;
   let applied: string[] = [];
   let applyError: string | null = null;
   let lockReport: FileLockReport[] | undefined;
   let live: ReleaseOutcome | null = null;
   let next: ReleaseOutcome | null = null;
   try {
+    if (input.seeder !== undefined) {
+      started = now();
+      try {
+        seeded = (await input.seeder.seed(shadow.target.url)).tables;
+      } catch (error) {
+        seedError = messageOf(error);
+      } finally {
+        seedMs = now() - started;
+      }
+    }
     started = now();
     try {
-      if (input.inspector === undefined) {
+      if (seedError !== null) {
+        // Nothing more runs on a shadow that is not what the checks expect.
+      } else if (input.inspector === undefined) {
         const rows = await shadow.target.apply(input.files, options);
         applied = rows.map((row) => row.name);
       } else {
@@ -147,7 +187,7 @@ export async function runCompatCheck(input: CompatCheckInput): Promise<CompatRep
     } finally {
       applyMs = now() - started;
     }
-    if (applyError === null) {
+    if (applyError === null && seedError === null) {
       const url = shadow.target.url;
       if (input.checks.live !== undefined) {
         live = { release: liveName, outcome: await runChecks(input.checks.live, url, now) };
@@ -161,6 +201,9 @@ export async function runCompatCheck(input: CompatCheckInput): Promise<CompatRep
   }
 
   const failures: string[] = [];
+  if (seedError !== null) {
+    failures.push(`seeding the shadow with the live database's rows failed: ${seedError}`);
+  }
   if (applyError !== null) {
     failures.push(`the migrations of ${input.release} failed on the shadow: ${applyError}`);
   }
@@ -182,12 +225,14 @@ export async function runCompatCheck(input: CompatCheckInput): Promise<CompatRep
   }
   return {
     passed: failures.length === 0,
-    shadow: { createMs, applyMs, dropMs },
+    shadow: { createMs, applyMs, dropMs, seedMs },
+    seeded,
+    seedError,
     applied,
     applyError,
     live,
     next,
-    cutoverMs: createMs + applyMs + dropMs,
+    cutoverMs: createMs + seedMs + applyMs + dropMs,
     ...(lockReport === undefined ? {} : { lockReport }),
     failures,
   };
