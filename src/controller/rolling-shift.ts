@@ -239,3 +239,20 @@ async function restore(
       : `public traffic back on ${live} with ${result.live} of ${journal.liveTarget} instances of the old release: ${result.problem}`;
   return failed(ctx, `${reason}; ${back}`);
 }
+
+/**
+ * For the pipeline's `clear-split` of a rolling deployment (an abort taken up after a restart,
+ * or a shift that crashed): finishes the way back to the old release when a batch had taken
+ * old instances out. Idempotent: with the live color whole it only takes the share back; a
+ * shift that never began a batch leaves nothing to do.
+ */
+export async function restoreRollingShift(ctx: EffectContext): Promise<void> {
+  const live = ctx.state.from;
+  const idle = ctx.state.to;
+  if (live === null || idle === null) return;
+  const entry = await ctx.store.getEffect(journalKey(ctx));
+  if (entry === null) return;
+  const journal = entry.result as RollingJournal;
+  await stopUnrecorded(ctx, [live, idle]);
+  await restore(ctx, journal, journal.restoring ?? ctx.state.reason ?? 'the shift ended early');
+}
