@@ -10,10 +10,14 @@ import { DatabaseSync } from 'node:sqlite';
 import type { ApplyOptions, MigrationTarget } from '../../ports/database.ts';
 import { openSqliteMigrationTarget } from '../../adapters/database/sqlite/sqlite-migration-target.ts';
 import { loadAppConfigFromDir } from '../../config/load-app-config.ts';
+import { toProcessStartSpec } from '../../config/process-start-spec.ts';
+import { resolveAppEnv } from '../../config/resolve-app-env.ts';
 import { lintFiles } from '../lint/lint-sql.ts';
 import { planMigrations, readMigrationDir } from '../migration-dir.ts';
 import { createCommandCheck } from './command-check.ts';
-import { runCompatCheck } from './compat-check.ts';
+import { combineChecks, runCompatCheck } from './compat-check.ts';
+import { createShadowSmokeCheck } from './shadow-smoke-check.ts';
+import { createWritesCheck, readWritesFile } from './writes-check.ts';
 import type { CompatCheckRunner } from './compat-check.ts';
 
 const SHOP_DIR = resolve(import.meta.dirname, '../../../examples/shop');
@@ -46,6 +50,37 @@ async function compatCheckOf(release: string): Promise<CompatCheckRunner> {
   assert.ok(command !== null, `${release} has a compat command`);
   assert.ok(config.database !== null, `${release} declares its database`);
   return createCommandCheck({ command, cwd: dir, urlEnv: config.database.env });
+}
+
+/** The release's smoke checks on one instance started on the shadow, then its writes. */
+async function shadowChecksOf(release: string): Promise<CompatCheckRunner> {
+  const dir = join(SHOP_DIR, release);
+  const config = await loadAppConfigFromDir(dir);
+  assert.ok(config.database !== null);
+  assert.equal(
+    config.migrations.compat.smoke,
+    true,
+    `${release} runs its smoke checks on the shadow`,
+  );
+  const writes = config.migrations.compat.writes;
+  assert.equal(writes, 'writes.sql', `${release} declares its writes`);
+  const env = await resolveAppEnv(config.env, { releaseDir: dir });
+  return combineChecks(
+    createShadowSmokeCheck({
+      release,
+      app: config.app,
+      spec: toProcessStartSpec(config, dir, env),
+      urlEnv: config.database.env,
+      health: config.health,
+      smoke: config.smoke,
+      host: config.hosts[0] ?? 'localhost',
+      releaseDir: dir,
+    }),
+    createWritesCheck({
+      file: await readWritesFile(join(dir, writes), writes, 'sqlite'),
+      dialect: 'sqlite',
+    }),
+  );
 }
 
 /** The files of `release` its deployment would apply to the live database now. */
@@ -213,6 +248,36 @@ void test('v6 passes the linter, but on the migrated shadow v2 cannot place an o
     'created_at',
     'note',
   ]);
+  assert.deepEqual(
+    (await target.applied()).map((row) => row.name),
+    ['0001_init.sql', '0002_add_order_note.sql'],
+  );
+});
+
+void test('v6 without any compat command: the smoke checks and writes of v2 fail on the shadow, those of v6 pass', async () => {
+  const pending = await pendingOf('v6');
+  const report = await runCompatCheck({
+    target,
+    files: pending,
+    release: 'v6',
+    liveRelease: 'v2',
+    checks: { live: await shadowChecksOf('v2'), next: await shadowChecksOf('v6') },
+  });
+  assert.equal(report.passed, false);
+  assert.deepEqual(report.failures, [
+    'live release v2 failed smoke check POST /api/orders on the migrated shadow: status 500, expected 201',
+    'live release v2 failed its write at writes.sql:5 on the migrated shadow: INSERT INTO orders (customer, items, total_cents, created_at, note): orders.channel is required',
+  ]);
+  assert.deepEqual(
+    report.next?.outcome.checks.map((check) => [check.name, check.passed]),
+    [
+      ['an instance of v6 started on the shadow', true],
+      ['smoke check GET /', true],
+      ['smoke check GET /api/products', true],
+      ['smoke check POST /api/orders', true],
+      ['its writes in writes.sql', true],
+    ],
+  );
   assert.deepEqual(
     (await target.applied()).map((row) => row.name),
     ['0001_init.sql', '0002_add_order_note.sql'],
