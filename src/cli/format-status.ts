@@ -1,6 +1,7 @@
 // `cutover status` for people: per app a header, a table of its colors, and its last flips.
 import type { AppStatus, StatusResponse } from '../client/api-types.ts';
 import { COLORS } from '../core/types.ts';
+import { formatSplitLines } from './format-split.ts';
 import { formatTable, indent } from './format-table.ts';
 import { formatDuration } from './parse-duration.ts';
 
@@ -59,6 +60,7 @@ export function formatApp(app: AppStatus): string {
   return [
     `${app.name}: ${live}, ${hosts}`,
     indent(table, 2),
+    ...formatSplitLines(app),
     ...(stragglers.length === 0
       ? []
       : [

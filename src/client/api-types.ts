@@ -16,7 +16,13 @@
 //   (deployments and drills: see the section at the end of this file)
 // Mutations: Content-Type application/json (415 otherwise); optional If-Match: "<revision>"
 // (412 CUTOVER_ERR_STATE_CONFLICT when stale); 409 CUTOVER_ERR_APP_LOCKED names the holder.
-import type { Color, FlipRecord, HealthCheckSpec } from '../core/types.ts';
+import type {
+  Color,
+  FlipRecord,
+  HealthCheckSpec,
+  TrafficMirror,
+  TrafficSplit,
+} from '../core/types.ts';
 
 export const API_PREFIX = '/v1';
 
@@ -46,6 +52,10 @@ export interface ColorStatus {
   readonly failed: number;
   /** Responses this color's instances answered with a 5xx status. */
   readonly serverErrors: number;
+  /** Mirrored copies of live requests sent to this color (absent: the router does not mirror). */
+  readonly mirrored?: number;
+  /** Copies not sent: over the mirror's rate, body or in-flight bounds. */
+  readonly mirrorDropped?: number;
   /** DNS switching: requests that reached this color's own address while it was not live. */
   readonly stragglers?: number;
 }
@@ -57,6 +67,10 @@ export interface AppStatus {
   readonly standby: Color | null;
   readonly colors: Readonly<Record<Color, ColorStatus>>;
   readonly flips: readonly FlipRecord[];
+  /** The stored traffic share on the idle color (canary, rolling); absent: all on live. */
+  readonly split?: TrafficSplit;
+  /** The stored mirroring of live requests to the idle color; absent: none. */
+  readonly mirror?: TrafficMirror;
   /** The running deployment, else the last one; absent when the app was never deployed by the pipeline. */
   readonly deployment?: DeploymentSummary | null;
 }

@@ -24,6 +24,33 @@ describe('toAppStatus', () => {
     assert.equal(status.colors.green.serverErrors, 5);
   });
 
+  it('carries the stored split and mirror, and the mirror counters while mirroring', () => {
+    const split = {
+      color: 'green' as const,
+      percent: 5,
+      sticky: true,
+      allow: { header: null, cookie: null },
+    };
+    const mirror = { color: 'green' as const, maxPerSecond: 50, maxBodyBytes: 1024 };
+    const counts = { inflight: 0, websockets: 0, requests: 1, failed: 0, serverErrors: 0 };
+    const traffic: TrafficSnapshot = {
+      generation: 1,
+      workers: 1,
+      apps: { shop: { blue: counts, green: { ...counts, mirrored: 7, mirrorDropped: 2 } } },
+    };
+    const status = toAppStatus({ ...emptyApp('shop', []), split, mirror }, traffic, () => true);
+    assert.deepEqual(status.split, split);
+    assert.deepEqual(status.mirror, mirror);
+    assert.equal(status.colors.green.mirrored, 7);
+    assert.equal(status.colors.green.mirrorDropped, 2);
+    assert.equal(status.colors.blue.mirrored, 0);
+    const plain = toAppStatus(emptyApp('shop', []), traffic, () => true);
+    assert.equal('split' in plain, false);
+    assert.equal('mirror' in plain, false);
+    assert.equal('mirrored' in plain.colors.blue, false, 'no mirror counters without mirroring');
+    assert.equal(plain.colors.green.mirrored, 7, 'copies counted earlier still show');
+  });
+
   it('shows zero counters for an app the router has not seen traffic for', () => {
     const traffic: TrafficSnapshot = { generation: 1, workers: 1, apps: {} };
     const status = toAppStatus(emptyApp('shop', []), traffic, () => true);

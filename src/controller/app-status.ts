@@ -12,6 +12,17 @@ const NO_TRAFFIC: ColorTraffic = {
   serverErrors: 0,
 };
 
+/** The mirror counters, shown while the app is mirrored or once a copy was sent or dropped. */
+function mirrorCounts(
+  app: AppState,
+  counts: ColorTraffic,
+): { mirrored?: number; mirrorDropped?: number } {
+  const mirrored = counts.mirrored ?? 0;
+  const mirrorDropped = counts.mirrorDropped ?? 0;
+  if (app.mirror == null && mirrored === 0 && mirrorDropped === 0) return {};
+  return { mirrored, mirrorDropped };
+}
+
 export function toAppStatus(
   app: AppState,
   traffic: TrafficSnapshot,
@@ -34,6 +45,7 @@ export function toAppStatus(
       requests: counts.requests,
       failed: counts.failed,
       serverErrors: counts.serverErrors,
+      ...mirrorCounts(app, counts),
       ...(counts.stragglers === undefined ? {} : { stragglers: counts.stragglers }),
     };
   };
@@ -44,5 +56,7 @@ export function toAppStatus(
     standby: app.standby,
     colors: { blue: colorStatus('blue'), green: colorStatus('green') },
     flips: app.flips,
+    ...(app.split == null ? {} : { split: app.split }),
+    ...(app.mirror == null ? {} : { mirror: app.mirror }),
   };
 }
