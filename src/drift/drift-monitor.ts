@@ -8,6 +8,8 @@ import type { DriftService } from './drift-service.ts';
 
 /** How often the monitor looks for a due re-snapshot; intervals are rounded up to it. */
 export const DRIFT_MONITOR_TICK_MS = 250;
+/** How often an app whose live config is not known yet is looked up again. */
+const INTERVAL_RETRY_MS = 1_000;
 
 export interface DriftMonitorOptions {
   readonly service: DriftService;
@@ -26,8 +28,11 @@ export async function startDriftMonitor(options: DriftMonitorOptions): Promise<D
   const unwatch = options.store.watch((next) => {
     state = next;
   });
-  /** Per app: the live release last seen, its interval (null: unknown), the last snapshot time. */
-  const seen = new Map<string, { release: string; intervalMs: number | null; lastMs: number }>();
+  /** Per app: the live release last seen, its interval (null: unknown yet), the last snapshot time. */
+  const seen = new Map<
+    string,
+    { release: string; intervalMs: number | null; lastMs: number; askedMs: number }
+  >();
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
 
@@ -43,12 +48,14 @@ export async function startDriftMonitor(options: DriftMonitorOptions): Promise<D
       if (entry?.release !== release) {
         // A new live release: its drift check just snapshotted it; the first re-snapshot is due
         // one interval later.
-        entry = {
-          release,
-          intervalMs: await options.service.intervalOf(app.name, app),
-          lastMs: options.nowMs(),
-        };
+        entry = { release, intervalMs: null, lastMs: options.nowMs(), askedMs: -Infinity };
         seen.set(app.name, entry);
+      }
+      // The flip makes a release live before its deployment is recorded as succeeded, which is
+      // where its config is read: ask again until it is known.
+      if (entry.intervalMs === null && options.nowMs() - entry.askedMs >= INTERVAL_RETRY_MS) {
+        entry.askedMs = options.nowMs();
+        entry.intervalMs = await options.service.intervalOf(app.name, app);
       }
       if (entry.intervalMs === null || entry.intervalMs <= 0) continue;
       if (options.nowMs() - entry.lastMs < entry.intervalMs) continue;

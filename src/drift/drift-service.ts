@@ -144,18 +144,26 @@ export function createDriftService(options: DriftServiceOptions): DriftService {
   async function check(input: DriftCheckInput): Promise<DriftCheckOutcome> {
     const config = parseAppConfigText(input.configText, input.configPath);
     const declared = declaresDrift(input.configText);
-    const next = await collect(input.release, input.dir, config);
     const live = liveOf(input.appState);
+    // Both snapshots at once: each waits mostly on its interpreter's --version.
+    const [next, current] = await Promise.all([
+      collect(input.release, input.dir, config),
+      live === null || input.appState === undefined
+        ? null
+        : resnapshotLive(input.app, input.appState).catch((error: unknown) => {
+            options.logger?.warn(
+              { err: error, app: input.app },
+              'could not snapshot the live release',
+            );
+            return null;
+          }),
+    ]);
     let comparison: DriftComparison | null = null;
     let note: string | null = null;
     let enforced = declared;
-    if (live === null || input.appState === undefined) {
+    if (live === null) {
       note = 'first deployment: no live release to compare with';
     } else {
-      const current = await resnapshotLive(input.app, input.appState).catch((error: unknown) => {
-        options.logger?.warn({ err: error, app: input.app }, 'could not snapshot the live release');
-        return null;
-      });
       const stored = (await files.read(input.app))[live.color];
       const baseline = current ?? (stored?.release === live.release ? stored.latest : null);
       if (baseline === null) {
