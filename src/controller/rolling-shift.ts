@@ -103,7 +103,8 @@ export async function runRollingShift(ctx: EffectContext): Promise<DeploymentEve
   if (journal.liveTarget === 0 || journal.target === 0) {
     return failed(ctx, `the live color ${live} holds no instances to replace`);
   }
-  const index = ctx.state.shiftIndex ?? 0;
+  // Counted from the journal: a batch re-run after a restart keeps its number.
+  const index = journal.batches.length;
   const label = `batch ${index + 1}`;
   try {
     if (ctx.resuming) {
@@ -121,7 +122,7 @@ export async function runRollingShift(ctx: EffectContext): Promise<DeploymentEve
     const fresh = (): number => instancesIn(ctx, idle, ctx.state.release).length;
     if (ctx.resuming && fresh() > 0 && (ctx.host.appState(ctx.state.app)?.split ?? null) !== null) {
       // The daemon died during a batch: watch what is in place before going on.
-      const watched = await watch(ctx, idle, `resumed ${label}`);
+      const watched = await watch(ctx, idle, 'the batch in place at the restart');
       if (watched.reason !== null) return await restore(ctx, journal, watched.reason);
     }
     const move = nextRollingMove({ ...journal, fresh: fresh(), old: old() });
