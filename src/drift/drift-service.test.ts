@@ -58,7 +58,13 @@ function appState(live: Color | null, held: Partial<Record<Color, string>>): App
     release:
       held[color] === undefined
         ? null
-        : { id: held[color], instances: [], health: {} as never, placedAt: 't' },
+        : {
+            id: held[color],
+            instances: [],
+            health: {} as never,
+            // Releases are placed in name order: v1 before v2, w1 before w2.
+            placedAt: held[color],
+          },
   });
   return {
     name: 'shop',
@@ -201,6 +207,15 @@ void test('without a drift: section on either side, differences are reported, no
   assert.equal(result.report.enforced, false);
   assert.equal(result.report.comparison?.drift, 1);
   assert.match(result.report.note ?? '', /reported, not refused/);
+  // Once w2 is live and w1 the standby, cutover drift says the same.
+  const report = await service.report('shop', appState('green', { blue: 'w1', green: 'w2' }));
+  assert.equal(report.colors?.from.release, 'w1');
+  assert.equal(report.colors?.to.release, 'w2');
+  assert.equal(report.drift, true);
+  assert.match(
+    report.notes.join('\n'),
+    /neither w1 nor w2 declares drift: .*reported, not refused/,
+  );
 });
 
 void test('the live color re-snapshotted after an in-place edit shows it in the report', async () => {

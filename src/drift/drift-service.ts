@@ -248,7 +248,9 @@ export function createDriftService(options: DriftServiceOptions): DriftService {
       const otherEntry = stored[other];
       if (held !== null && otherEntry?.release === held.id) {
         // The newer release's expectations judge the difference, as at its deployment.
-        const otherIsNewer = otherEntry.started.takenAt > liveHeld.started.takenAt;
+        // Placed later is newer (a deployment in progress, past its drift check); else the live.
+        const liveRelease = state.environments[live.color].release;
+        const otherIsNewer = liveRelease !== null && held.placedAt > liveRelease.placedAt;
         const older = otherIsNewer
           ? { color: live.color, snapshot: liveHeld.latest }
           : { color: other, snapshot: otherEntry.started };
@@ -260,6 +262,13 @@ export function createDriftService(options: DriftServiceOptions): DriftService {
           { side: side(newer.snapshot, newer.color), snapshot: newer.snapshot },
           { expect: newer.entry.expect, accept: newer.entry.accepted },
         );
+        const olderEntry = otherIsNewer ? liveHeld : otherEntry;
+        if (colors.drift > 0 && !newer.entry.declared && !olderEntry.declared) {
+          notes.push(
+            `neither ${olderEntry.release} nor ${newer.entry.release} declares drift: in its cutover.yaml: ` +
+              'these differences were reported, not refused, when it was deployed',
+          );
+        }
       } else if (held !== null) {
         notes.push(`${other} holds ${held.id}, which was never snapshotted`);
       } else {
