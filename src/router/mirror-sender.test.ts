@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { ColorLoad } from './color-load.ts';
+import { MIRROR_MAX_INFLIGHT, MirrorSender } from './mirror-sender.ts';
+
+const MIRROR = { color: 'green' as const, maxPerSecond: 10, maxBodyBytes: 1024 };
+
+describe('MirrorSender bounds', () => {
+  it('admits maxPerSecond copies at once, then refills at that rate', () => {
+    let now = 0;
+    const sender = new MirrorSender({
+      connectTimeoutMs: 1000,
+      idleTimeoutMs: 1000,
+      now: () => now,
+    });
+    const load = new ColorLoad('shop', 'green');
+    let admitted = 0;
+    for (let i = 0; i < 25; i++) if (sender.admit('shop', MIRROR, load)) admitted++;
+    assert.equal(admitted, 10, 'a full bucket: one second of copies');
+    assert.equal(load.mirrorDropped, 15);
+    for (let i = 0; i < 10; i++) sender.cancel(load);
+    now += 250;
+    admitted = 0;
+    for (let i = 0; i < 10; i++) if (sender.admit('shop', MIRROR, load)) admitted++;
+    assert.equal(admitted, 2, 'a quarter second refills 2.5 tokens');
+    // Another app has its own bucket.
+    assert.equal(sender.admit('cart', MIRROR, load), true);
+    void sender.close();
+  });
+
+  it('drops copies beyond the in-flight bound, and a cancelled copy frees its place', () => {
+    const sender = new MirrorSender({ connectTimeoutMs: 1000, idleTimeoutMs: 1000, now: () => 0 });
+    const load = new ColorLoad('shop', 'green');
+    const generous = { ...MIRROR, maxPerSecond: 100_000 };
+    for (let i = 0; i < MIRROR_MAX_INFLIGHT; i++) assert.ok(sender.admit('shop', generous, load));
+    assert.equal(sender.admit('shop', generous, load), false);
+    assert.equal(sender.inflight, MIRROR_MAX_INFLIGHT);
+    sender.cancel(load);
+    assert.equal(sender.inflight, MIRROR_MAX_INFLIGHT - 1);
+    assert.ok(sender.admit('shop', generous, load));
+    assert.equal(load.mirrorDropped, 2, 'the refused copy and the cancelled one');
+    void sender.close();
+  });
+});
+
+describe('MirrorSender.send', () => {
+  const seen: { method: string; url: string; headers: IncomingHttpHeaders; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      res.end('discarded');
+    });
+  });
+  let address = '';
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    const bound = server.address();
+    if (bound === null || typeof bound === 'string') throw new Error('did not bind');
+    address = `127.0.0.1:${bound.port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('sends the copy with its body and X-Cutover-Mirror: 1, and frees its place on the answer', async () => {
+    const sender = new MirrorSender({ connectTimeoutMs: 1000, idleTimeoutMs: 1000 });
+    const load = new ColorLoad('shop', 'green');
+    assert.ok(sender.admit('shop', MIRROR, load));
+    sender.send(
+      address,
+      {
+        method: 'POST',
+        path: '/orders?x=1',
+        headers: [
+          'Host',
+          'shop.test',
+          'Content-Length',
+          '5',
+          'X-Cutover-Mirror',
+          '0',
+          'Expect',
+          '100-continue',
+        ],
+        body: Buffer.from('hello'),
+      },
+      load,
+    );
+    assert.equal(load.mirrored, 1);
+    const started = performance.now();
+    while (sender.inflight > 0 && performance.now() - started < 5000) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(sender.inflight, 0);
+    const copy = seen[0];
+    assert.ok(copy !== undefined);
+    assert.equal(copy.method, 'POST');
+    assert.equal(copy.url, '/orders?x=1');
+    assert.equal(copy.body, 'hello');
+    assert.equal(copy.headers.host, 'shop.test');
+    assert.equal(copy.headers['x-cutover-mirror'], '1');
+    assert.equal(copy.headers.expect, undefined);
+    await sender.close();
+  });
+
+  it('counts a copy to an address that refuses as sent, and frees its place', async () => {
+    const sender = new MirrorSender({ connectTimeoutMs: 1000, idleTimeoutMs: 1000 });
+    const load = new ColorLoad('shop', 'green');
+    assert.ok(sender.admit('shop', MIRROR, load));
+    sender.send('127.0.0.1:1', { method: 'GET', path: '/', headers: [], body: null }, load);
+    const started = performance.now();
+    while (sender.inflight > 0 && performance.now() - started < 5000) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(sender.inflight, 0);
+    assert.equal(load.mirrored, 1);
+    await sender.close();
+  });
+});
