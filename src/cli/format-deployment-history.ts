@@ -2,6 +2,7 @@
 // durations, smoke and probe results, reason) and one line per drill from the history events.
 import type { DeploymentView, HistoryEntry } from '../client/api-types.ts';
 import { finishedStepLines, formatStepDuration } from './format-deployment.ts';
+import { canaryLines } from './format-canary.ts';
 import { formatDuration } from './parse-duration.ts';
 
 export function formatDeploymentHistory(
@@ -31,6 +32,7 @@ export function formatDeploymentBlock(view: DeploymentView): string {
   if (steps.length > 0) lines.push(`    steps: ${steps.join(', ')}`);
   const results = resultsOf(view);
   if (results.length > 0) lines.push(`    ${results.join('; ')}`);
+  lines.push(...canaryLines(view.report, 4));
   if (view.reason !== null) lines.push(`    reason: ${view.reason}`);
   return lines.join('\n');
 }

@@ -17,6 +17,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<RegisterCommand>]>
   ['flip', async () => (await import('./commands/flip.ts')).registerFlipCommand],
   ['rollback', async () => (await import('./commands/rollback.ts')).registerRollbackCommand],
   ['abort', async () => (await import('./commands/abort.ts')).registerAbortCommand],
+  ['promote', async () => (await import('./commands/promote.ts')).registerPromoteCommand],
   ['drill', async () => (await import('./commands/drill.ts')).registerDrillCommand],
   ['status', async () => (await import('./commands/status.ts')).registerStatusCommand],
   ['history', async () => (await import('./commands/history.ts')).registerHistoryCommand],

@@ -76,6 +76,8 @@ export interface AdminClient {
   listDeployments(query?: { app?: string; limit?: number }): Promise<DeploymentListResponse>;
   abortDeployment(id: string, body?: AbortRequest): Promise<DeploymentView>;
   abortApp(app: string, body?: AbortRequest): Promise<DeploymentView>;
+  /** `cutover promote`: the app's canary skips its remaining steps to the flip (issue 5). */
+  promoteApp(app: string): Promise<DeploymentView>;
   drill(app: string, body?: DrillRequest): Promise<DrillReport>;
   migrationsPlan(app: string, body: MigrationsPlanRequest): Promise<MigrationsPlanResponse>;
   migrationsStatus(app: string): Promise<MigrationsPlanResponse>;
@@ -168,6 +170,13 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         method: 'POST',
         path: appPath(app, 'abort'),
         body,
+        timeoutMs: START_OR_ABORT_TIMEOUT_MS,
+      }),
+    promoteApp: (app) =>
+      call({
+        method: 'POST',
+        path: appPath(app, 'promote'),
+        body: {},
         timeoutMs: START_OR_ABORT_TIMEOUT_MS,
       }),
     drill: (app, body = {}) =>

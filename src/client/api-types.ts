@@ -165,6 +165,9 @@ export interface HistoryResponse {
 //                                        once the abort was taken; it then ends on its own)
 //   POST /v1/apps/:app/abort            AbortRequest -> DeploymentView (the app's running one;
 //                                        404 CUTOVER_ERR_DEPLOY_NOT_FOUND when none runs)
+//   POST /v1/apps/:app/promote          {} -> DeploymentView (the app's canary skips its remaining
+//                                        steps to the flip; 409 CUTOVER_ERR_DEPLOY_NOT_SHIFTING
+//                                        unless a deployment of the app is shifting)
 //   POST /v1/apps/:app/drill            DrillRequest -> DrillReport (waits for the whole drill)
 // The timeline is also appended to the history (type `deployment-step`, `deployment-ended`,
 // `drill`), so GET /v1/events streams it.

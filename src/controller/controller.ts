@@ -337,6 +337,12 @@ export class Controller {
     return this.#runner.abortApp(app, opts.actor, req.reason);
   }
 
+  /** `cutover promote` (issue 5): the app's canary skips its remaining steps to the flip. */
+  promoteApp(app: string, opts: MutationOptions): Promise<DeploymentView> {
+    validateAppName(app);
+    return this.#runner.promoteApp(app, opts.actor);
+  }
+
   /** Waits until the deployment has ended (tests). */
   settled(id: string): Promise<void> {
     return this.#runner.settled(id);

@@ -5,6 +5,8 @@
 //   SHOP_MESSAGE (a line shown on /, so a new release is visibly different),
 //   SHOP_FAULT: none (default) | broken-catalog | fails-under-traffic,
 //   SHOP_FAIL_AFTER_REQUESTS (for fails-under-traffic: requests answered before the 500s; 15),
+//   SHOP_ERROR_RATE (0..1, default 0: that share of the requests other than /healthz answer 500,
+//     spread evenly: with 0.05 every 20th request of each instance; health checks stay 200),
 //   DATABASE_URL (sqlite:<path>: the catalog and orders live in that SQLite file, whose tables
 //     the release's migrations make; unset: in memory, as before),
 //   SHOP_ORDER_COLUMNS (with a database: the orders columns this release's code knows; it
@@ -42,10 +44,16 @@ const version = env.SHOP_VERSION ?? env.CUTOVER_RELEASE ?? env.RELEASE ?? 'v0';
 const message = env.SHOP_MESSAGE ?? `shop ${version}`;
 const fault = env.SHOP_FAULT ?? 'none';
 const failAfter = Number(env.SHOP_FAIL_AFTER_REQUESTS ?? DEFAULT_FAIL_AFTER_REQUESTS);
+const errorRate = Number(env.SHOP_ERROR_RATE ?? '0');
 const color = env.CUTOVER_COLOR ?? null;
 const instance = env.CUTOVER_INSTANCE ?? `pid-${process.pid}`;
 const host = env.HOST ?? '127.0.0.1';
 const port = Number(env.PORT ?? '3000');
+
+/** Whether the `count`th request answers 500: each time count x rate passes a whole number. */
+function injectsError(count) {
+  return errorRate > 0 && Math.floor(count * errorRate) > Math.floor((count - 1) * errorRate);
+}
 
 function refuse(text) {
   process.stderr.write(`shop: ${text}\n`);
@@ -56,6 +64,9 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
 }
 if (!FAULTS.has(fault)) {
   refuse(`SHOP_FAULT must be one of ${[...FAULTS].join(', ')}, got "${fault}"`);
+}
+if (!Number.isFinite(errorRate) || errorRate < 0 || errorRate > 1) {
+  refuse(`SHOP_ERROR_RATE must be a share from 0 to 1 (0.05 is 5 %), got "${env.SHOP_ERROR_RATE}"`);
 }
 if (!Number.isInteger(failAfter) || failAfter < 0) {
   refuse(`SHOP_FAIL_AFTER_REQUESTS must be a whole number, got "${env.SHOP_FAIL_AFTER_REQUESTS}"`);
@@ -98,6 +109,10 @@ const server = createServer((req, res) => {
   served += 1;
   if (fault === 'fails-under-traffic' && served > failAfter) {
     json(res, 500, { error: 'out of database connections', version });
+    return;
+  }
+  if (injectsError(served)) {
+    json(res, 500, { error: 'injected error (SHOP_ERROR_RATE)', version });
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -163,6 +178,10 @@ function takeOrder(req, res) {
     served += 1;
     if (fault === 'fails-under-traffic' && served > failAfter) {
       json(res, 500, { error: 'out of database connections', version });
+      return;
+    }
+    if (injectsError(served)) {
+      json(res, 500, { error: 'injected error (SHOP_ERROR_RATE)', version });
       return;
     }
     if (size > MAX_ORDER_BYTES) {

@@ -49,6 +49,11 @@ export interface AdminController {
   abortDeployment(id: string, req: AbortRequest, opts: MutationOptions): Promise<DeploymentView>;
   /** Aborts the app's running deployment (CUTOVER_ERR_DEPLOY_NOT_FOUND when none runs). */
   abortApp(app: string, req: AbortRequest, opts: MutationOptions): Promise<DeploymentView>;
+  /**
+   * `cutover promote` (issue 5): the app's canary skips its remaining steps to the flip
+   * (CUTOVER_ERR_DEPLOY_NOT_SHIFTING unless a deployment of the app is shifting).
+   */
+  promoteApp?(app: string, opts: MutationOptions): Promise<DeploymentView>;
   drill(app: string, req: DrillRequest, opts: MutationOptions): Promise<DrillReport>;
   migrationsPlan(app: string, req: MigrationsPlanRequest): Promise<MigrationsPlanResponse>;
   migrationsStatus(app: string): Promise<MigrationsPlanResponse>;

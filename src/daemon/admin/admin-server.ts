@@ -18,6 +18,7 @@ import { healthRoutes } from './routes/health-routes.ts';
 import { historyRoutes } from './routes/history-routes.ts';
 import { metricsRoutes } from './routes/metrics-routes.ts';
 import { migrationRoutes } from './routes/migration-routes.ts';
+import { promoteRoutes } from './routes/promote-routes.ts';
 import { mutationRoutes } from './routes/mutation-routes.ts';
 import { statusRoutes } from './routes/status-routes.ts';
 
@@ -34,6 +35,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...mutationRoutes,
   ...deploymentRoutes,
   ...migrationRoutes,
+  ...promoteRoutes,
   ...driftRoutes,
   ...historyRoutes,
   ...eventRoutes,

@@ -1,0 +1,67 @@
+// The shop's canary releases as shipped (examples/shop/v7-canary-good, v8-canary-bad), deployed
+// by a real daemon under a bounded steady load: v8 (5 % errors) is rolled back at its first
+// step with the live color untouched, v7 goes through its steps to live.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { startLoad, startPipelineDaemon, type ShopRelease } from '../helpers/pipeline-fixture.ts';
+
+async function example(dirName: string, release: string): Promise<ShopRelease> {
+  const dir = fileURLToPath(new URL(`../../examples/shop/${dirName}`, import.meta.url));
+  const config = await readFile(`${dir}/cutover.yaml`, 'utf8');
+  return { app: 'shop', release, dir, config };
+}
+
+describe('the shop canary examples (real daemon, real shop instances)', () => {
+  it('rolls back v8-canary-bad at 10 % and promotes v7-canary-good through its steps', async (t) => {
+    const fx = await startPipelineDaemon();
+    t.after(() => fx.close());
+    // The first deployment has no live color to share with: it flips as blue-green does.
+    const first = await fx.deployAndWait(await example('v7-canary-good', 'v7'));
+    assert.equal(first.outcome, 'succeeded', first.reason ?? '');
+    assert.ok(!first.steps.some((step) => step.step === 'shifting'));
+
+    const load = startLoad(fx.daemon.info.public, { clients: 4, maxMs: 120_000 });
+    try {
+      const badStart = await fx.start(await example('v8-canary-bad', 'v8'));
+      const bad = await fx.waitEnded(badStart.id, 60_000).catch(async (error: unknown) => {
+        const now = await fx.view(badStart.id);
+        throw new Error(
+          `${String(error)}: at ${now.step} (${now.waitingFor ?? ''}) ${now.reason ?? ''}`,
+        );
+      });
+      assert.equal(bad.outcome, 'rolled-back', bad.reason ?? '');
+      assert.match(
+        bad.reason ?? '',
+        /step 1 \(10%\): canary error rate [3-9]\.\d% .*\(live 0\.0%\)/,
+      );
+      for (let i = 0; i < 20; i += 1) assert.equal(await fx.publicVersion(), 'v7');
+
+      const good = await fx.deployAndWait(
+        await example('v7-canary-good', 'v7-again'),
+        undefined,
+        60_000,
+      );
+      assert.equal(good.outcome, 'succeeded', good.reason ?? '');
+      assert.deepEqual(
+        (good.report.canary?.steps ?? []).map((step) => [step.percent, step.verdict]),
+        [
+          [10, 'passed'],
+          [50, 'passed'],
+        ],
+      );
+      const app = await fx.app();
+      assert.ok(app.live !== null);
+      assert.equal(app.colors[app.live].release, 'v7-again');
+    } finally {
+      const samples = await load.stop();
+      // Only the bad canary's share ever failed.
+      const failed = samples.filter((s) => s.status !== 200 || s.error !== null);
+      assert.ok(
+        failed.every((sample) => sample.version === 'v8'),
+        JSON.stringify(failed[0]),
+      );
+    }
+  });
+});
