@@ -415,6 +415,10 @@ export interface RollingRestoreView {
   readonly live: number;
   /** Why the live color is short of its count; null when it is whole again. */
   readonly problem: string | null;
+  /** From the failed batch's verdict until no public request went to the new release. */
+  readonly trafficBackMs?: number;
+  /** Until the live color was whole again (or the restore gave up). */
+  readonly durationMs?: number;
 }
 
 export interface SchemaReport {
