@@ -23,13 +23,8 @@ import { CutoverError } from '../../core/errors.ts';
 import { APP_CONFIG_FILE_NAME, loadAppConfigFromDir } from '../../config/load-app-config.ts';
 import { FINDINGS_FORMATS, formatFindings } from '../../migrations/lint/format-findings.ts';
 import type { FindingsFormat } from '../../migrations/lint/format-findings.ts';
-import { lintFiles } from '../../migrations/lint/lint-sql.ts';
-import type {
-  Dialect,
-  Finding,
-  LintResult,
-  Suppression,
-} from '../../migrations/lint/lint-types.ts';
+import { lintFiles, lintFolder } from '../../migrations/lint/lint-sql.ts';
+import type { Dialect } from '../../migrations/lint/lint-types.ts';
 import type { CliContext } from '../cli-context.ts';
 import {
   formatMigrationsContract,
@@ -167,15 +162,12 @@ function registerLintCommand(migrations: Command, ctx: CliContext): void {
         dialect: flags.dialect ?? configuredDialect(config),
         outsideRunner: flags.outsideRunner === true,
       };
-      // Files given are one run of pending migrations; the folder's files are linted each alone.
+      // Files given are one run of pending migrations; the folder's files are linted each alone
+      // (with the column types of the files before each).
       const result =
         files.length > 0
           ? await lintFiles(files, options)
-          : mergeResults(
-              await Promise.all(
-                (await migrationFiles(dir, config)).map((file) => lintFiles([file], options)),
-              ),
-            );
+          : await lintFolder(await migrationFiles(dir, config), options);
       ctx.io.out(formatFindings(result, format));
       if (result.findings.some((finding) => finding.severity === 'error')) ctx.setExitCode(1);
     });
@@ -240,16 +232,4 @@ async function migrationFiles(dir: string, config: AppConfig | undefined): Promi
 function displayPath(file: string): string {
   const shown = relative(process.cwd(), file);
   return shown === '' || shown.startsWith('..') ? file : shown;
-}
-
-function mergeResults(results: readonly LintResult[]): LintResult {
-  const findings: Finding[] = [];
-  const suppressed: Suppression[] = [];
-  let statements = 0;
-  for (const result of results) {
-    findings.push(...result.findings);
-    suppressed.push(...result.suppressed);
-    statements += result.statements;
-  }
-  return { findings, suppressed, statements };
 }

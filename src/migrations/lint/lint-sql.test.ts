@@ -4,8 +4,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCutoverError } from '../../core/errors.ts';
-import { INVALID_SUPPRESSION_RULE, lintFiles, lintMigrations, lintSql } from './lint-sql.ts';
+import {
+  INVALID_SUPPRESSION_RULE,
+  lintFiles,
+  lintFolder,
+  lintMigrations,
+  lintSql,
+} from './lint-sql.ts';
 import type { LintFileContext, LintStatement, Rule } from './lint-types.ts';
+import { RULES } from './rules/index.ts';
 
 /** A rule that records what it saw and flags every statement of `kind`. */
 function spyRule(kind: string, overrides: Partial<Rule> = {}) {
@@ -305,4 +312,56 @@ void test('lintMigrations lints texts already read, in the order given, as one r
   );
   assert.equal(seen[1]?.context.transactional, false);
   assert.deepEqual([...(seen[1]?.context.newTables ?? [])], ['a']);
+});
+
+void test('lintFiles and lintMigrations read the earlier files of the folder for column types', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cutover-lint-'));
+  try {
+    await writeFile(
+      join(dir, '0001_products.sql'),
+      'CREATE TABLE products (id int8, code varchar(64));\n',
+    );
+    await writeFile(join(dir, '0002_broken.sql'), 'this is not SQL;\n');
+    const narrow = 'ALTER TABLE products ALTER COLUMN code TYPE varchar(12);\n';
+    await writeFile(join(dir, '0003_narrow.sql'), narrow);
+    await writeFile(join(dir, '0004_later.sql'), 'DROP TABLE products;\n');
+    const rules = RULES.filter((rule) => rule.id === 'change-column-type');
+    const flagged = (result: { findings: readonly { rule: string }[] }): string[] =>
+      result.findings.map((finding) => finding.rule);
+
+    // The earlier files (an unreadable one adds nothing), never the later ones.
+    assert.deepEqual(flagged(await lintFiles([join(dir, '0003_narrow.sql')], { rules })), [
+      'change-column-type',
+    ]);
+    assert.deepEqual(
+      flagged(
+        await lintMigrations([{ path: join(dir, '0003_narrow.sql'), sql: narrow }], { rules }),
+      ),
+      ['change-column-type'],
+    );
+    // Given explicitly, `earlier` replaces the folder: no earlier migration, no old type known.
+    assert.deepEqual(
+      flagged(await lintFiles([join(dir, '0003_narrow.sql')], { rules, earlier: [] })),
+      [],
+    );
+    // A folder (`migrations lint --dir`): each file alone, with the types of the files before it.
+    const folder = await lintFolder(
+      ['0004_later.sql', '0003_narrow.sql', '0001_products.sql'].map((name) => join(dir, name)),
+      { rules },
+    );
+    assert.deepEqual(
+      folder.findings.map((finding) => [finding.rule, finding.path.slice(dir.length + 1)]),
+      [['change-column-type', '0003_narrow.sql']],
+    );
+    assert.equal(folder.statements, 3);
+    // Linted in one run with the file that creates the table: a new table has no old reader.
+    assert.deepEqual(
+      flagged(
+        await lintFiles([join(dir, '0001_products.sql'), join(dir, '0003_narrow.sql')], { rules }),
+      ),
+      [],
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

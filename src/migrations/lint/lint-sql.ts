@@ -2,8 +2,8 @@
 // rule of the registry that applies to its dialect and phase, apply inline suppressions, and
 // report findings. Parse errors and unreadable files are tool errors (CutoverError, exit 2),
 // never findings: a linter that cannot read a file must not call it clean.
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CutoverError } from '../../core/errors.ts';
 import { parseMigrationHeader } from '../../core/migration-file.ts';
 import type { MigrationFile, MigrationHeader, MigrationPhase } from '../../core/migration-file.ts';
@@ -11,6 +11,8 @@ import { loadSqlParser, parseStatements, SqlParseError } from './parse-statement
 import type { ParsedStatement } from './parse-statements.ts';
 import { readSuppressions, suppressionLines } from './read-suppressions.ts';
 import type { SuppressionComment } from './read-suppressions.ts';
+import { createSchemaModel } from './schema-model.ts';
+import type { MutableSchemaModel } from './schema-model.ts';
 import { createdTables } from './sql-ast.ts';
 import { RULE_IDS } from './lint-types.ts';
 import type {
@@ -41,6 +43,18 @@ export interface LintOptions {
   readonly outsideRunner?: boolean;
   /** The rules to run; default the registry (rules/index.ts). */
   readonly rules?: readonly Rule[];
+  /**
+   * The migrations before the linted ones in their folder, in name order: read (never linted)
+   * for the column types they declare. lintFiles and lintMigrations read them from the folder
+   * of the first file when this is left out; lintSql then knows no earlier migration.
+   */
+  readonly earlier?: readonly EarlierMigration[];
+}
+
+/** A migration before the linted ones: its text, and its path for nothing but reference. */
+export interface EarlierMigration {
+  readonly path?: string;
+  readonly sql: string;
 }
 
 /** Lints one migration's text. Throws CUTOVER_ERR_MIGRATION_PARSE when it cannot be read. */
@@ -62,8 +76,33 @@ export async function lintFiles(
   const texts = await Promise.all(ordered.map(readMigration));
   return lintRun(
     ordered.map((path, index) => ({ path, sql: texts[index] ?? '' })),
-    options,
+    { ...options, earlier: options.earlier ?? (await earlierInFolder(ordered)) },
   );
+}
+
+/**
+ * Lints the migrations of a folder (`cutover migrations lint --dir`): each file on its own, since
+ * any of them may be applied already (a table created by one is not new for the next), but each
+ * with the column types the files before it declare. The folder is read once: linear in its size.
+ */
+export async function lintFolder(
+  paths: readonly string[],
+  options: LintFilesOptions = {},
+): Promise<LintResult> {
+  const ordered = [...paths].sort((a, b) => compareNames(basename(a), basename(b)));
+  const texts = await Promise.all(ordered.map(readMigration));
+  await loadSqlParser();
+  const schema = schemaOf(options.earlier ?? []);
+  const findings: Finding[] = [];
+  const suppressed: Suppression[] = [];
+  let statements = 0;
+  for (const [index, path] of ordered.entries()) {
+    const linted = await lintText(texts[index] ?? '', { ...options, path }, schema);
+    findings.push(...linted.result.findings);
+    suppressed.push(...linted.result.suppressed);
+    statements += linted.result.statements;
+  }
+  return { findings, suppressed, statements };
 }
 
 /**
@@ -75,7 +114,73 @@ export async function lintMigrations(
   files: readonly Pick<MigrationFile, 'path' | 'sql'>[],
   options: LintFilesOptions = {},
 ): Promise<LintResult> {
-  return lintRun(files, options);
+  const earlier = options.earlier ?? (await earlierInFolder(files.map((file) => file.path)));
+  return lintRun(files, { ...options, earlier });
+}
+
+/**
+ * The `*.sql` files of the first linted file's folder that sort before it (and are not linted
+ * themselves): the migrations that built the schema the linted ones change. Read one at a time
+ * (many lints at once must not run out of file descriptors); a file removed meanwhile is left
+ * out, any other read error is a tool error: a model missing a file would judge differently.
+ */
+async function earlierInFolder(paths: readonly string[]): Promise<EarlierMigration[]> {
+  const first = paths[0];
+  if (first === undefined) return [];
+  const dir = dirname(first);
+  const linted = new Set(paths.map((path) => resolve(path)));
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const before = names
+    .filter((name) => name.endsWith('.sql') && compareNames(name, basename(first)) < 0)
+    .filter((name) => !linted.has(resolve(dir, name)))
+    .sort(compareNames);
+  const earlier: EarlierMigration[] = [];
+  for (const name of before) {
+    const path = join(dir, name);
+    try {
+      earlier.push({ path, sql: await readFile(path, 'utf8') });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new CutoverError(
+        'CUTOVER_ERR_MIGRATION_READ',
+        `cannot read the earlier migration ${path} (the linter reads it for column types): ${String(error)}`,
+        { path },
+      );
+    }
+  }
+  return earlier;
+}
+
+/** Parsed earlier migrations by text: `migrations lint --dir` reads each folder's files again per file. */
+const earlierParsed = new Map<string, readonly ParsedStatement[]>();
+const EARLIER_CACHE_FILES = 4096;
+/** Statements that can change a column's type; a file without this word changes none. */
+const TABLE_WORD = /table/i;
+
+/** The schema model the earlier migrations build; a file the parser cannot read adds nothing. */
+function schemaOf(earlier: readonly EarlierMigration[]): MutableSchemaModel {
+  const model = createSchemaModel();
+  for (const migration of earlier) {
+    const text = migration.sql.startsWith('\uFEFF') ? migration.sql.slice(1) : migration.sql;
+    if (!TABLE_WORD.test(text)) continue;
+    let statements = earlierParsed.get(text);
+    if (statements === undefined) {
+      try {
+        statements = parseStatements(text, 'postgres');
+      } catch {
+        statements = [];
+      }
+      if (earlierParsed.size >= EARLIER_CACHE_FILES) earlierParsed.clear();
+      earlierParsed.set(text, statements);
+    }
+    for (const statement of statements) model.apply(statement);
+  }
+  return model;
 }
 
 async function lintRun(
@@ -86,8 +191,11 @@ async function lintRun(
   const findings: Finding[] = [];
   const suppressed: Suppression[] = [];
   let statements = 0;
+  await loadSqlParser();
+  // One model for the run: each file sees what the earlier ones and the files before it made.
+  const schema = schemaOf(options.earlier ?? []);
   for (const file of files) {
-    const linted = await lintText(file.sql, { ...options, path: file.path, newTables });
+    const linted = await lintText(file.sql, { ...options, path: file.path, newTables }, schema);
     findings.push(...linted.result.findings);
     suppressed.push(...linted.result.suppressed);
     statements += linted.result.statements;
@@ -125,7 +233,11 @@ interface LintedText {
   readonly created: readonly string[];
 }
 
-async function lintText(source: string, options: LintOptions): Promise<LintedText> {
+async function lintText(
+  source: string,
+  options: LintOptions,
+  runSchema?: MutableSchemaModel,
+): Promise<LintedText> {
   // A UTF-8 byte order mark (saved by some Windows editors) is not SQL; lines do not move.
   const text = source.startsWith('\uFEFF') ? source.slice(1) : source;
   const path = options.path ?? '<sql>';
@@ -137,6 +249,7 @@ async function lintText(source: string, options: LintOptions): Promise<LintedTex
   );
   await loadSqlParser();
   const statements = parse(text, dialect, path);
+  const schema = runSchema ?? schemaOf(options.earlier ?? []);
   const base = {
     path,
     phase,
@@ -144,6 +257,7 @@ async function lintText(source: string, options: LintOptions): Promise<LintedTex
     dialect,
     statements,
     outsideRunner: options.outsideRunner ?? false,
+    schema,
   };
   // Each statement sees the tables created before it: "new" means no reader in the serving version.
   const newTables = new Set(options.newTables ?? []);
@@ -171,6 +285,7 @@ async function lintText(source: string, options: LintOptions): Promise<LintedTex
       }
     }
     for (const table of createdTables(statement)) newTables.add(table);
+    schema.apply(statement);
   }
   const created = [...newTables].filter((table) => !new Set(options.newTables ?? []).has(table));
   return {

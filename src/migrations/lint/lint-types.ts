@@ -3,6 +3,7 @@
 // file into statements with the real PostgreSQL parser (libpg-query), runs every rule, applies
 // inline suppressions (`-- cutover:ignore <rule> <reason>`) and reports findings.
 import type { MigrationPhase } from '../../core/migration-file.ts';
+import type { SchemaModel } from './schema-model.ts';
 
 export type Dialect = 'postgres' | 'sqlite';
 
@@ -41,6 +42,11 @@ export interface LintFileContext {
   readonly newTables: ReadonlySet<string>;
   /** The file runs outside cutover's runner (no lock_timeout set for it): `--outside-runner`. */
   readonly outsideRunner: boolean;
+  /**
+   * Column types as the earlier migrations of the folder (and the statements before this one)
+   * left them; absent or unknown: rules judge without them. Valid during `check` only.
+   */
+  readonly schema?: SchemaModel;
 }
 
 /** What a rule reports about one statement; the engine adds rule, severity, file, line, statement. */

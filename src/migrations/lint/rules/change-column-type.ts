@@ -1,11 +1,15 @@
 // ALTER COLUMN ... TYPE that is not a widening changes what the serving version reads and what
-// it may write. The linter cannot see the column's current type (there is no live schema here),
-// so it judges the target: text, varchar (any length: taken as a longer one), unconstrained or
-// larger numeric, bigint and double precision are taken as widenings when no USING
-// clause converts the values (`USING col::<the new type>` is no conversion); any other USING
-// expression and every other target are flagged.
+// it may write. When the earlier migrations of the folder declare the column's type (the schema
+// model), the change is judged against it: varchar(64) -> varchar(12), numeric precision down,
+// int8 -> int4, text -> varchar(n) are narrowings; varchar(n) -> varchar(m > n) or text,
+// int -> bigint are widenings. Without it, the linter judges the target: text, varchar (any
+// length: taken as a longer one), unconstrained or larger numeric, bigint and double precision
+// are taken as widenings. Either way a USING clause that converts the values (`USING
+// col::<the new type>` is no conversion) is flagged.
 // int -> bigint is compatible for readers, but it rewrites the table: table-rewrite flags that.
 import type { AlterTableCmd, ColumnDef, Node, TypeCast } from 'libpg-query';
+import { columnTypeOf, formatColumnType, isWideningOf } from '../column-types.ts';
+import type { ColumnType } from '../column-types.ts';
 import type { LintFileContext, LintStatement, Rule, RuleHit } from '../lint-types.ts';
 import { alterTableCommands, dottedName, isNewTable, relationName, typeLabel } from '../sql-ast.ts';
 
@@ -32,23 +36,29 @@ export const rule: Rule = {
     if (alter === undefined || isNewTable(context, alter.relation)) return [];
     const table = relationName(alter.relation);
     return alter.commands
-      .filter((command) => command.subtype === 'AT_AlterColumnType' && !isWidening(command))
-      .map((command) => {
+      .filter((command) => command.subtype === 'AT_AlterColumnType')
+      .flatMap((command) => {
         const column = command.name ?? '?';
+        const old = context.schema?.columnType(alter.relation, column);
+        if (isWidening(command, old)) return [];
         const target = typeLabel(
           (command.def as { ColumnDef?: ColumnDef } | undefined)?.ColumnDef?.typeName,
         );
+        const from = old === undefined ? '' : ` from ${formatColumnType(old)}`;
         return {
-          message: `Changing ${table}.${column} to ${target} is not a widening: the version still serving reads values of a different type (or converted by USING) and may write values the new type refuses.`,
+          message: `Changing ${table}.${column}${from} to ${target} is not a widening: the version still serving reads values of a different type (or converted by USING) and may write values the new type refuses.`,
           fix: `Expand/contract: add a column ${column}_new ${target}, release a version that writes both and reads ${column}, backfill ${column}_new in batches, switch reads to it, and drop ${column} in a contract migration. If this only widens (varchar(10) -> varchar(20)), suppress with that reason.`,
         };
       });
   },
 };
 
-function isWidening(command: AlterTableCmd): boolean {
+/** Widening against the type the earlier migrations gave the column, else by the target alone. */
+function isWidening(command: AlterTableCmd, old: ColumnType | undefined): boolean {
   const definition = (command.def as { ColumnDef?: ColumnDef } | undefined)?.ColumnDef;
   if (definition?.raw_default !== undefined && !isPlainCast(command.name, definition)) return false;
+  const target = columnTypeOf(definition?.typeName);
+  if (old !== undefined && target !== undefined) return isWideningOf(old, target);
   const names = (definition?.typeName?.names ?? []).map((node) =>
     'String' in node ? (node.String.sval ?? '') : '',
   );

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { rule } from './table-rewrite.ts';
 import { hitsOf } from './rule-test-kit.ts';
+import { flaggedLines } from './findings-of.ts';
 
 test('a volatile default (random, clock_timestamp, gen_random_uuid) is flagged', async () => {
   const sql = `ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();
@@ -55,4 +56,30 @@ test('rewrites of a table created in the same file pass', async () => {
 ALTER TABLE sessions ADD COLUMN token uuid DEFAULT gen_random_uuid();
 ALTER TABLE sessions ALTER COLUMN id TYPE bigint;`;
   assert.deepEqual(await hitsOf(rule, sql), []);
+});
+
+void test('judges a type change against the type the earlier migrations declared', async () => {
+  const earlier = [
+    {
+      sql: 'CREATE TABLE products (code varchar(64), price numeric(10, 2), qty int4, note text);',
+    },
+  ];
+  // Rewrites (or a full check of every row): narrowing, another scale, int4 -> int8, text -> varchar(n).
+  for (const sql of [
+    'ALTER TABLE products ALTER COLUMN code TYPE varchar(12);',
+    'ALTER TABLE products ALTER COLUMN price TYPE numeric(12, 4);',
+    'ALTER TABLE products ALTER COLUMN qty TYPE int8;',
+    'ALTER TABLE products ALTER COLUMN note TYPE varchar(200);',
+  ]) {
+    assert.deepEqual(await flaggedLines(rule, sql, { earlier }), [1], sql);
+  }
+  // In place: a longer varchar, text, more precision at the same scale.
+  for (const sql of [
+    'ALTER TABLE products ALTER COLUMN code TYPE varchar(100);',
+    'ALTER TABLE products ALTER COLUMN code TYPE text;',
+    'ALTER TABLE products ALTER COLUMN price TYPE numeric(14, 2);',
+    'ALTER TABLE products ALTER COLUMN note TYPE varchar;',
+  ]) {
+    assert.deepEqual(await flaggedLines(rule, sql, { earlier }), [], sql);
+  }
 });

@@ -4,6 +4,8 @@
 // current_timestamp: evaluated once) is stored in the catalog instead; a volatile one
 // (random(), clock_timestamp(), gen_random_uuid(), nextval()) must be computed per row.
 import type { AlterTableCmd, ColumnDef, Constraint, Node, TypeName } from 'libpg-query';
+import { columnTypeOf, isInPlaceChange } from '../column-types.ts';
+import type { ColumnType } from '../column-types.ts';
 import type { LintFileContext, LintStatement, Rule, RuleHit } from '../lint-types.ts';
 import { alterTableCommands, dottedName, isNewTable, relationName, typeLabel } from '../sql-ast.ts';
 
@@ -52,7 +54,10 @@ export const rule: Rule = {
     if (alter === undefined || isNewTable(context, alter.relation)) return [];
     const table = relationName(alter.relation);
     return alter.commands.flatMap((command) => {
-      const cause = rewriteCause(command);
+      const cause = rewriteCause(
+        command,
+        context.schema?.columnType(alter.relation, command.name ?? ''),
+      );
       return cause === undefined ? [] : [toHit(table, cause)];
     });
   },
@@ -63,14 +68,14 @@ interface Cause {
   readonly fix: string;
 }
 
-function rewriteCause(command: AlterTableCmd): Cause | undefined {
+function rewriteCause(command: AlterTableCmd, old: ColumnType | undefined): Cause | undefined {
   const column =
     command.def !== undefined && 'ColumnDef' in command.def ? command.def.ColumnDef : undefined;
   switch (command.subtype) {
     case 'AT_AddColumn':
       return column === undefined ? undefined : addColumnCause(column);
     case 'AT_AlterColumnType':
-      return column === undefined ? undefined : typeChangeCause(command.name ?? '', column);
+      return column === undefined ? undefined : typeChangeCause(command.name ?? '', column, old);
     case 'AT_SetLogged':
     case 'AT_SetUnLogged':
       return {
@@ -121,10 +126,21 @@ function addColumnCause(column: ColumnDef): Cause | undefined {
   return undefined;
 }
 
-function typeChangeCause(name: string, column: ColumnDef): Cause | undefined {
+/**
+ * A type change rewrites unless PostgreSQL can keep the stored bytes: judged against the type
+ * the earlier migrations gave the column when known, else by the target alone.
+ */
+function typeChangeCause(
+  name: string,
+  column: ColumnDef,
+  old: ColumnType | undefined,
+): Cause | undefined {
   const target = column.typeName;
   const using = column.raw_default !== undefined;
-  if (!using && isWideningTarget(target)) return undefined;
+  const to = columnTypeOf(target);
+  const inPlace =
+    old !== undefined && to !== undefined ? isInPlaceChange(old, to) : isWideningTarget(target);
+  if (!using && inPlace) return undefined;
   return {
     what: `ALTER COLUMN ${name} TYPE ${typeLabel(target)}${using ? ' USING ...' : ''} converts and rewrites every row (only varchar(n) -> varchar(m > n) or text, and numeric precision increases, are in place)`,
     fix: `Add a new column ${name}_new ${typeLabel(target)}, keep it in step with a trigger, ${BACKFILL}, switch the app's reads, and drop ${name} in a contract migration.`,
