@@ -31,6 +31,10 @@ export interface RestoreResult {
   readonly live: number;
   /** Why the live color is short of `liveTarget`; null when it is whole. */
   readonly problem: string | null;
+  /** From the start of the restore until no public request goes to the new release. */
+  readonly trafficBackMs: number;
+  /** Until the live color was whole again (or the restore gave up). */
+  readonly durationMs: number;
 }
 
 /** Puts all public traffic back on the old release with `liveTarget` instances. */
@@ -44,6 +48,9 @@ export async function restoreLiveColor(
   let started = 0;
   let stopped = 0;
   let problem: string | null = null;
+  const begun = ctx.clock.monotonicMs();
+  const elapsed = (): number => Math.round(ctx.clock.monotonicMs() - begun);
+  let trafficBackMs: number | null = null;
   for (let moves = 0; moves < MAX_RESTORE_MOVES; moves += 1) {
     const state = ctx.host.appState(app);
     const split = state?.split ?? null;
@@ -59,6 +66,7 @@ export async function restoreLiveColor(
     if (move.kind === 'clear-split') {
       ctx.waiting(`putting all public traffic back on ${limits.live}`);
       await ctx.host.setSplit(app, null);
+      trafficBackMs = elapsed();
       continue;
     }
     if (move.kind === 'stop-fresh') {
@@ -81,9 +89,13 @@ export async function restoreLiveColor(
     started += move.count;
   }
   // Whatever else failed, the share goes: the old release serves what it can.
-  if ((ctx.host.appState(app)?.split ?? null) !== null) await ctx.host.setSplit(app, null);
+  if ((ctx.host.appState(app)?.split ?? null) !== null) {
+    await ctx.host.setSplit(app, null);
+    trafficBackMs = elapsed();
+  }
   const live = liveId === null ? 0 : instancesIn(ctx, limits.live, liveId).length;
-  return { started, stopped, live, problem };
+  const durationMs = elapsed();
+  return { started, stopped, live, problem, trafficBackMs: trafficBackMs ?? 0, durationMs };
 }
 
 async function attempt(run: () => Promise<unknown>): Promise<string | null> {

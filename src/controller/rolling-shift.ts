@@ -185,16 +185,23 @@ interface Watched {
   readonly durationMs: number;
 }
 
-/** The switch window's checks for `rolling.pause`, on the share the idle color has now. */
+/**
+ * The switch window's checks for `rolling.pause`, on the share the idle color has now. After a
+ * `cutover promote` the watches end (what was probed so far passed): the batches still go one
+ * at a time, never more than the peak, but without the pauses.
+ */
 async function watch(ctx: EffectContext, idle: Color, label: string): Promise<Watched> {
-  const settings = { ...ctx.config.switch, probeWindowMs: ctx.config.rolling.pauseMs };
+  const promote = ctx.promote;
+  const promoted = (): boolean => promote?.aborted === true;
+  const pauseMs = promoted() ? 0 : ctx.config.rolling.pauseMs;
+  const settings = { ...ctx.config.switch, probeWindowMs: pauseMs };
   let probes = 0;
   ctx.waiting(`${label}: watching for ${settings.probeWindowMs} ms`);
   const result = await verifySwitchWindow(settings, {
     publicUrl: ctx.urls().public,
     host: ctx.config.hosts[0] ?? 'localhost',
     clock: ctx.clock,
-    signal: ctx.signal,
+    signal: promote === undefined ? ctx.signal : AbortSignal.any([ctx.signal, promote]),
     onProbe: () => {
       probes += 1;
     },
@@ -206,7 +213,12 @@ async function watch(ctx: EffectContext, idle: Color, label: string): Promise<Wa
       };
     },
   });
-  if (!result.ok && result.stopped) throw new Error('stopped');
+  if (!result.ok && result.stopped) {
+    if (!ctx.signal.aborted && promoted()) {
+      return { reason: null, probes, durationMs: result.durationMs };
+    }
+    throw new Error('stopped');
+  }
   return {
     reason: result.ok ? null : `${label}: ${result.reason}`,
     probes,

@@ -171,6 +171,10 @@ describe('rolling deployments (real daemon, real shop instances)', () => {
     assert.equal(rolling.restored.problem, null);
     assert.equal(rolling.restored.live, N);
     assert.equal(rolling.restored.started, 1, 'batch 1 took one old instance out');
+    // Old instances were left to serve: the share went first, before any restart.
+    const { trafficBackMs, durationMs } = rolling.restored;
+    assert.ok(trafficBackMs !== undefined && durationMs !== undefined);
+    assert.ok(trafficBackMs < 1000 && trafficBackMs <= durationMs, `${trafficBackMs} ms`);
 
     await assertWholeOn(fx, 'v1');
     const app = await fx.app();
@@ -210,6 +214,37 @@ describe('rolling deployments (real daemon, real shop instances)', () => {
     assert.equal(rolling.restored?.live, N);
     assert.equal(rolling.restored.started, 1);
     await assertWholeOn(fx, 'v1');
+  });
+
+  it('promote ends the watches: the batches still go one at a time, at most 4 run', async (t) => {
+    const fx = await pipeline(t);
+    await deployLive(fx);
+    const v2 = await fx.release('v2', {
+      instances: N,
+      config: { ...ROLLING, rolling: { batch: 1, pause: '30s' } },
+    });
+    const started = await fx.start(v2);
+    await waitFor('the first batch watched', async () => {
+      const current = await fx.view(started.id);
+      return /batch 1: watching/.test(current.waitingFor ?? '') ? true : undefined;
+    });
+    const promotedAt = Date.now();
+    const reply = await fx.daemon.admin('POST', '/v1/apps/shop/promote', { body: {} });
+    assert.equal(reply.status, 200, reply.body);
+    const view = await fx.waitEnded(started.id);
+    assert.ok(Date.now() - promotedAt < 15_000, 'the promote did not end the 30 s watches');
+    assert.equal(view.outcome, 'succeeded', view.reason ?? '');
+    assert.deepEqual(
+      rollingOf(view).batches.map((batch) => [batch.fresh, batch.old]),
+      [
+        [1, 2],
+        [2, 1],
+        [3, 0],
+      ],
+    );
+    const { peak } = await startsAndPeak(fx);
+    assert.ok(peak <= N + 1, `${peak} instances alive at once`);
+    await assertWholeOn(fx, 'v2');
   });
 
   it('resumes a shift after a kill -9 of the daemon mid-batch, to the same end', async (t) => {
