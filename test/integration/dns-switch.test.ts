@@ -161,10 +161,13 @@ before(async () => {
       '',
     ].join('\n'),
   );
-  [v1, v2] = await Promise.all([
-    writeShopRelease(root, 'v1', { token }),
-    writeShopRelease(root, 'v2', { token }),
-  ]);
+  v1 = await writeShopRelease(root, 'v1', { token });
+  // v2 warms up for 1.5 s: the lowered TTL stays visible to dig for a while before the flip.
+  const written = await writeShopRelease(root, 'v2', { token });
+  const config = written.config.replace('  requests: 2\n', '  duration: 1500ms\n');
+  assert.notEqual(config, written.config);
+  await writeFile(join(written.dir, 'cutover.yaml'), config);
+  v2 = { ...written, config, request: { ...written.request, config } };
   daemon = await startTestDaemon({ args: ['--dns-config', configFile, '--workers', '1'] });
 });
 
