@@ -1,7 +1,7 @@
 // The drift service on real release dirs and snapshot files: the drift-check step's verdicts,
 // enforcement, accepting, and the `cutover drift` report with in-place changes of the live color.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -248,4 +248,28 @@ void test('the live color re-snapshotted after an in-place edit shows it in the 
   );
   assert.equal(report.live?.release, 'x1');
   assert.deepEqual(await readdir(join(root, 'data', 'drift')), ['shop.json']);
+
+  // The live release's folder removed: its last snapshot stands, nothing reads as "missing".
+  await rename(v1.dir, `${v1.dir}-gone`);
+  assert.equal(await service.resnapshotLive('shop', state), null);
+  const gone = await service.report('shop', state);
+  assert.deepEqual(
+    gone.inPlace?.differences.map((each) => each.key),
+    ['files.config/app.json'],
+  );
+  assert.match(gone.notes.join('\n'), /x1 could not be snapshotted now .*last snapshot is shown/);
+  const x2 = await release('x2', configText('x2', DRIFT_V1));
+  await writeFile(join(x2.dir, 'config', 'app.json'), '{"pool":99}\n');
+  const next = await service.check({
+    app: 'shop',
+    release: 'x2',
+    dir: x2.dir,
+    configText: x2.text,
+    configPath: 'cutover.yaml',
+    acceptDrift: [],
+    color: 'green',
+    appState: state,
+  });
+  assert.equal(next.refusal, null, next.refusal ?? '');
+  assert.equal(next.report.comparison?.from.release, 'x1');
 });

@@ -1,6 +1,7 @@
 // The drift check as a service of the daemon: the pipeline's drift-check step, the periodic
 // re-snapshot of live colors, and the `cutover drift` report all go through it. It owns the
 // salt and the snapshot files; the daemon creates one per data dir.
+import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type {
   DriftCheckReport,
@@ -70,6 +71,14 @@ function liveOf(state: AppState | undefined): { color: Color; release: string } 
   return release === null ? null : { color: state.live, release: release.id };
 }
 
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function side(snapshot: DriftSnapshot, color: Color | null): DriftSide {
   return { release: snapshot.release, color, takenAt: snapshot.takenAt };
 }
@@ -122,6 +131,9 @@ export function createDriftService(options: DriftServiceOptions): DriftService {
     if (live === null) return null;
     const known = await deployed(app, live.release);
     if (known === null) return null;
+    // A release folder removed after the deployment would read as every file missing: keep the
+    // last snapshot instead of recording that as drift.
+    if (!(await isDirectory(known.request.dir))) return null;
     const snapshot = await collect(live.release, known.request.dir, known.config);
     await files.update(app, (current) => {
       const held = current[live.color];
@@ -221,10 +233,15 @@ export function createDriftService(options: DriftServiceOptions): DriftService {
     const notes: string[] = [];
     const live = liveOf(state);
     if (live !== null) {
-      await resnapshotLive(app, state).catch((error: unknown) => {
+      const now = await resnapshotLive(app, state).catch((error: unknown) => {
         options.logger?.warn({ err: error, app }, 'could not snapshot the live release');
-        notes.push(`the live release ${live.release} could not be snapshotted now`);
+        return null;
       });
+      if (now === null) {
+        notes.push(
+          `the live release ${live.release} could not be snapshotted now (its folder or its cutover.yaml is gone): its last snapshot is shown`,
+        );
+      }
     }
     const stored = await files.read(app);
     const liveEntry = live === null ? undefined : stored[live.color];

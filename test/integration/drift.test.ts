@@ -239,4 +239,22 @@ describe('drift check and cutover drift (real daemon, real instances)', () => {
       [['files.config.json', 'changed', null]],
     );
   });
+
+  it('keeps the snapshots across a daemon restart: the in-place change is still reported', async () => {
+    await fx.restart('SIGTERM');
+    const json = await cli(['drift', 'shop', '--json', '--data-dir', fx.dataDir]);
+    assert.equal(json.code, 1, json.err);
+    const report = JSON.parse(json.out) as DriftResponse;
+    assert.equal(report.live?.release, 'v3');
+    assert.equal(report.colors?.from.release, 'v2');
+    // The edit also sets the live v3 apart from the standby v2, which still has pool 10.
+    assert.deepEqual(
+      report.colors?.differences.filter((each) => each.expected === null).map((each) => each.key),
+      ['files.config.json'],
+    );
+    assert.deepEqual(
+      report.inPlace?.differences.map((each) => each.key),
+      ['files.config.json'],
+    );
+  });
 });
