@@ -498,10 +498,12 @@ export class DeploymentRunner {
       );
     }
     const { state } = active.record;
-    if (state.step !== 'shifting') {
+    if (strategyOf(state) !== 'canary' || state.step !== 'shifting') {
       throw new CutoverError(
         'CUTOVER_ERR_DEPLOY_NOT_SHIFTING',
-        `Deployment ${state.id} of ${app} (${strategyOf(state)}) is at step "${state.step}", not shifting traffic in steps; only a canary step can be promoted.`,
+        strategyOf(state) === 'canary'
+          ? `Deployment ${state.id} of ${app} is at step "${state.step}", not at a canary step; only a canary step can be promoted.`
+          : `Deployment ${state.id} of ${app} is ${strategyOf(state)} (step "${state.step}"): it has no canary steps to skip; only a canary can be promoted.`,
         { app, deployment: state.id, step: state.step },
       );
     }
@@ -525,7 +527,10 @@ export class DeploymentRunner {
       });
       held.promote.abort(new Error('promoted'));
     }
-    return toDeploymentView(active.record, `the flip to ${state.to ?? 'the new color'} (promoted by ${by})`);
+    return toDeploymentView(
+      active.record,
+      `the flip to ${state.to ?? 'the new color'} (promoted by ${by})`,
+    );
   }
 
   async abortApp(app: string, by: string, reason?: string): Promise<DeploymentView> {

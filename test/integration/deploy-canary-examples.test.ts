@@ -1,6 +1,6 @@
-// The shop's canary releases as shipped (examples/shop/v7-canary-good, v8-canary-bad), deployed
-// by a real daemon under a bounded steady load: v8 (5 % errors) is rolled back at its first
-// step with the live color untouched, v7 goes through its steps to live.
+// The shop's canary releases as shipped (examples/shop/v10-canary-good, v11-canary-bad), deployed
+// by a real daemon under a bounded steady load: v11 (5 % errors) is rolled back at its first
+// step with the live color untouched, v10 goes through its steps to live.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -14,17 +14,17 @@ async function example(dirName: string, release: string): Promise<ShopRelease> {
 }
 
 describe('the shop canary examples (real daemon, real shop instances)', () => {
-  it('rolls back v8-canary-bad at 10 % and promotes v7-canary-good through its steps', async (t) => {
+  it('rolls back v11-canary-bad at 10 % and promotes v10-canary-good through its steps', async (t) => {
     const fx = await startPipelineDaemon();
     t.after(() => fx.close());
     // The first deployment has no live color to share with: it flips as blue-green does.
-    const first = await fx.deployAndWait(await example('v7-canary-good', 'v7'));
+    const first = await fx.deployAndWait(await example('v10-canary-good', 'v10'));
     assert.equal(first.outcome, 'succeeded', first.reason ?? '');
     assert.ok(!first.steps.some((step) => step.step === 'shifting'));
 
     const load = startLoad(fx.daemon.info.public, { clients: 4, maxMs: 120_000 });
     try {
-      const badStart = await fx.start(await example('v8-canary-bad', 'v8'));
+      const badStart = await fx.start(await example('v11-canary-bad', 'v11'));
       const bad = await fx.waitEnded(badStart.id, 60_000).catch(async (error: unknown) => {
         const now = await fx.view(badStart.id);
         throw new Error(
@@ -36,10 +36,10 @@ describe('the shop canary examples (real daemon, real shop instances)', () => {
         bad.reason ?? '',
         /step 1 \(10%\): canary error rate [3-9]\.\d% .*\(live 0\.0%\)/,
       );
-      for (let i = 0; i < 20; i += 1) assert.equal(await fx.publicVersion(), 'v7');
+      for (let i = 0; i < 20; i += 1) assert.equal(await fx.publicVersion(), 'v10');
 
       const good = await fx.deployAndWait(
-        await example('v7-canary-good', 'v7-again'),
+        await example('v10-canary-good', 'v10-again'),
         undefined,
         60_000,
       );
@@ -53,13 +53,13 @@ describe('the shop canary examples (real daemon, real shop instances)', () => {
       );
       const app = await fx.app();
       assert.ok(app.live !== null);
-      assert.equal(app.colors[app.live].release, 'v7-again');
+      assert.equal(app.colors[app.live].release, 'v10-again');
     } finally {
       const samples = await load.stop();
       // Only the bad canary's share ever failed.
       const failed = samples.filter((s) => s.status !== 200 || s.error !== null);
       assert.ok(
-        failed.every((sample) => sample.version === 'v8'),
+        failed.every((sample) => sample.version === 'v11'),
         JSON.stringify(failed[0]),
       );
     }
