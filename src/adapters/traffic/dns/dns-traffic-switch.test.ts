@@ -207,3 +207,23 @@ void test('requests to the old color after the flip are stragglers in describe()
   assert.equal(snapshot.apps.shop?.green.stragglers, 0);
   assert.equal(snapshot.apps.shop?.blue.requests, 1);
 });
+
+void test('a restarting daemon serves its stored live color on that color’s address from the start', async () => {
+  const restarted = await createDnsTrafficSwitch({
+    inner,
+    config: CONFIG,
+    clock,
+    client,
+    table: table(target('blue', 'v1'), target('green', 'v2')),
+  });
+  opened.push(restarted);
+  const [view] = restarted.dnsApps();
+  assert.ok(view !== undefined);
+  const body = async (host: string, port: number): Promise<string> =>
+    (await fetch(`http://${host}:${port}/`)).text();
+  // Blue is live: its route is there (no instance to answer here, so not "no live color").
+  const blueBody = await body('127.0.0.2', view.listeners.blue.port);
+  assert.match(blueBody, /CUTOVER_ERR_UPSTREAM/, blueBody);
+  assert.match(await body('127.0.0.3', view.listeners.green.port), /ROUTE_NO_LIVE/);
+  assert.deepEqual(published, [], 'the record is checked at the first apply, not before');
+});

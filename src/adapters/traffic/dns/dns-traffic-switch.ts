@@ -42,6 +42,12 @@ export interface DnsTrafficSwitchOptions {
   readonly client?: DnsUpdateClient;
   readonly limits?: Partial<ListenerLimits>;
   readonly trustedProxies?: readonly string[];
+  /**
+   * The stored routing table of a restarting daemon: each color's listener serves from it from
+   * the first accepted connection (the live color serves; the record is checked at the first
+   * `apply`).
+   */
+  readonly table?: RoutingTable;
 }
 
 /** What the switch knows about one DNS app; the published record is the source of its timing. */
@@ -120,11 +126,16 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
   try {
     for (const [name, appConfig] of Object.entries(config.apps)) {
       const pinned = {} as Record<Color, PinnedRouter>;
+      const stored = options.table?.apps.find((route) => route.app === name) ?? null;
       for (const color of COLORS) {
         pinned[color] = await startPinnedRouter({
           app: name,
           color,
           address: appConfig.colors[color],
+          initial: {
+            target: colorOfTarget(stored, color),
+            serving: stored?.live?.color === color,
+          },
           ...(options.limits === undefined ? {} : { limits: options.limits }),
           ...(options.trustedProxies === undefined
             ? {}

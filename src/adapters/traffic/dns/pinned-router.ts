@@ -19,6 +19,8 @@ export interface PinnedRouterOptions {
   readonly address: HostPortAddress;
   readonly limits?: Partial<ListenerLimits>;
   readonly trustedProxies?: readonly string[];
+  /** What to serve from the first accepted connection (a restarted daemon's stored route). */
+  readonly initial?: { readonly target: RouteTarget | null; readonly serving: boolean };
 }
 
 export interface PinnedRouter {
@@ -55,7 +57,7 @@ export async function startPinnedRouter(options: PinnedRouterOptions): Promise<P
     const table: RoutingTable = { generation: ++generation, apps: [route] };
     router.apply(table);
   };
-  pin(null, false);
+  pin(options.initial?.target ?? null, options.initial?.serving ?? false);
   const listener: BoundListener = await listenRouter(router, 'public', {
     host: options.address.host,
     port: options.address.port,
