@@ -158,6 +158,7 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
         : await createDnsTrafficSwitch({
             inner: bound,
             config: dnsConfig,
+            table: buildRoutingTable(state),
             clock,
             logger: logger.child({ component: 'dns' }),
           });
