@@ -36,6 +36,7 @@ let root: string;
 let port: number;
 let v1: ShopRelease;
 let v2: ShopRelease;
+let daemonArgs: string[];
 const token = randomUUID();
 
 /** A port free on both color addresses: clients keep the port and change only the address. */
@@ -168,7 +169,8 @@ before(async () => {
   assert.notEqual(config, written.config);
   await writeFile(join(written.dir, 'cutover.yaml'), config);
   v2 = { ...written, config, request: { ...written.request, config } };
-  daemon = await startTestDaemon({ args: ['--dns-config', configFile, '--workers', '1'] });
+  daemonArgs = ['--dns-config', configFile, '--workers', '1'];
+  daemon = await startTestDaemon({ args: daemonArgs });
 });
 
 after(async () => {
@@ -273,6 +275,20 @@ void test('v1 then v2 over DNS: TTL lowered, record flipped, stragglers served a
     'v2',
   );
   assert.equal((await appStatus()).colors.green.stragglers, 1);
+
+  // kill -9 and a restart: blue's address serves v1 from the first connection, and the record
+  // is published again with the normal TTL (nothing is known of the lowering any more).
+  await daemon.kill9();
+  daemon = await daemon.restart({ args: daemonArgs });
+  const afterRestart = await httpGet({ host: BLUE_HOST, port }, '/');
+  assert.equal(afterRestart.status, 200, afterRestart.body);
+  assert.equal(afterRestart.json<{ version: string }>().version, 'v1');
+  await until(
+    'the record republished',
+    () => dig(bind, RECORD),
+    (answer) => answer.ttl === TTL_S,
+  );
+  assert.deepEqual(await dig(bind, RECORD), { addresses: [BLUE_HOST], ttl: TTL_S });
 });
 
 void test('a DNS config with a bad field stops the daemon at start, naming the field', async () => {
