@@ -3,6 +3,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { connect, createServer } from 'node:net';
 import { createDnsUpdateClient } from '../../src/adapters/traffic/dns/dns-update-client.ts';
 import type { DnsUpdateClient } from '../../src/adapters/traffic/dns/dns-update-client.ts';
 import { isCutoverError } from '../../src/core/errors.ts';
@@ -140,4 +142,42 @@ void test('no server at the address is UNREACHABLE after UDP and TCP tries', asy
     hasCode('CUTOVER_ERR_DNS_UNREACHABLE', /did not answer the update of zone example\.test\./),
   );
   assert.ok(performance.now() - started < 5000);
+});
+
+void test('a server whose UDP answers are lost is reached over TCP', async () => {
+  // UDP on this port swallows every datagram; TCP on the same port is piped to BIND's.
+  const udp = createSocket('udp4');
+  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
+  const port = udp.address().port;
+  let datagrams = 0;
+  udp.on('message', () => (datagrams += 1));
+  const tcp = createServer((socket) => {
+    const upstream = connect({ host: bind.host, port: bind.port });
+    socket.pipe(upstream).pipe(socket);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, '127.0.0.1', () => resolve());
+    });
+    const lossy = createDnsUpdateClient({
+      server: { host: '127.0.0.1', port },
+      key: {
+        name: bind.key.name,
+        algorithm: 'hmac-sha256',
+        secret: Buffer.from(bind.key.secret, 'base64'),
+      },
+      timeoutMs: 300,
+      udpTries: 2,
+    });
+    const result = await lossy.replaceAddress(bind.zone, 'lossy.example.test.', '127.0.0.7', 30);
+    assert.equal(result.transport, 'tcp');
+    assert.equal(datagrams, 2, 'two UDP tries before TCP');
+    assert.deepEqual(await dig(bind, 'lossy.example.test.'), { addresses: ['127.0.0.7'], ttl: 30 });
+  } finally {
+    udp.close();
+    await new Promise((resolve) => tcp.close(resolve));
+  }
 });
