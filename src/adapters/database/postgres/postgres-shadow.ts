@@ -1,14 +1,16 @@
 // The PostgreSQL shadow copy (QUALITY.md section 3, "Shadow copies"): never a template of the
 // live database (that needs it idle and copies its data). Instead a schema-only template,
 // `cutover_shadow_template_<db>`, is restored from `pg_dump --schema-only` of the live database
-// plus the rows of its history table, and refreshed only when that dump or those rows change
-// (their sha256 is kept as the template's comment). Each shadow is then
+// plus the rows of its history table, and refreshed only when the live schema or those rows
+// change: a catalog fingerprint (catalog-fingerprint.ts, one query) is kept as the template's
+// comment, and pg_dump runs only for a rebuild. Each shadow is then
 // `CREATE DATABASE ... TEMPLATE <template> STRATEGY WAL_LOG`: a fast file-level copy.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { CutoverError } from '../../../core/errors.ts';
+import { readCatalogFingerprint } from './catalog-fingerprint.ts';
 import { connect, quoteIdent, redactUrl, withDatabase } from './pg-connection.ts';
 import { findHistoryTable, HISTORY_TABLE } from './postgres-history.ts';
 
@@ -141,6 +143,11 @@ async function refreshTemplate(
   info: DatabaseInfo,
   template: string,
 ): Promise<boolean> {
+  // Read before the dump: DDL landing between the two leaves a template newer than its
+  // fingerprint, which only makes the next check rebuild it once more.
+  const { fingerprint, templateComment } = await readCatalogFingerprint(client, template);
+  if (templateComment === fingerprint) return false;
+
   const dump = await runTool(
     join(binDir, 'pg_dump'),
     [
@@ -162,17 +169,6 @@ async function refreshTemplate(
             `SELECT name, checksum, phase, applied_at, release FROM ${historyTable} ORDER BY name`,
           )
         ).rows;
-  const fingerprint = `cutover:${createHash('sha256')
-    // pg_dump 15.14+ brackets its output with \restrict/\unrestrict and a random key per run.
-    .update(dump.replace(/^\\(?:un)?restrict .*$/gm, ''))
-    .update(JSON.stringify(history))
-    .digest('hex')}`;
-  const current = await client.query<{ comment: string | null }>(
-    `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
-    [template],
-  );
-  if (current.rows[0]?.comment === fingerprint) return false;
-
   await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(template)} WITH (FORCE)`);
   await client.query(
     `CREATE DATABASE ${quoteIdent(template)} TEMPLATE template0 ENCODING ${literal(info.encoding)}
