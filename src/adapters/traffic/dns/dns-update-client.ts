@@ -259,20 +259,24 @@ export function createDnsUpdateClient(options: DnsUpdateClientOptions): DnsUpdat
     }
   }
 
+  async function update(
+    zone: string,
+    operations: readonly DnsUpdateOperation[],
+  ): Promise<DnsUpdateResult> {
+    const started = performance.now();
+    const { reply, mac, transport } = await send(zone, operations);
+    judge(zone, reply, mac);
+    return { transport, durationMs: performance.now() - started };
+  }
+
   return {
     server,
-    async update(zone, operations) {
-      const started = performance.now();
-      const { reply, mac, transport } = await send(zone, operations);
-      judge(zone, reply, mac);
-      return { transport, durationMs: performance.now() - started };
-    },
-    replaceAddress(zone, name, address, ttl) {
-      return this.update(zone, [
+    update,
+    replaceAddress: (zone, name, address, ttl) =>
+      update(zone, [
         { kind: 'delete-rrset', name, type: 'A' },
         { kind: 'delete-rrset', name, type: 'AAAA' },
         { kind: 'add', name, address, ttl },
-      ]);
-    },
+      ]),
   };
 }
