@@ -506,6 +506,10 @@ export interface DeploymentView {
   readonly to: Color | null;
   /** Public traffic is on `to` because of this deployment. */
   readonly flipped: boolean;
+  /** How traffic moves (issue 5); absent on deployments stored before strategies existed. */
+  readonly strategy?: 'bluegreen' | 'canary' | 'rolling';
+  /** Canary steps (or rolling batches) passed so far, while and after shifting. */
+  readonly shiftIndex?: number;
   /** What the current step waits for, for live progress (`2 of 2 instances healthy`). */
   readonly waitingFor: string | null;
   readonly requestedBy: string;

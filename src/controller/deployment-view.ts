@@ -1,6 +1,6 @@
 // A stored deployment as the admin API shows it (api-types.ts DeploymentView).
 import type { DeploymentStepView, DeploymentView } from '../client/api-types.ts';
-import { isOutcome } from '../core/deployment/deployment-state.ts';
+import { isOutcome, strategyOf } from '../core/deployment/deployment-state.ts';
 import type { DeploymentRecord } from '../ports/state-store.ts';
 
 function durationOf(startedAt: string, endedAt: string): number {
@@ -41,6 +41,8 @@ export function toDeploymentView(
     from: state.from,
     to: state.to,
     flipped: state.flipped,
+    strategy: strategyOf(state),
+    ...(state.shiftIndex === undefined ? {} : { shiftIndex: state.shiftIndex }),
     waitingFor: ended ? null : waitingFor,
     requestedBy: record.requestedBy,
     startedAt: state.startedAt,

@@ -215,14 +215,51 @@ describe('canary deployments (real daemon, real shop instances)', () => {
     assert.equal(bad.status, 400, bad.body);
   });
 
+  it('mirrors live requests to the idle color during warm-up with --mirror, and stops before the flip', async (t) => {
+    const fx = await pipeline(t);
+    await deployLive(fx);
+    // A warm-up long enough for the load to be copied: 300 requests one at a time.
+    const v2 = await fx.release('v2', { config: { warmup: { requests: 300, concurrency: 1 } } });
+    const load = startLoad(fx.daemon.info.public, { clients: 2, maxMs: 60_000 });
+    const reply = await fx.daemon.admin('POST', '/v1/apps/shop/deployments', {
+      body: { release: v2.release, dir: v2.dir, config: v2.config, mirror: true },
+    });
+    assert.equal(reply.status, 202, reply.body);
+    const started = reply.json<DeploymentView>();
+    const atWarmup = await fx.waitStep(started.id, 'warmup');
+    const mirroring = await waitFor('the mirror in the stored state', async () => {
+      const app = await fx.app();
+      return app.mirror ?? (app.deployment?.ended === true ? null : undefined);
+    });
+    assert.ok(mirroring !== null, 'the deployment ended before it mirrored');
+    assert.equal(mirroring.color, atWarmup.to);
+    const view = await fx.waitEnded(started.id);
+    const samples = await load.stop();
+    assert.equal(view.outcome, 'succeeded', view.reason ?? '');
+    assert.deepEqual(failures(samples), []);
+    const app = await fx.app();
+    assert.equal(app.mirror, undefined, 'the mirror outlived the flip');
+    assert.ok(app.live !== null);
+    const copies = app.colors[app.live].mirrored ?? 0;
+    assert.ok(copies > 0, `no mirrored copies reached ${app.live}`);
+    // Only live requests are copied: the old live color never got any.
+    const old = app.live === 'blue' ? 'green' : 'blue';
+    assert.equal(app.colors[old].mirrored ?? 0, 0);
+  });
+
   it('abort mid-step puts all traffic back on the live color at once; no request fails', async (t) => {
     const fx = await pipeline(t);
     await deployLive(fx);
     const good = await fx.release('v2', { config: SLOW_CANARY });
     const load = startLoad(fx.daemon.info.public, { clients: 4, maxMs: 60_000 });
     const started = await fx.start(good);
-    await fx.waitStep(started.id, 'shifting');
+    const atShift = await fx.waitStep(started.id, 'shifting');
     await waitForAnswerFrom(fx, 'v2');
+    // The share is in the stored state, for status and for a restarted daemon.
+    const shifting = await fx.app();
+    assert.equal(shifting.split?.percent, 30);
+    assert.equal(shifting.split?.color, atShift.to);
+    assert.equal(shifting.split?.sticky, true);
     const reply = await fx.daemon.admin('POST', '/v1/apps/shop/abort', {
       body: { reason: 'wrong build' },
     });
@@ -247,6 +284,7 @@ describe('canary deployments (real daemon, real shop instances)', () => {
       'the canary got no traffic',
     );
     await assertServing(fx, 'v1', null);
+    assert.equal((await fx.app()).split, undefined);
   });
 
   it('resumes a canary after a kill -9 of the daemon mid-shift, to a consistent end', async (t) => {
