@@ -227,3 +227,16 @@ void test('a restarting daemon serves its stored live color on that color’s ad
   assert.match(await body('127.0.0.3', view.listeners.green.port), /ROUTE_NO_LIVE/);
   assert.deepEqual(published, [], 'the record is checked at the first apply, not before');
 });
+
+void test('two drains of the same color both wait and both complete', async () => {
+  await dns.apply(table(target('blue', 'v1'), target('green', 'v2')));
+  await dns.apply(table(target('green', 'v2'), target('blue', 'v1')));
+  const options = { timeoutMs: 1000, websocketGraceMs: 100 };
+  const first = dns.drain('shop', 'blue', options);
+  const second = dns.drain('shop', 'blue', options);
+  await clock.advance(302_000);
+  assert.deepEqual(
+    (await Promise.all([first, second])).map((each) => each.cancelled),
+    [false, false],
+  );
+});

@@ -84,7 +84,8 @@ interface AppEntry {
   stragglersBefore: Record<Color, number>;
   /** The listener's request count when the color stopped being live; null while live. */
   leftAtRequests: Record<Color, number | null>;
-  waits: Record<Color, AbortController | null>;
+  /** The drains waiting for the TTL bound, per color; a flip back to the color cancels them. */
+  waits: Record<Color, Set<AbortController>>;
   /** Serializes the record's updates: they reach the server in the order they were decided. */
   queue: Promise<unknown>;
 }
@@ -152,7 +153,7 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
         window: { blue: false, green: false },
         stragglersBefore: { blue: 0, green: 0 },
         leftAtRequests: { blue: null, green: null },
-        waits: { blue: null, green: null },
+        waits: { blue: new Set(), green: new Set() },
         queue: Promise.resolve(),
       });
     }
@@ -246,7 +247,7 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
         if (left !== null) entry.stragglersBefore[live] += requestsOn(entry, live) - left;
         entry.leftAtRequests[live] = null;
         entry.window[live] = false;
-        entry.waits[live]?.abort();
+        for (const wait of entry.waits[live]) wait.abort();
       }
     }
     const idle = live === null ? null : otherColor(live);
@@ -321,9 +322,8 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
       const deadlineMs = entry.heldUntilMs[color] + entry.config.marginMs;
       const wait = deadlineMs - startedMs;
       if (wait > 0) {
-        entry.waits[color]?.abort();
         const controller = new AbortController();
-        entry.waits[color] = controller;
+        entry.waits[color].add(controller);
         logger?.info(
           { app, color, waitMs: Math.round(wait) },
           'waiting for the DNS TTL before the drain',
@@ -333,7 +333,7 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
         } catch {
           return cancelledReport(app, color, startedMs);
         } finally {
-          if (entry.waits[color] === controller) entry.waits[color] = null;
+          entry.waits[color].delete(controller);
         }
         if (entry.route?.live?.color === color) return cancelledReport(app, color, startedMs);
       }
@@ -398,7 +398,9 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
     },
 
     async close(deadlineMs?: number): Promise<void> {
-      for (const entry of apps.values()) for (const color of COLORS) entry.waits[color]?.abort();
+      for (const entry of apps.values()) {
+        for (const color of COLORS) for (const wait of entry.waits[color]) wait.abort();
+      }
       await Promise.all([
         inner.close(deadlineMs),
         ...[...apps.values()].flatMap((entry) =>
