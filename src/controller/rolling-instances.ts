@@ -135,12 +135,31 @@ export async function removeInstances(
   release: string,
   instances: readonly InstanceSpec[],
 ): Promise<void> {
-  if (instances.length === 0) return;
+  const { stopped } = await takeOutInstances(ctx, color, release, instances);
+  await stopped;
+}
+
+/**
+ * `removeInstances` in two halves: resolves once `instances` are out of routing; `stopped`
+ * settles once they are stopped after the grace, so the caller can watch meanwhile.
+ */
+export async function takeOutInstances(
+  ctx: EffectContext,
+  color: Color,
+  release: string,
+  instances: readonly InstanceSpec[],
+): Promise<{ readonly stopped: Promise<void> }> {
+  if (instances.length === 0) return { stopped: Promise.resolve() };
   const gone = new Set(instances.map((each) => each.id));
   const rest = instancesIn(ctx, color, release).filter((each) => !gone.has(each.id));
   await ctx.host.setInstances(ctx.state.app, color, rest);
-  await ctx.clock.sleep(Math.min(REMOVED_INSTANCE_GRACE_MS, ctx.config.switch.drainTimeoutMs));
-  await stopInstances(ctx, instances);
+  const stopped = (async () => {
+    await ctx.clock.sleep(Math.min(REMOVED_INSTANCE_GRACE_MS, ctx.config.switch.drainTimeoutMs));
+    await stopInstances(ctx, instances);
+  })();
+  // Awaited by the caller; this keeps a failure from being unhandled before it is.
+  stopped.catch(() => undefined);
+  return { stopped };
 }
 
 /**

@@ -37,11 +37,16 @@ export interface RestoreResult {
   readonly durationMs: number;
 }
 
-/** Puts all public traffic back on the old release with `liveTarget` instances. */
+/**
+ * Puts all public traffic back on the old release with `liveTarget` instances. `stopping`:
+ * old instances still stopping after the batch took them out; the share goes back before they
+ * are waited for, any start after, so the peak holds.
+ */
 export async function restoreLiveColor(
   ctx: EffectContext,
   limits: RestoreLimits,
   oldRelease: () => Promise<RollingRelease | null>,
+  stopping: Promise<void> = Promise.resolve(),
 ): Promise<RestoreResult> {
   const app = ctx.state.app;
   const liveId = ctx.host.appState(app)?.environments[limits.live].release?.id ?? null;
@@ -69,6 +74,8 @@ export async function restoreLiveColor(
       trafficBackMs = elapsed();
       continue;
     }
+    // A stop that failed leaves its process to the resume's clean-up of unrecorded instances.
+    await stopping.catch(() => undefined);
     if (move.kind === 'stop-fresh') {
       ctx.waiting(`stopping ${move.count} instances of ${ctx.state.release} to make room`);
       await removeInstances(ctx, limits.idle, ctx.state.release, fresh.slice(-move.count));
@@ -88,6 +95,7 @@ export async function restoreLiveColor(
     }
     started += move.count;
   }
+  await stopping.catch(() => undefined);
   // Whatever else failed, the share goes: the old release serves what it can.
   if ((ctx.host.appState(app)?.split ?? null) !== null) {
     await ctx.host.setSplit(app, null);

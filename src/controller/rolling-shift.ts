@@ -12,7 +12,12 @@ import type { DeploymentEvent } from '../core/deployment/deployment-events.ts';
 import type { Color, InstanceSpec } from '../core/types.ts';
 import { verifySwitchWindow } from '../probes/verify-window.ts';
 import type { EffectContext } from './effect-context.ts';
-import { addInstances, instancesIn, removeInstances, stopUnrecorded } from './rolling-instances.ts';
+import {
+  addInstances,
+  instancesIn,
+  stopUnrecorded,
+  takeOutInstances,
+} from './rolling-instances.ts';
 import type { RollingRelease } from './rolling-instances.ts';
 import { nextRollingMove, sharePercent } from './rolling-plan.ts';
 import { restoreLiveColor } from './rolling-restore.ts';
@@ -106,6 +111,8 @@ export async function runRollingShift(ctx: EffectContext): Promise<DeploymentEve
   // Counted from the journal: a batch re-run after a restart keeps its number.
   const index = journal.batches.length;
   const label = `batch ${index + 1}`;
+  // Old instances taken out of routing, stopping after their grace while the batch is watched.
+  let pendingStop: Promise<void> = Promise.resolve();
   try {
     if (ctx.resuming) {
       const stopped = await stopUnrecorded(ctx, [live, idle]);
@@ -147,12 +154,14 @@ export async function runRollingShift(ctx: EffectContext): Promise<DeploymentEve
       sticky: false,
       allow: { header: null, cookie: null },
     });
+    // The watch starts as soon as the share is set: a release failing under its share is
+    // caught while the old instances taken out are still stopping.
     if (move.remove > 0) {
       ctx.waiting(`${label}: taking ${move.remove} instances of ${liveId} out of ${live}`);
       const taken = instancesIn(ctx, live, liveId).slice(0, move.remove);
       journal = { ...journal, removed: [...journal.removed, ...taken] };
       await saveJournal(ctx, journal);
-      await removeInstances(ctx, live, liveId, taken);
+      ({ stopped: pendingStop } = await takeOutInstances(ctx, live, liveId, taken));
     }
     const watched = await watch(ctx, idle, label);
     const record: RollingBatchView = {
@@ -169,12 +178,14 @@ export async function runRollingShift(ctx: EffectContext): Promise<DeploymentEve
     };
     journal = { ...journal, batches: [...journal.batches, record] };
     await saveJournal(ctx, journal);
-    if (watched.reason !== null) return await restore(ctx, journal, watched.reason);
+    // A failed batch goes back at once; the old instances stop meanwhile, before any start.
+    if (watched.reason !== null) return await restore(ctx, journal, watched.reason, pendingStop);
+    await pendingStop;
     return { type: 'ShiftStepPassed', index, percent: record.percent, at: ctx.nowIso() };
   } catch (error) {
     if (isShutdown(ctx.signal)) throw error;
     const reason = ctx.signal.aborted ? `${label}: aborted` : `${label}: ${errorText(error)}`;
-    return restore(ctx, journal, reason);
+    return restore(ctx, journal, reason, pendingStop);
   }
 }
 
@@ -185,23 +196,16 @@ interface Watched {
   readonly durationMs: number;
 }
 
-/**
- * The switch window's checks for `rolling.pause`, on the share the idle color has now. After a
- * `cutover promote` the watches end (what was probed so far passed): the batches still go one
- * at a time, never more than the peak, but without the pauses.
- */
+/** The switch window's checks for `rolling.pause`, on the share the idle color has now. */
 async function watch(ctx: EffectContext, idle: Color, label: string): Promise<Watched> {
-  const promote = ctx.promote;
-  const promoted = (): boolean => promote?.aborted === true;
-  const pauseMs = promoted() ? 0 : ctx.config.rolling.pauseMs;
-  const settings = { ...ctx.config.switch, probeWindowMs: pauseMs };
+  const settings = { ...ctx.config.switch, probeWindowMs: ctx.config.rolling.pauseMs };
   let probes = 0;
   ctx.waiting(`${label}: watching for ${settings.probeWindowMs} ms`);
   const result = await verifySwitchWindow(settings, {
     publicUrl: ctx.urls().public,
     host: ctx.config.hosts[0] ?? 'localhost',
     clock: ctx.clock,
-    signal: promote === undefined ? ctx.signal : AbortSignal.any([ctx.signal, promote]),
+    signal: ctx.signal,
     onProbe: () => {
       probes += 1;
     },
@@ -213,12 +217,7 @@ async function watch(ctx: EffectContext, idle: Color, label: string): Promise<Wa
       };
     },
   });
-  if (!result.ok && result.stopped) {
-    if (!ctx.signal.aborted && promoted()) {
-      return { reason: null, probes, durationMs: result.durationMs };
-    }
-    throw new Error('stopped');
-  }
+  if (!result.ok && result.stopped) throw new Error('stopped');
   return {
     reason: result.ok ? null : `${label}: ${result.reason}`,
     probes,
@@ -231,6 +230,7 @@ async function restore(
   ctx: EffectContext,
   journal: RollingJournal,
   reason: string,
+  stopping: Promise<void> = Promise.resolve(),
 ): Promise<DeploymentEvent> {
   const live = ctx.state.from;
   const idle = ctx.state.to;
@@ -239,11 +239,16 @@ async function restore(
   await saveJournal(ctx, saved);
   const { target, liveTarget, batch } = journal;
   const limits: RestoreLimits = { live, idle, target, liveTarget, batch };
-  const result = await restoreLiveColor(ctx, limits, async () => {
-    const known = await ctx.liveRelease?.();
-    if (known === undefined || known === null) return null;
-    return { ...known, addresses: journal.removed.map((each) => each.address) };
-  });
+  const result = await restoreLiveColor(
+    ctx,
+    limits,
+    async () => {
+      const known = await ctx.liveRelease?.();
+      if (known === undefined || known === null) return null;
+      return { ...known, addresses: journal.removed.map((each) => each.address) };
+    },
+    stopping,
+  );
   saved = { ...saved, restored: { ...result, reason } };
   await saveJournal(ctx, saved);
   const back =
