@@ -38,7 +38,7 @@ const HEALTH: AppConfig['health'] = {
   timeoutMs: 1_000,
   rise: 2,
   fall: 2,
-  startTimeoutMs: 5_000,
+  startTimeoutMs: 10_000,
 };
 
 const SMOKE: SmokeCheck[] = [
@@ -155,11 +155,12 @@ void test('an instance that exits before its health check passes fails with its 
 void test('an instance that never gets healthy fails after health.startTimeout', async () => {
   const started = performance.now();
   const outcome = await createShadowSmokeCheck(
-    optionsFor('sick', { health: { ...HEALTH, startTimeoutMs: 300 } }),
+    optionsFor('sick', { health: { ...HEALTH, startTimeoutMs: 3_000 } }),
   )('sqlite:/shadow/ok.db');
   assert.equal(outcome.passed, false);
-  assert.equal(outcome.checks[0]?.detail, 'not healthy within 300 ms (GET /healthz: status 503)');
-  assert.ok(performance.now() - started < 3_000);
+  assert.equal(outcome.checks[0]?.detail, 'not healthy within 3000 ms (GET /healthz: status 503)');
+  // Bounded by the start timeout, plus the stop.
+  assert.ok(performance.now() - started < 8_000);
   assert.equal(await isRunning(await appPid()), false);
 });
 
@@ -172,7 +173,7 @@ void test('an instance ignoring SIGTERM is killed after stop.timeout', async () 
   })('sqlite:/shadow/ok.db');
   assert.equal(outcome.passed, true, JSON.stringify(outcome.checks));
   const elapsed = performance.now() - started;
-  assert.ok(elapsed >= 300 && elapsed < 4_000, `${elapsed} ms`);
+  assert.ok(elapsed >= 300 && elapsed < 10_000, `${elapsed} ms`);
   assert.equal(await isRunning(await appPid()), false);
 });
 
@@ -195,7 +196,7 @@ void test('the instance dies with the process running the check, even on SIGKILL
   );
   try {
     let pid = 0;
-    for (let i = 0; i < 200 && pid === 0; i += 1) {
+    for (let i = 0; i < 400 && pid === 0; i += 1) {
       await delay(25);
       pid = await appPid().catch(() => 0);
     }
