@@ -219,3 +219,15 @@ async function isZombie(pid: number): Promise<boolean> {
   const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
   return state === undefined || state === 'Z' || state === 'X' || stat === '';
 }
+
+void test('a release directory that is gone fails the check, saying what to do', async () => {
+  const options = optionsFor('ok');
+  const outcome = createShadowSmokeCheck({
+    ...options,
+    spec: { ...options.spec, dir: join(dir, 'deleted-release') },
+  })('sqlite:/shadow/ok.db');
+  await assert.rejects(
+    outcome,
+    /could not start `node app\.mjs` in .*deleted-release \(could not start: spawn \/bin\/sh ENOENT\): keep a release's directory/,
+  );
+});

@@ -156,7 +156,9 @@ async function startInstance(
   const pid = child.pid;
   if (pid === undefined) {
     const why = await exited;
-    throw new Error(`could not start \`${options.spec.command}\` for ${options.release}: ${why}`);
+    throw new Error(
+      `could not start \`${options.spec.command}\` in ${options.spec.dir} (${why}): keep a release's directory while it may serve, or set migrations.compat.smoke: false`,
+    );
   }
   track(pid);
   const watchdog = spawn(
