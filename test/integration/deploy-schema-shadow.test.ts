@@ -9,7 +9,7 @@
 //   seeded with the live rows; production is never written.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
@@ -22,6 +22,7 @@ import {
   type ShopRelease,
 } from '../helpers/pipeline-fixture.ts';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 const SHOP_DIR = resolve(import.meta.dirname, '../../examples/shop');
 
@@ -346,5 +347,78 @@ UPDATE items SET name = name || ' (renamed)' WHERE id = 1;
     const was = JSON.parse(before) as { items: string }[];
     assert.equal(after[0]?.items, was[0]?.items);
     assert.match(after[0]?.checks ?? '', /items_quantity_not_negative/);
+  });
+});
+
+describe('an app on the external runtime: no instance on the shadow, and the report says so', () => {
+  let fx: PipelineDaemon;
+  let upstreams: Upstream[];
+
+  before(async () => {
+    fx = await startPipelineDaemon();
+    upstreams = await Promise.all([
+      startUpstream({ name: 'shop-v1' }),
+      startUpstream({ name: 'shop-v2' }),
+    ]);
+  });
+
+  after(async () => {
+    await fx.close();
+    await Promise.all(upstreams.map((upstream) => upstream.close()));
+  });
+
+  async function externalRelease(
+    version: string,
+    migrations: Readonly<Record<string, string>>,
+  ): Promise<ShopRelease> {
+    const dir = await mkdtemp(join(fx.dataDir, `${version}-`));
+    const config = [
+      'app: shop',
+      'runtime: external',
+      'database:',
+      `  url: sqlite:${join(fx.dataDir, 'external.db')}`,
+      'migrations:',
+      '  dir: migrations',
+      'health:',
+      '  interval: 50ms',
+      '  rise: 1',
+      'switch:',
+      '  probeWindow: 200ms',
+      '  probeInterval: 50ms',
+      '',
+    ].join('\n');
+    await writeFile(join(dir, 'cutover.yaml'), config);
+    await mkdir(join(dir, 'migrations'));
+    for (const [name, sql] of Object.entries(migrations)) {
+      await writeFile(join(dir, 'migrations', name), sql);
+    }
+    return { app: 'shop', release: version, dir, config };
+  }
+
+  it('skips the smoke checks on the shadow with a note for each release, and deploys', async () => {
+    const create = { '001_items.sql': 'CREATE TABLE items (id integer PRIMARY KEY, name text);\n' };
+    const first = await fx.start(await externalRelease('v1', create), [
+      upstreams[0]?.address ?? '',
+    ]);
+    deploySucceeded(await fx.waitEnded(first.id));
+    const second = await fx.start(
+      await externalRelease('v2', {
+        ...create,
+        '002_note.sql': 'ALTER TABLE items ADD COLUMN note text;\n',
+      }),
+      [upstreams[1]?.address ?? ''],
+    );
+    const view = await fx.waitEnded(second.id);
+    deploySucceeded(view);
+    const shadow = view.report.schema?.shadow;
+    assert.ok(shadow !== undefined, JSON.stringify(view.report.schema));
+    assert.deepEqual(shadow.applied, ['002_note.sql']);
+    assert.deepEqual(shadow.checks, []);
+    assert.deepEqual(shadow.notChecked, [
+      'the new release v2 runs on the external runtime: cutover cannot start it on the shadow, so its smoke checks did not run there',
+      'the new release v2 has no compat check (migrations.compat.command, .smoke or .writes)',
+      'the live release v1 runs on the external runtime: cutover cannot start it on the shadow, so its smoke checks did not run there',
+      'the live release v1 has no compat check (migrations.compat.command, .smoke or .writes)',
+    ]);
   });
 });
