@@ -24,7 +24,7 @@ canary:
 `;
 
 interface Fake {
-  readonly ctx: EffectContext;
+  ctx: EffectContext;
   readonly splits: (TrafficSplit | null)[];
   readonly report: { current: DeploymentReport };
   readonly promote: AbortController;
@@ -60,7 +60,7 @@ function fake(options: { shiftIndex?: number; config?: string } = {}): Fake {
     shiftIndex: options.shiftIndex ?? 0,
   };
   let nowMs = 0;
-  const totals = { canary: [0, 0], live: [0, 0] };
+  const totals: Fake['perSnapshot'] = { canary: [0, 0], live: [0, 0] };
   const splits: (TrafficSplit | null)[] = [];
   const report = { current: {} as DeploymentReport };
   const promote = new AbortController();
@@ -121,7 +121,7 @@ function fake(options: { shiftIndex?: number; config?: string } = {}): Fake {
     nowIso: () => new Date(Date.parse('2026-11-26T10:00:00.000Z') + nowMs).toISOString(),
     urls: () => ({ public: 'http://127.0.0.1:1', preview: 'http://127.0.0.1:1' }),
   };
-  self.ctx = ctx;
+  self.ctx = ctx as unknown as EffectContext;
   return self;
 }
 
