@@ -26,6 +26,34 @@ export interface MirrorCopy {
   readonly body: Buffer | null;
 }
 
+/** A mirrored copy waiting for its request body (fast path, Content-Length bodies only). */
+export class MirrorBody {
+  readonly #chunks: Buffer[] = [];
+  #remaining: number;
+  readonly #send: (body: Buffer) => void;
+  readonly #cancel: () => void;
+
+  constructor(length: number, send: (body: Buffer) => void, cancel: () => void) {
+    this.#remaining = length;
+    this.#send = send;
+    this.#cancel = cancel;
+  }
+
+  /** Adds forwarded body bytes; true once the body is complete and the copy sent. */
+  add(bytes: Buffer): boolean {
+    // A copy: the chunk may be a view of a buffer the connection reuses.
+    this.#chunks.push(Buffer.from(bytes));
+    this.#remaining -= bytes.length;
+    if (this.#remaining > 0) return false;
+    this.#send(Buffer.concat(this.#chunks));
+    return true;
+  }
+
+  cancel(): void {
+    this.#cancel();
+  }
+}
+
 /** A token bucket of one app's copies: `maxPerSecond` a second, bursts of at most that many. */
 class CopyRate {
   perSecond: number;

@@ -28,7 +28,7 @@ import { UpstreamSocketPool } from './http1/upstream-socket-pool.ts';
 import type { BodyFraming } from './http1/message-framing.ts';
 import { HttpExchange } from './http-exchange.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
-import { MirrorSender } from './mirror-sender.ts';
+import { MirrorBody, MirrorSender } from './mirror-sender.ts';
 import { seededRandom } from './seeded-random.ts';
 import { guardRequest } from './request-guard.ts';
 import type { GuardOptions, GuardResult } from './request-guard.ts';
@@ -185,34 +185,6 @@ class RawRequest implements ForwardDecision, ExchangeHooks {
 
   onRefused(address: Address): void {
     this.#pools.markRefused(address);
-  }
-}
-
-/** A mirrored copy waiting for its request body (fast path, Content-Length bodies only). */
-class MirrorBody {
-  readonly #chunks: Buffer[] = [];
-  #remaining: number;
-  readonly #send: (body: Buffer) => void;
-  readonly #cancel: () => void;
-
-  constructor(length: number, send: (body: Buffer) => void, cancel: () => void) {
-    this.#remaining = length;
-    this.#send = send;
-    this.#cancel = cancel;
-  }
-
-  /** Adds forwarded body bytes; true once the body is complete and the copy sent. */
-  add(bytes: Buffer): boolean {
-    // A copy: the chunk may be a view of a buffer the connection reuses.
-    this.#chunks.push(Buffer.from(bytes));
-    this.#remaining -= bytes.length;
-    if (this.#remaining > 0) return false;
-    this.#send(Buffer.concat(this.#chunks));
-    return true;
-  }
-
-  cancel(): void {
-    this.#cancel();
   }
 }
 
