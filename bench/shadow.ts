@@ -8,12 +8,16 @@
 //     (CREATE DATABASE ... TEMPLATE ... STRATEGY WAL_LOG). Then a few runs after a real migration
 //     changed the live schema, which makes each of them rebuild the template first. The table
 //     inspector (which lock each statement took, which tables it rewrote) runs as in the pipeline.
+//     Beside the runs: the freshness check's catalog fingerprint query alone, a pg_dump alone,
+//     and the parts of a rebuild by hand (dump, empty database, restore plain / `psql -1` /
+//     `psql -1` with synchronous_commit off, clone WAL_LOG / FILE_COPY).
 //   - SQLite: the same schema, 100 rows per table, in one file; each shadow is VACUUM INTO.
 //   node bench/shadow.ts         (npm run bench:shadow)
 // Env: BENCH_SHADOW_TABLES (default 200), BENCH_SHADOW_RUNS (default 10), BENCH_SHADOW_REBUILDS (3).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { readCatalogFingerprint } from '../src/adapters/database/postgres/catalog-fingerprint.ts';
 import { openPostgresMigrationTarget } from '../src/adapters/database/postgres/postgres-migration-target.ts';
 import { openSqliteMigrationTarget } from '../src/adapters/database/sqlite/sqlite-migration-target.ts';
 import type { MigrationFile } from '../src/core/migration-file.ts';
@@ -103,6 +107,103 @@ function timePgDump(binDir: string, url: string): Promise<number> {
   });
 }
 
+/** Runs pg_dump or psql; resolves with its output and the time it took. */
+function runTool(
+  file: string,
+  args: readonly string[],
+  input?: string,
+  env?: Readonly<Record<string, string>>,
+): Promise<{ out: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(file, args, {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code === 0)
+        resolve({ out: Buffer.concat(out).toString('utf8'), ms: performance.now() - started });
+      else reject(new Error(`${file} exited ${String(code)}`));
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** Where a template rebuild's time goes, each part timed by hand on the same server. */
+interface RebuildParts {
+  /** `pg_dump --schema-only` of the live database, as the adapter runs it. */
+  dumpMs: number[];
+  /** The empty template: CREATE DATABASE ... TEMPLATE template0. */
+  createEmptyMs: number[];
+  /** The same with STRATEGY FILE_COPY (a checkpoint, then a file copy). */
+  createEmptyFileCopyMs: number[];
+  /** psql restoring the dump statement by statement (one transaction each: the adapter before). */
+  restoreMs: number[];
+  /** The same restore with `psql -1` (one transaction). */
+  restoreOneTransactionMs: number[];
+  /** `psql -1` with synchronous_commit off for the restore's session (the adapter now). */
+  restoreOneTransactionAsyncMs: number[];
+  /** A shadow's clone of the rebuilt template, WAL_LOG (the adapter's) and FILE_COPY. */
+  cloneWalLogMs: number[];
+  cloneFileCopyMs: number[];
+}
+
+async function timeRebuildParts(
+  admin: pg.Client,
+  binDir: string,
+  url: string,
+  index: number,
+  parts: RebuildParts,
+): Promise<void> {
+  const dump = await runTool(join(binDir, 'pg_dump'), [
+    '--schema-only',
+    '--no-owner',
+    '--no-publications',
+    '--no-subscriptions',
+    '--dbname',
+    url,
+  ]);
+  parts.dumpMs.push(dump.ms);
+  const sql = dump.out;
+  const names = ['plain', 'one', 'async'].map((kind) => `bench_rebuild_${kind}_${String(index)}`);
+  const [plain = '', one = '', asyncName = ''] = names;
+  let started = performance.now();
+  await admin.query(`CREATE DATABASE ${plain} TEMPLATE template0`);
+  parts.createEmptyMs.push(performance.now() - started);
+  started = performance.now();
+  await admin.query(`CREATE DATABASE ${one} TEMPLATE template0 STRATEGY FILE_COPY`);
+  parts.createEmptyFileCopyMs.push(performance.now() - started);
+  await admin.query(`CREATE DATABASE ${asyncName} TEMPLATE template0`);
+  const psql = join(binDir, 'psql');
+  const on = (name: string): string => url.replace(/\/[^/]*$/, `/${name}`);
+  const base = ['-X', '-q', '-v', 'ON_ERROR_STOP=1'];
+  parts.restoreMs.push((await runTool(psql, [...base, '--dbname', on(plain)], sql)).ms);
+  parts.restoreOneTransactionMs.push(
+    (await runTool(psql, [...base, '-1', '--dbname', on(one)], sql)).ms,
+  );
+  parts.restoreOneTransactionAsyncMs.push(
+    (
+      await runTool(psql, [...base, '-1', '--dbname', on(asyncName)], sql, {
+        PGOPTIONS: '-c synchronous_commit=off',
+      })
+    ).ms,
+  );
+  for (const [strategy, into] of [
+    ['WAL_LOG', parts.cloneWalLogMs],
+    ['FILE_COPY', parts.cloneFileCopyMs],
+  ] as const) {
+    const clone = `bench_rebuild_clone_${strategy.toLowerCase()}_${String(index)}`;
+    started = performance.now();
+    await admin.query(`CREATE DATABASE ${clone} TEMPLATE ${plain} STRATEGY ${strategy}`);
+    into.push(performance.now() - started);
+    await admin.query(`DROP DATABASE ${clone} WITH (FORCE)`);
+  }
+  for (const name of names) await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+}
+
 const noChecks = () => Promise.resolve({ passed: true, checks: [] });
 
 interface Run {
@@ -186,10 +287,16 @@ async function postgresRuns(): Promise<Record<string, unknown>> {
   const expand = migration('0002_expand.sql', EXPAND_SQL);
 
   // Run 1 builds the template; the next ones clone it as it is. After each run, alternating on
-  // the same noisy machine, the floor of cutover's create: the adapter's pg_dump alone (it dumps
-  // the schema on every shadow to see whether the template is still fresh), then the clone of
-  // the template alone and its drop, straight through SQL.
-  const floor: { dumpMs: number[]; cloneMs: number[]; dropMs: number[] } = {
+  // the same noisy machine, the floor of cutover's create: the catalog fingerprint query alone
+  // (the freshness check every shadow runs), a pg_dump alone (what that check cost before the
+  // fingerprint; now only a rebuild dumps), then the clone of the template alone and its drop.
+  const floor: {
+    fingerprintMs: number[];
+    dumpMs: number[];
+    cloneMs: number[];
+    dropMs: number[];
+  } = {
+    fingerprintMs: [],
     dumpMs: [],
     cloneMs: [],
     dropMs: [],
@@ -199,6 +306,9 @@ async function postgresRuns(): Promise<Record<string, unknown>> {
   onCleanup(() => admin.end());
   const runs = await timeRuns(RUNS, async (index) => {
     const run = await shadowRun(target, true, expand);
+    const fingerprintStart = performance.now();
+    await readCatalogFingerprint(admin, TEMPLATE);
+    floor.fingerprintMs.push(performance.now() - fingerprintStart);
     floor.dumpMs.push(await timePgDump(server.binDir, url));
     const name = `bench_clone_${String(index)}`;
     let started = performance.now();
@@ -222,6 +332,20 @@ async function postgresRuns(): Promise<Record<string, unknown>> {
   });
   // The same clones without the table inspector: what the inspection adds to apply.
   const plain = await timeRuns(RUNS, () => shadowRun(target, false, expand));
+  // Where a rebuild's time goes, and what the restore and clone options cost.
+  const rebuildParts: RebuildParts = {
+    dumpMs: [],
+    createEmptyMs: [],
+    createEmptyFileCopyMs: [],
+    restoreMs: [],
+    restoreOneTransactionMs: [],
+    restoreOneTransactionAsyncMs: [],
+    cloneWalLogMs: [],
+    cloneFileCopyMs: [],
+  };
+  for (let index = 0; index < REBUILDS; index += 1) {
+    await timeRebuildParts(admin, server.binDir, url, index, rebuildParts);
+  }
   return {
     setupMs: round(setupMs),
     first: first === undefined ? null : summarize([first]),
@@ -229,7 +353,14 @@ async function postgresRuns(): Promise<Record<string, unknown>> {
     warm: summarize(warm),
     rebuilds: summarize(rebuilds),
     withoutInspector: summarize(plain),
+    rebuildParts: Object.fromEntries(
+      Object.entries(rebuildParts).map(([part, values]: [string, number[]]) => [
+        part,
+        stats(values),
+      ]),
+    ),
     floor: {
+      fingerprintMs: stats(floor.fingerprintMs),
       pgDumpMs: stats(floor.dumpMs),
       cloneMs: stats(floor.cloneMs),
       dropMs: stats(floor.dropMs),
@@ -299,6 +430,14 @@ async function main(): Promise<void> {
         value.medianMs,
         value.maxMs,
       ]),
+      ...Object.entries(postgres['rebuildParts'] as Record<string, Stats>).map(
+        ([part, value]): Cell[] => [
+          `postgres rebuild parts (${String(REBUILDS)} runs)`,
+          part.replace(/Ms$/, ''),
+          value.medianMs,
+          value.maxMs,
+        ],
+      ),
     ],
   );
   // Both databases, every run counted (run 1 included): the median is the typical deployment,
