@@ -3,7 +3,7 @@
 // - SQLite, the shop's code: without any compat command, v2's smoke checks, run on an instance
 //   of v2 started on v6's migrated shadow, fail to place an order (v6's trigger), so v6 stops at
 //   schema-check with nothing touched; a compatible release passes; no shadow instance is left
-//   running or recorded.
+//   running or recorded, even after a kill -9 of the daemon in the middle of the check.
 // - PostgreSQL: a NOT VALID CHECK the existing rows violate passes the compat command on the
 //   empty shadow, but the live release's UPDATE in its writes file fails once the shadow is
 //   seeded with the live rows; production is never written.
@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { DeploymentView } from '../../src/client/api-types.ts';
 import {
+  SHOP_SERVER,
   startPipelineDaemon,
   waitFor,
   type PipelineDaemon,
@@ -71,11 +72,15 @@ describe('smoke checks on instances started on a SQLite shadow (the shop)', () =
     columns: string,
     migrationsFrom: string,
     extra: Readonly<Record<string, string>> = {},
+    startDelaySeconds = 0,
   ): Promise<ShopRelease> {
     const release = await fx.release(version, {
       instances: 1,
       env: { SHOP_ORDER_COLUMNS: columns, SHOP_TEST_MARK: marker.split('=')[1] },
       config: {
+        ...(startDelaySeconds === 0
+          ? {}
+          : { start: `sleep ${startDelaySeconds}; exec node ${SHOP_SERVER}` }),
         database: { url: `sqlite:${dbPath}`, env: 'DATABASE_URL' },
         migrations: { dir: 'migrations', compat: { smoke: true } },
         smoke: [
@@ -114,8 +119,9 @@ describe('smoke checks on instances started on a SQLite shadow (the shop)', () =
         await shopRelease('v1', 'customer,items,total_cents,created_at', 'v1'),
       ),
     );
+    // v2 takes 2 s to start: time for the scan below to see its shadow instance.
     const started = await fx.start(
-      await shopRelease('v2', 'customer,items,total_cents,created_at,note', 'v2'),
+      await shopRelease('v2', 'customer,items,total_cents,created_at,note', 'v2', {}, 2),
     );
     // The shadow instances run while the schema check does (which also shows this test's
     // process scan finds them), and are gone once it ends.
@@ -195,6 +201,41 @@ describe('smoke checks on instances started on a SQLite shadow (the shop)', () =
     assert.deepEqual(shadow.next, { release: 'v7', passed: true });
     assert.ok(ordersColumns().includes('channel'));
     assert.equal(await fx.publicVersion(), 'v7');
+    assert.deepEqual(await shadowProcesses(marker), []);
+  });
+
+  it('kill -9 of the daemon during the shadow check kills its instances; the resumed deployment succeeds', async () => {
+    const started = await fx.start(
+      await shopRelease(
+        'v8',
+        'customer,items,total_cents,created_at,note,channel',
+        'v2',
+        {
+          '0003_add_channel.sql': 'ALTER TABLE orders ADD COLUMN channel text;\n',
+          '0004_add_gift.sql': 'ALTER TABLE orders ADD COLUMN gift integer;\n',
+        },
+        3,
+      ),
+    );
+    const seen = await waitFor('a shadow instance to run', async () => {
+      const found = await shadowProcesses(marker);
+      return found.length > 0 ? found : undefined;
+    });
+    await fx.restart('SIGKILL');
+    // The watchdog of each shadow instance saw the daemon's pipe close and killed its group.
+    await waitFor(
+      'the shadow instances of the killed daemon to be gone',
+      async () => {
+        const left = await shadowProcesses(marker);
+        return seen.some((pid) => left.includes(pid)) ? undefined : true;
+      },
+      5_000,
+    );
+    const view = await fx.waitEnded(started.id);
+    deploySucceeded(view);
+    assert.ok(view.resumes >= 1, `resumes: ${view.resumes}`);
+    assert.ok(ordersColumns().includes('gift'));
+    assert.equal(await fx.publicVersion(), 'v8');
     assert.deepEqual(await shadowProcesses(marker), []);
   });
 });
