@@ -80,12 +80,15 @@ async function readSamples(
     const byOid = new Map<number, TableInfo>();
     const queue: number[] = [];
     for (const name of new Set(written)) {
-      const found = await live.query<{ oid: number | null }>('SELECT to_regclass($1)::oid AS oid', [
-        name,
-      ]);
-      const oid = found.rows[0]?.oid ?? null;
+      // Tables only (plain or partitioned): a view's or a foreign table's rows live elsewhere.
+      const found = await live.query<{ oid: number }>(
+        `SELECT c.oid::int AS oid FROM pg_class c
+          WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')`,
+        [name],
+      );
+      const oid = found.rows[0]?.oid;
       // A table the migrations create does not exist in production yet: nothing to sample.
-      if (oid !== null) queue.push(oid);
+      if (oid !== undefined) queue.push(oid);
     }
     while (queue.length > 0 && byOid.size < MAX_SEED_TABLES) {
       const oid = queue.shift() as number;

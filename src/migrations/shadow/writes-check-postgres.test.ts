@@ -225,9 +225,13 @@ void test('the sample is bounded per table, and a child row whose parent was lef
   }
 });
 
-void test('a table the writes name that production does not have yet is not sampled', async () => {
+void test('a table production does not have yet, or a view, is not sampled', async () => {
   const { url } = await liveDatabase();
-  const seeder = createPgShadowSeeder({ liveUrl: url, tables: ['created_by_the_migration'] });
+  await query(url, 'CREATE VIEW stocked AS SELECT * FROM items WHERE quantity > 0');
+  const seeder = createPgShadowSeeder({
+    liveUrl: url,
+    tables: ['created_by_the_migration', 'stocked'],
+  });
   const shadowUrl = await server.createDatabase(`writes_${process.pid}_empty_${databases}`);
   assert.deepEqual(await seeder.seed(shadowUrl), { tables: [] });
 });
