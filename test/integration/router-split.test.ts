@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { LATENCY_BUCKETS_MS } from '../../src/core/types.ts';
 import type { ColorTraffic } from '../../src/ports/traffic-switch.ts';
+import { headerValues, sendRaw } from '../helpers/raw-http.ts';
 import { applyShop, send, startRouterFixture } from '../helpers/router-fixture.ts';
 import type { Reply, RouterFixture } from '../helpers/router-fixture.ts';
 
@@ -199,6 +200,35 @@ for (const { workers, fastPath } of CONFIGS) {
       });
       const green = colors.filter((color) => color === 'green').length;
       assert.ok(Math.abs(share(green, CLIENTS) - 20) <= 1, `${green} of ${CLIENTS} on green`);
+    });
+
+    it('splits HTTP/1.0 requests and pipelined requests on one connection by their own cookies', async () => {
+      await applyShop(fx, { split: { percent: 50, sticky: true, allow: NO_ALLOW } });
+      // HTTP/1.0 leaves the fast path for node:http: the same choice applies there.
+      const old = await sendRaw(
+        fx.publicPort,
+        'GET / HTTP/1.0\r\nHost: shop.test\r\nCookie: cutover_shop=10\r\n\r\n',
+        { untilClose: true, timeoutMs: 3000 },
+      );
+      assert.equal(old.responses[0]?.body.toString(), 'green');
+      const fresh = await sendRaw(fx.publicPort, 'GET / HTTP/1.0\r\nHost: shop.test\r\n\r\n', {
+        untilClose: true,
+        timeoutMs: 3000,
+      });
+      const [cookie] = headerValues(fresh.responses[0]?.rawHeaders ?? [], 'set-cookie');
+      const bucket = Number(COOKIE.exec(cookie ?? '')?.[1]);
+      assert.equal(fresh.responses[0]?.body.toString(), bucket < 5000 ? 'green' : 'blue');
+      // Two pipelined requests on one connection: each is chosen on its own.
+      const pipelined = await sendRaw(
+        fx.publicPort,
+        'GET / HTTP/1.1\r\nHost: shop.test\r\nCookie: cutover_shop=9999\r\n\r\n' +
+          'GET / HTTP/1.1\r\nHost: shop.test\r\nCookie: cutover_shop=0\r\n\r\n',
+        { finalResponses: 2, timeoutMs: 3000 },
+      );
+      assert.deepEqual(
+        pipelined.responses.map((response) => response.body.toString()),
+        ['blue', 'green'],
+      );
     });
 
     it('sends WebSocket upgrades by the same choice, and keeps the preview on the idle color', async () => {
