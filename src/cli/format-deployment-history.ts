@@ -3,6 +3,7 @@
 import type { DeploymentView, HistoryEntry } from '../client/api-types.ts';
 import { finishedStepLines, formatStepDuration } from './format-deployment.ts';
 import { canaryLines } from './format-canary.ts';
+import { rollingLines } from './format-rolling.ts';
 import { formatDuration } from './parse-duration.ts';
 
 export function formatDeploymentHistory(
@@ -33,6 +34,7 @@ export function formatDeploymentBlock(view: DeploymentView): string {
   const results = resultsOf(view);
   if (results.length > 0) lines.push(`    ${results.join('; ')}`);
   lines.push(...canaryLines(view.report, 4));
+  lines.push(...rollingLines(view.report, 4));
   if (view.reason !== null) lines.push(`    reason: ${view.reason}`);
   return lines.join('\n');
 }

@@ -1,13 +1,9 @@
 // Lines for people about one deployment (DeploymentView of the admin API): a permanent line per
 // finished step, the redrawn status line of the running step, and the final summary. Pure: the
 // caller passes the current time.
-import type {
-  DeploymentOutcome,
-  DeploymentStepView,
-  DeploymentView,
-  RollingReport,
-} from '../client/api-types.ts';
+import type { DeploymentOutcome, DeploymentStepView, DeploymentView } from '../client/api-types.ts';
 import { canaryLines } from './format-canary.ts';
+import { rollingLines } from './format-rolling.ts';
 import { formatDuration } from './parse-duration.ts';
 
 const OUTCOMES: readonly string[] = ['succeeded', 'failed', 'aborted', 'rolled-back'];
@@ -123,7 +119,7 @@ export function formatDeploymentSummary(view: DeploymentView): string {
     lines.push(`  warm-up: ${w.sent} requests, ${w.failed} failed, p50 ${p50}, p99 ${p99}`);
   }
   lines.push(...canaryLines(report));
-  if (report.rolling !== undefined) lines.push(...rollingLines(report.rolling));
+  lines.push(...rollingLines(report));
   if (report.flip !== undefined) {
     lines.push(
       `  flip: ${formatDuration(report.flip.durationMs)}, generation ${report.flip.generation}`,
@@ -166,25 +162,6 @@ function trafficLine(view: DeploymentView): string {
   return view.from === null
     ? 'nothing live: this was the first deployment'
     : `traffic stays on ${view.from}`;
-}
-
-/** A rolling deployment's batches, the way back after a failed one, and its caveat. */
-function rollingLines(rolling: RollingReport): string[] {
-  const shares = rolling.batches.map((batch) => `${batch.percent}%`).join(', ');
-  const lines = [
-    `  rolling: ${rolling.batches.length} ${rolling.batches.length === 1 ? 'batch' : 'batches'} of ${rolling.batch} (${shares === '' ? 'none' : shares}), ${rolling.liveTarget} instances replaced by ${rolling.target}`,
-  ];
-  for (const batch of rolling.batches.filter((each) => !each.ok)) {
-    lines.push(`    ${FAIL_MARK} ${batch.reason ?? `batch ${batch.index + 1} failed`}`);
-  }
-  if (rolling.restored !== null) {
-    const r = rolling.restored;
-    lines.push(
-      `  back to the old release: ${r.live} of ${rolling.liveTarget} instances serve (${r.started} started again)${r.problem === null ? '' : `: ${r.problem}`}`,
-    );
-  }
-  lines.push(`  ${rolling.note}`);
-  return lines;
 }
 
 function totalMs(view: DeploymentView): number | null {
