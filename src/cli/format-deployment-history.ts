@@ -3,6 +3,7 @@
 import type { DeploymentView, HistoryEntry } from '../client/api-types.ts';
 import { finishedStepLines, formatStepDuration } from './format-deployment.ts';
 import { canaryLines } from './format-canary.ts';
+import { driftCheckLines } from './format-drift-check.ts';
 import { rollingLines } from './format-rolling.ts';
 import { formatDuration } from './parse-duration.ts';
 
@@ -35,6 +36,7 @@ export function formatDeploymentBlock(view: DeploymentView): string {
   if (results.length > 0) lines.push(`    ${results.join('; ')}`);
   lines.push(...canaryLines(view.report, 4));
   lines.push(...rollingLines(view.report, 4));
+  lines.push(...driftCheckLines(view.report, 4));
   if (view.reason !== null) lines.push(`    reason: ${view.reason}`);
   return lines.join('\n');
 }
