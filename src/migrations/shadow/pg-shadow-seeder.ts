@@ -5,8 +5,10 @@
 // as they will in production.
 //
 // Which rows: up to `maxRowsPerTable` of each table the writes touch, and of each table those
-// reference by foreign key (transitively, parents first, at most MAX_SEED_TABLES tables). A
-// child row whose parent row was not sampled is left out (MATCH SIMPLE: a NULL key passes).
+// reference by foreign key (transitively, at most MAX_SEED_TABLES tables). A parent's sample
+// starts with the rows its children's samples reference, so the children's rows stay whole; a
+// child row whose parent row is still not on the shadow is left out (MATCH SIMPLE: a NULL key
+// passes).
 // Production is only read, in one READ ONLY repeatable-read transaction with a statement
 // timeout; the rows travel as JSON (`row_to_json` there, `json_populate_recordset` here), so no
 // database link and no COPY stream is needed. User triggers are disabled on the shadow while it
@@ -97,19 +99,67 @@ async function readSamples(
       byOid.set(oid, info);
       queue.push(...info.foreignKeys.map((key) => key.parent));
     }
-    const samples: Sample[] = [];
-    for (const table of parentsFirst([...byOid.values()], byOid)) {
-      const result = await live.query<{ rows: string }>(
-        `SELECT coalesce(json_agg(row_to_json(s)), '[]')::text AS rows
-           FROM (SELECT ${table.columns.join(', ')} FROM ${table.name} LIMIT ${maxRows}) s`,
-      );
-      samples.push({ table, rows: result.rows[0]?.rows ?? '[]' });
+    // Children first, so each parent's sample can start with the rows its children's samples
+    // reference; then written to the shadow parents first.
+    const ordered = parentsFirst([...byOid.values()], byOid);
+    const read = new Map<number, string>();
+    for (const table of [...ordered].reverse()) {
+      read.set(table.oid, await readSample(live, table, ordered, read, maxRows));
     }
+    const samples = ordered.map((table) => ({ table, rows: read.get(table.oid) ?? '[]' }));
     await live.query('COMMIT');
     return { samples, byOid };
   } finally {
     await live.end().catch(() => undefined);
   }
+}
+
+/**
+ * Up to `maxRows` rows of `table`: first those the samples already read of the tables that
+ * reference it point at, then any others. Rows are told apart by (tableoid, ctid), stable within
+ * the snapshot, so no equality on the columns' types is needed.
+ */
+async function readSample(
+  live: pg.Client,
+  table: TableInfo,
+  tables: readonly TableInfo[],
+  read: ReadonlyMap<number, string>,
+  maxRows: number,
+): Promise<string> {
+  const references: string[] = [];
+  const values: string[] = [];
+  for (const child of tables) {
+    const sample = read.get(child.oid);
+    if (child.oid === table.oid || sample === undefined) continue;
+    for (const key of child.foreignKeys.filter((each) => each.parent === table.oid)) {
+      values.push(sample);
+      const match = key.columns
+        .map((column, i) => `t.${key.parentColumns[i] ?? column} = c.${column}`)
+        .join(' AND ');
+      references.push(
+        `EXISTS (SELECT 1 FROM json_populate_recordset(NULL::${child.name}, $${values.length}::json) c WHERE ${match})`,
+      );
+    }
+  }
+  const wanted =
+    references.length === 0
+      ? ''
+      : `(SELECT t.tableoid, t.ctid, 0 AS rank FROM ${table.name} t
+          WHERE ${references.join(' OR ')} LIMIT ${maxRows})
+         UNION ALL `;
+  const result = await live.query<{ rows: string }>(
+    `WITH candidates AS (
+       ${wanted}(SELECT tableoid, ctid, 1 AS rank FROM ${table.name} LIMIT ${maxRows})
+     ), picked AS (
+       SELECT DISTINCT ON (tableoid, ctid) tableoid, ctid, rank FROM candidates
+        ORDER BY tableoid, ctid, rank
+     ), chosen AS (SELECT tableoid, ctid FROM picked ORDER BY rank LIMIT ${maxRows})
+     SELECT coalesce(json_agg(row_to_json(s)), '[]')::text AS rows
+       FROM (SELECT ${table.columns.join(', ')} FROM ${table.name} t
+              WHERE (t.tableoid, t.ctid) IN (SELECT tableoid, ctid FROM chosen)) s`,
+    values,
+  );
+  return result.rows[0]?.rows ?? '[]';
 }
 
 async function describeTable(client: pg.Client, oid: number): Promise<TableInfo> {

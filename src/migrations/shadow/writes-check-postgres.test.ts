@@ -174,13 +174,13 @@ void test('on the empty shadow the writes pass; seeded with the live rows, the U
   }
 });
 
-void test('the sample is bounded per table, and a child row whose parent was left out is left out too', async () => {
+void test('the sample is bounded per table, and the parents sampled are those the sampled children reference', async () => {
   const { url, target } = await liveDatabase();
   try {
-    // In this order on disk: the first line's item (3) is past the sample of items.
+    // The lines point at items 3 and 1: a plain first-two sample of items (1, 2) would miss 3.
     await query(
       url,
-      "DELETE FROM lines; INSERT INTO lines (item_id, note) VALUES (3, 'c'), (1, 'a')",
+      "DELETE FROM lines; INSERT INTO lines (item_id, note) VALUES (3, 'c'), (1, 'a'), (2, 'b')",
     );
     const seen: Record<string, unknown>[][] = [];
     const report = await runCompatCheck({
@@ -192,7 +192,7 @@ void test('the sample is bounded per table, and a child row whose parent was lef
           seen.push(await query(shadowUrl, 'SELECT id, name, label FROM items ORDER BY id'));
           seen.push(await query(shadowUrl, 'SELECT item_id, note FROM lines ORDER BY id'));
           seen.push(await query(shadowUrl, 'SELECT count(*)::int AS n FROM audit'));
-          // Defaults after the sample: the next serial and identity values are free.
+          // Defaults after the sample: the next serial value is past the sampled ids.
           seen.push(
             await query(
               shadowUrl,
@@ -208,21 +208,48 @@ void test('the sample is bounded per table, and a child row whose parent was lef
     assert.deepEqual(report.failures, []);
     assert.deepEqual(report.seeded, [
       { table: 'public.items', rows: 2 },
-      { table: 'public.lines', rows: 1 },
+      { table: 'public.lines', rows: 2 },
     ]);
     assert.deepEqual(seen, [
       [
         { id: 1, name: 'legacy mug', label: 'LEGACY MUG' },
-        { id: 2, name: 'legacy shirt', label: 'LEGACY SHIRT' },
+        { id: 3, name: 'sticker', label: 'STICKER' },
       ],
-      [{ item_id: 1, note: 'a' }],
+      [
+        { item_id: 3, note: 'c' },
+        { item_id: 1, note: 'a' },
+      ],
       // The audit trigger did not fire for the seeded rows.
       [{ n: 0 }],
-      [{ id: 3 }],
+      [{ id: 4 }],
     ]);
   } finally {
     await target.close();
   }
+});
+
+void test('a row whose parent row is not on the shadow is left out (a self-reference)', async () => {
+  const { url } = await liveDatabase();
+  await query(
+    url,
+    `CREATE TABLE categories (id integer PRIMARY KEY, parent_id integer REFERENCES categories (id));
+     INSERT INTO categories VALUES (1, NULL), (3, NULL);
+     INSERT INTO categories VALUES (2, 3);`,
+  );
+  const shadowUrl = await server.createDatabase(`writes_${process.pid}_self_${databases}`);
+  await query(
+    shadowUrl,
+    'CREATE TABLE categories (id integer PRIMARY KEY, parent_id integer REFERENCES categories (id))',
+  );
+  // Rows 1 and 3 fit the sample; 2 points at 3, which the same statement inserts: left out.
+  const seeder = createPgShadowSeeder({ liveUrl: url, tables: ['categories'], maxRowsPerTable: 3 });
+  assert.deepEqual(await seeder.seed(shadowUrl), {
+    tables: [{ table: 'public.categories', rows: 2 }],
+  });
+  assert.deepEqual(await query(shadowUrl, 'SELECT id FROM categories ORDER BY id'), [
+    { id: 1 },
+    { id: 3 },
+  ]);
 });
 
 void test('a table production does not have yet, or a view, is not sampled', async () => {
