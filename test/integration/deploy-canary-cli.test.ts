@@ -58,7 +58,7 @@ describe('cutover promote and the canary history (real CLI, real daemon)', () =>
         },
       },
     });
-    const load = startLoad(fx.daemon.info.public, { clients: 2, maxMs: 60_000 });
+    const load = startLoad(fx.daemon.info.public, { clients: 2, maxMs: 120_000 });
     try {
       const started = await fx.start(v2);
       // The first step passed; the second one runs for two minutes unless promoted.
@@ -82,6 +82,34 @@ describe('cutover promote and the canary history (real CLI, real daemon)', () =>
       assert.match(history.stdout, /step 2 \(50%\): promoted/);
       assert.match(history.stdout, /promoted by unix:.* \(after 1 step\)/);
       assert.match(history.stdout, /steps: .*shifting/);
+
+      // --strategy canary on a release whose cutover.yaml says nothing of it; abort mid-step.
+      const v3 = await fx.release('v3', {
+        config: { canary: { steps: [{ weight: '40%', pause: '2m' }] } },
+      });
+      const deployed = await cutover([
+        'deploy',
+        'v3',
+        '--dir',
+        v3.dir,
+        '--strategy',
+        'canary',
+        '--no-wait',
+        '--json',
+        ...dataDir,
+      ]);
+      assert.equal(deployed.code, 0, deployed.stderr);
+      const id = (JSON.parse(deployed.stdout) as DeploymentView).id;
+      const shifting = await fx.waitStep(id, 'shifting');
+      assert.equal(shifting.strategy, 'canary');
+      const aborted = await cutover(['abort', '--reason', 'not today', ...dataDir]);
+      assert.equal(aborted.code, 0, aborted.stderr);
+      assert.match(aborted.stdout, /abort taken at step shifting; traffic stays on (blue|green)/);
+      assert.match(aborted.stdout, /v3: aborted/);
+      const app = await fx.app();
+      assert.ok(app.live !== null);
+      assert.equal(app.colors[app.live].release, 'v2');
+      assert.equal(app.split, undefined);
     } finally {
       const samples = await load.stop();
       assert.ok(
