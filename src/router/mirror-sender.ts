@@ -3,8 +3,7 @@
 // timeouts, and bounds (a rate per app, copies in flight) that drop copies rather than queue
 // them, so a slow, hanging or failing mirror costs the live path nothing but the copy itself.
 import { Agent } from 'undici';
-import type { TrafficMirror } from '../core/types.ts';
-import type { Address } from '../core/types.ts';
+import type { Address, TrafficMirror } from '../core/types.ts';
 import type { ColorLoad } from './color-load.ts';
 
 /** Copies in flight per router thread; beyond it copies are dropped (a hanging mirror). */
