@@ -37,23 +37,30 @@ export interface RestoreResult {
   readonly durationMs: number;
 }
 
-/**
- * Puts all public traffic back on the old release with `liveTarget` instances. `stopping`:
- * old instances still stopping after the batch took them out; the share goes back before they
- * are waited for, any start after, so the peak holds.
- */
+export interface RestoreOptions {
+  /**
+   * Old instances still stopping after the batch took them out: the share goes back before
+   * they are waited for, any start after, so the peak holds.
+   */
+  readonly stopping?: Promise<void>;
+  /** The clock's monotonic ms of the failed batch's verdict: the timings count from it. */
+  readonly sinceMs?: number;
+}
+
+/** Puts all public traffic back on the old release with `liveTarget` instances. */
 export async function restoreLiveColor(
   ctx: EffectContext,
   limits: RestoreLimits,
   oldRelease: () => Promise<RollingRelease | null>,
-  stopping: Promise<void> = Promise.resolve(),
+  options: RestoreOptions = {},
 ): Promise<RestoreResult> {
+  const stopping = options.stopping ?? Promise.resolve();
   const app = ctx.state.app;
   const liveId = ctx.host.appState(app)?.environments[limits.live].release?.id ?? null;
   let started = 0;
   let stopped = 0;
   let problem: string | null = null;
-  const begun = ctx.clock.monotonicMs();
+  const begun = options.sinceMs ?? ctx.clock.monotonicMs();
   const elapsed = (): number => Math.round(ctx.clock.monotonicMs() - begun);
   let trafficBackMs: number | null = null;
   for (let moves = 0; moves < MAX_RESTORE_MOVES; moves += 1) {

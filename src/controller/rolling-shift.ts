@@ -164,6 +164,7 @@ export async function runRollingShift(ctx: EffectContext): Promise<DeploymentEve
       ({ stopped: pendingStop } = await takeOutInstances(ctx, live, liveId, taken));
     }
     const watched = await watch(ctx, idle, label);
+    const verdictMs = ctx.clock.monotonicMs();
     const record: RollingBatchView = {
       index,
       started: move.start,
@@ -177,9 +178,12 @@ export async function runRollingShift(ctx: EffectContext): Promise<DeploymentEve
       watchedMs: watched.durationMs,
     };
     journal = { ...journal, batches: [...journal.batches, record] };
+    // A failed batch goes back at once (its record is saved with the restore's journal); the
+    // old instances taken out stop meanwhile, before any start.
+    if (watched.reason !== null) {
+      return await restore(ctx, journal, watched.reason, pendingStop, verdictMs);
+    }
     await saveJournal(ctx, journal);
-    // A failed batch goes back at once; the old instances stop meanwhile, before any start.
-    if (watched.reason !== null) return await restore(ctx, journal, watched.reason, pendingStop);
     await pendingStop;
     return { type: 'ShiftStepPassed', index, percent: record.percent, at: ctx.nowIso() };
   } catch (error) {
@@ -231,6 +235,7 @@ async function restore(
   journal: RollingJournal,
   reason: string,
   stopping: Promise<void> = Promise.resolve(),
+  sinceMs: number = ctx.clock.monotonicMs(),
 ): Promise<DeploymentEvent> {
   const live = ctx.state.from;
   const idle = ctx.state.to;
@@ -247,7 +252,7 @@ async function restore(
       if (known === undefined || known === null) return null;
       return { ...known, addresses: journal.removed.map((each) => each.address) };
     },
-    stopping,
+    { stopping, sinceMs },
   );
   saved = { ...saved, restored: { ...result, reason } };
   await saveJournal(ctx, saved);
