@@ -8,6 +8,9 @@ import { describe, it } from 'node:test';
 import type { DeploymentView } from '../../src/client/api-types.ts';
 import { startLoad, startPipelineDaemon, waitFor } from '../helpers/pipeline-fixture.ts';
 
+/** The load runs until stopped, bounded in time and count; a step judged late still has traffic. */
+const LOAD_MAX_REQUESTS = 200_000;
+
 const CUTOVER_BIN = fileURLToPath(new URL('../../bin/cutover.js', import.meta.url));
 
 interface CliRun {
@@ -58,7 +61,11 @@ describe('cutover promote and the canary history (real CLI, real daemon)', () =>
         },
       },
     });
-    const load = startLoad(fx.daemon.info.public, { clients: 2, maxMs: 120_000 });
+    const load = startLoad(fx.daemon.info.public, {
+      clients: 2,
+      maxMs: 120_000,
+      maxRequests: LOAD_MAX_REQUESTS,
+    });
     try {
       const started = await fx.start(v2);
       // The first step passed; the second one runs for two minutes unless promoted.

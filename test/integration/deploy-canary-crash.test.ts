@@ -22,6 +22,9 @@ import {
   type Scenario,
 } from '../helpers/shop-scenario.ts';
 
+/** The load runs until stopped, bounded in time and count; a step judged late still has traffic. */
+const LOAD_MAX_REQUESTS = 200_000;
+
 const KILL_WAIT_MS = 30_000;
 
 /** Two short steps judged on a handful of requests: the load reaches them quickly. */
@@ -108,7 +111,11 @@ describe('kill -9 of the daemon during a canary', { concurrency: 3 }, () => {
       await withScenario(async (scenario) => {
         // The steps are judged on real traffic: a steady load through the public listener
         // (the daemon keeps its ports across restarts; requests fail while it is down).
-        const load = startLoad(scenario.daemon.info.public, { clients: 2, maxMs: 90_000 });
+        const load = startLoad(scenario.daemon.info.public, {
+          clients: 2,
+          maxMs: 90_000,
+          maxRequests: LOAD_MAX_REQUESTS,
+        });
         let view: DeploymentView;
         try {
           view = await crashAndResume(scenario, crash);

@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { startLoad, startPipelineDaemon, type ShopRelease } from '../helpers/pipeline-fixture.ts';
 
+/** The load runs until stopped, bounded in time and count; a step judged late still has traffic. */
+const LOAD_MAX_REQUESTS = 200_000;
+
 async function example(dirName: string, release: string): Promise<ShopRelease> {
   const dir = fileURLToPath(new URL(`../../examples/shop/${dirName}`, import.meta.url));
   const config = await readFile(`${dir}/cutover.yaml`, 'utf8');
@@ -22,7 +25,11 @@ describe('the shop canary examples (real daemon, real shop instances)', () => {
     assert.equal(first.outcome, 'succeeded', first.reason ?? '');
     assert.ok(!first.steps.some((step) => step.step === 'shifting'));
 
-    const load = startLoad(fx.daemon.info.public, { clients: 4, maxMs: 120_000 });
+    const load = startLoad(fx.daemon.info.public, {
+      clients: 4,
+      maxMs: 120_000,
+      maxRequests: LOAD_MAX_REQUESTS,
+    });
     try {
       const badStart = await fx.start(await example('v11-canary-bad', 'v11'));
       const bad = await fx.waitEnded(badStart.id, 60_000).catch(async (error: unknown) => {

@@ -17,6 +17,9 @@ import {
   type ShopRelease,
 } from '../helpers/pipeline-fixture.ts';
 
+/** The load runs until stopped, bounded in time and count; a step judged late still has traffic. */
+const LOAD_MAX_REQUESTS = 200_000;
+
 /** Two short steps, judged on at least 100 canary requests each. */
 const CANARY = {
   strategy: 'canary',
@@ -99,7 +102,11 @@ describe('canary deployments (real daemon, real shop instances)', () => {
     const fx = await pipeline(t);
     await deployLive(fx);
     const bad = await fx.release('v2', { env: { SHOP_ERROR_RATE: 0.05 }, config: CANARY });
-    const load = startLoad(fx.daemon.info.public, { clients: 4, maxMs: 60_000 });
+    const load = startLoad(fx.daemon.info.public, {
+      clients: 4,
+      maxMs: 60_000,
+      maxRequests: LOAD_MAX_REQUESTS,
+    });
     const view = await fx.deployAndWait(bad, undefined, 60_000);
     const samples = await load.stop();
 
@@ -146,7 +153,11 @@ describe('canary deployments (real daemon, real shop instances)', () => {
     const fx = await pipeline(t);
     await deployLive(fx);
     const good = await fx.release('v2', { config: CANARY });
-    const load = startLoad(fx.daemon.info.public, { clients: 4, maxMs: 60_000 });
+    const load = startLoad(fx.daemon.info.public, {
+      clients: 4,
+      maxMs: 60_000,
+      maxRequests: LOAD_MAX_REQUESTS,
+    });
     const view = await fx.deployAndWait(good, undefined, 60_000);
     const samples = await load.stop();
 
@@ -191,7 +202,11 @@ describe('canary deployments (real daemon, real shop instances)', () => {
     assert.match(none.body, /no deployment running; nothing to promote/);
     await deployLive(fx);
     const good = await fx.release('v2', { config: SLOW_CANARY });
-    const load = startLoad(fx.daemon.info.public, { clients: 2, maxMs: 60_000 });
+    const load = startLoad(fx.daemon.info.public, {
+      clients: 2,
+      maxMs: 60_000,
+      maxRequests: LOAD_MAX_REQUESTS,
+    });
     const started = await fx.start(good);
     await fx.waitStep(started.id, 'shifting');
     await waitForAnswerFrom(fx, 'v2');
@@ -220,7 +235,11 @@ describe('canary deployments (real daemon, real shop instances)', () => {
     await deployLive(fx);
     // A warm-up long enough for the load to be copied: 300 requests one at a time.
     const v2 = await fx.release('v2', { config: { warmup: { requests: 300, concurrency: 1 } } });
-    const load = startLoad(fx.daemon.info.public, { clients: 2, maxMs: 60_000 });
+    const load = startLoad(fx.daemon.info.public, {
+      clients: 2,
+      maxMs: 60_000,
+      maxRequests: LOAD_MAX_REQUESTS,
+    });
     const reply = await fx.daemon.admin('POST', '/v1/apps/shop/deployments', {
       body: { release: v2.release, dir: v2.dir, config: v2.config, mirror: true },
     });
@@ -251,7 +270,11 @@ describe('canary deployments (real daemon, real shop instances)', () => {
     const fx = await pipeline(t);
     await deployLive(fx);
     const good = await fx.release('v2', { config: SLOW_CANARY });
-    const load = startLoad(fx.daemon.info.public, { clients: 4, maxMs: 60_000 });
+    const load = startLoad(fx.daemon.info.public, {
+      clients: 4,
+      maxMs: 60_000,
+      maxRequests: LOAD_MAX_REQUESTS,
+    });
     const started = await fx.start(good);
     const atShift = await fx.waitStep(started.id, 'shifting');
     await waitForAnswerFrom(fx, 'v2');
@@ -303,7 +326,11 @@ describe('canary deployments (real daemon, real shop instances)', () => {
         },
       },
     });
-    const load = startLoad(fx.daemon.info.public, { clients: 4, maxMs: 90_000 });
+    const load = startLoad(fx.daemon.info.public, {
+      clients: 4,
+      maxMs: 90_000,
+      maxRequests: LOAD_MAX_REQUESTS,
+    });
     const started = await fx.start(good);
     // Mid-shift: the first step passed, the second one under way.
     await waitFor('the first canary step passed', async () => {
