@@ -267,4 +267,25 @@ describe('rolling deployments (real daemon, real shop instances)', () => {
     assert.equal(rolling.batches.at(-1)?.old, 0);
     assert.equal(rolling.batches.at(-1)?.fresh, N);
   });
+
+  it('finishes the way back to the old release after a kill -9 in the middle of it', async (t) => {
+    const fx = await pipeline(t);
+    await deployLive(fx);
+    const bad = await fx.release('v3', {
+      instances: N,
+      env: { SHOP_FAULT: 'fails-under-traffic', SHOP_FAIL_AFTER_REQUESTS: 10 },
+      config: ROLLING,
+    });
+    const started = await fx.start(bad);
+    await waitFor('the way back', async () => {
+      const current = await fx.view(started.id);
+      return / on (blue|green) again/.test(current.waitingFor ?? '') ? true : undefined;
+    });
+    await fx.restart('SIGKILL');
+    const view = await fx.waitEnded(started.id);
+    assert.equal(view.outcome, 'rolled-back', view.reason ?? '');
+    assert.ok(view.resumes >= 1, 'the deployment was not resumed');
+    assert.equal(rollingOf(view).restored?.live, N);
+    await assertWholeOn(fx, 'v1');
+  });
 });
