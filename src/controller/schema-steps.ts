@@ -42,6 +42,8 @@ export interface SchemaStepContext {
   readonly live: SchemaRelease | null;
   readonly openDatabase: (url: string) => Promise<MigrationTarget>;
   readonly environment?: NodeJS.ProcessEnv;
+  /** The deployment's abort: stops the shadow instances' health wait and smoke checks early. */
+  readonly signal?: AbortSignal;
   readonly nowIso: () => string;
   readonly waiting: (text: string | null) => void;
   readonly report: (patch: Partial<DeploymentReport>) => Promise<void>;
@@ -107,6 +109,7 @@ async function releaseChecks(
   app: string,
   dialect: DatabaseDialect,
   environment: NodeJS.ProcessEnv | undefined,
+  signal?: AbortSignal,
 ): Promise<ReleaseChecks> {
   const { config } = release;
   const database = config.database;
@@ -143,6 +146,7 @@ async function releaseChecks(
           host: config.hosts[0] ?? 'localhost',
           releaseDir: release.dir,
           ...(environment === undefined ? {} : { baseEnv: environment }),
+          ...(signal === undefined ? {} : { signal }),
         }),
       );
     }
@@ -264,11 +268,25 @@ export async function checkSchema(ctx: SchemaStepContext): Promise<DeploymentEve
     let next: ReleaseChecks;
     let live: ReleaseChecks | null;
     try {
-      next = await releaseChecks('new', ctx.next, ctx.app, target.dialect, ctx.environment);
+      next = await releaseChecks(
+        'new',
+        ctx.next,
+        ctx.app,
+        target.dialect,
+        ctx.environment,
+        ctx.signal,
+      );
       live =
         ctx.live === null
           ? null
-          : await releaseChecks('live', ctx.live, ctx.app, target.dialect, ctx.environment);
+          : await releaseChecks(
+              'live',
+              ctx.live,
+              ctx.app,
+              target.dialect,
+              ctx.environment,
+              ctx.signal,
+            );
     } catch (error) {
       await ctx.report({
         schema: { pending: pending.map((file) => file.name), contractHeld: held, lint: lintReport },

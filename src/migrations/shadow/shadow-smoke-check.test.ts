@@ -231,3 +231,18 @@ void test('a release directory that is gone fails the check, saying what to do',
     /could not start `node app\.mjs` in .*deleted-release \(could not start: spawn \/bin\/sh ENOENT\): keep a release's directory/,
   );
 });
+
+void test('an abort stops the wait for health at once, and the instance with it', async () => {
+  const controller = new AbortController();
+  const started = performance.now();
+  const check = createShadowSmokeCheck({
+    ...optionsFor('sick', { health: { ...HEALTH, startTimeoutMs: 60_000 } }),
+    signal: controller.signal,
+  })('sqlite:/shadow/ok.db');
+  setTimeout(() => controller.abort(), 500);
+  const outcome = await check;
+  assert.equal(outcome.passed, false);
+  assert.equal(outcome.checks[0]?.detail, 'stopped before it passed its health check');
+  assert.ok(performance.now() - started < 10_000);
+  assert.equal(await isRunning(await appPid()), false);
+});

@@ -47,6 +47,8 @@ export interface ShadowSmokeCheckOptions {
   readonly releaseDir: string;
   /** The environment the instance inherits before its own env (default: cutover's own). */
   readonly baseEnv?: NodeJS.ProcessEnv;
+  /** Stops the check early (the deployment was aborted): the instance is stopped all the same. */
+  readonly signal?: AbortSignal;
 }
 
 /** Process groups of instances running now, killed if the daemon exits while they run. */
@@ -70,12 +72,13 @@ export function createShadowSmokeCheck(options: ShadowSmokeCheckOptions): Compat
     const checks: CheckResult[] = [];
     let healthy: string | null;
     try {
-      healthy = await waitHealthy(instance, options.health);
+      healthy = await waitHealthy(instance, options.health, options.signal);
       if (healthy === null) {
         const report = await runSmokeChecks(options.smoke, {
           baseUrl: `http://${LOOPBACK}:${instance.port}`,
           host: options.host,
           releaseDir: options.releaseDir,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
         });
         for (const check of report.checks) {
           checks.push({
@@ -192,12 +195,17 @@ async function startInstance(
 async function waitHealthy(
   instance: ShadowInstance,
   health: AppConfig['health'],
+  signal: AbortSignal | undefined,
 ): Promise<string | null> {
   const deadline = performance.now() + health.startTimeoutMs;
   const address = `${LOOPBACK}:${instance.port}`;
   let passes = 0;
   let last = 'no check answered yet';
+  const stopped = new Promise<void>((resolve) => {
+    signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
   while (performance.now() < deadline) {
+    if (signal?.aborted === true) return 'stopped before it passed its health check';
     if (instance.exitedWith !== null) {
       return `it exited (${instance.exitedWith}) before passing its health check`;
     }
@@ -209,7 +217,7 @@ async function waitHealthy(
       passes = 0;
       last = result.detail;
     }
-    await Promise.race([sleep(health.intervalMs), instance.exited]);
+    await Promise.race([sleep(health.intervalMs), instance.exited, stopped]);
   }
   return `not healthy within ${health.startTimeoutMs} ms (GET ${health.path}: ${last})`;
 }
