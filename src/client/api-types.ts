@@ -620,4 +620,6 @@ export interface MigrationsContractResponse {
   readonly release: string;
   readonly applied: readonly string[];
   readonly durationMs: number;
+  /** Each applied file with the time it took, in order. */
+  readonly files?: readonly { readonly name: string; readonly durationMs: number }[];
 }

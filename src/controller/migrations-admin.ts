@@ -133,17 +133,25 @@ export async function contractLive(
       );
     }
     const { lockTimeoutMs, statementTimeoutMs, retries } = live.config.migrations;
-    const applied = await target.apply(plan.contractPending, {
-      release: live.release,
-      lockTimeoutMs,
-      statementTimeoutMs,
-      retries,
-    });
+    // One file at a time, for each one's duration; a failure keeps the files before it applied.
+    const done: { name: string; durationMs: number }[] = [];
+    for (const file of plan.contractPending) {
+      const fileStarted = performance.now();
+      const applied = await target.apply([file], {
+        release: live.release,
+        lockTimeoutMs,
+        statementTimeoutMs,
+        retries,
+      });
+      const durationMs = Math.round(performance.now() - fileStarted);
+      for (const row of applied) done.push({ name: row.name, durationMs });
+    }
     return {
       app: app.name,
       release: live.release,
-      applied: applied.map((row) => row.name),
+      applied: done.map((file) => file.name),
       durationMs: Math.round(performance.now() - started),
+      files: done,
     };
   } finally {
     await target.close();

@@ -189,6 +189,9 @@ describe('contract migrations after the standby is retired', () => {
       assert.deepEqual(contracted.data.applied, ['003_drop_legacy.sql']);
       assert.equal(contracted.data.release, 'v2');
       assert.equal(typeof contracted.data.durationMs, 'number');
+      const [file] = contracted.data.files as { name: string; durationMs: number }[];
+      assert.equal(file?.name, '003_drop_legacy.sql');
+      assert.ok((file?.durationMs ?? -1) >= 0);
       assert.match(String(contracted.data.actor), /standby was retired/);
 
       const rows = await historyRows(url);
