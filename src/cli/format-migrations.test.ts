@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sampleMigrationsPlan } from '../../test/helpers/admin-fixture.ts';
-import { formatMigrationsPlan, formatMigrationsStatus } from './format-migrations.ts';
+import {
+  formatMigrationsContract,
+  formatMigrationsPlan,
+  formatMigrationsStatus,
+} from './format-migrations.ts';
 
 void test('a plan with nothing to apply says so; an empty history reads none', () => {
   const text = formatMigrationsPlan(sampleMigrationsPlan({ applied: [], pending: [] }));
@@ -48,5 +52,22 @@ void test('a status says what holds the contract files back and who runs them', 
   assert.match(
     ready,
     /^contract pending \(nothing holds them back: run `cutover migrations contract`\):$/m,
+  );
+});
+
+void test('a contract run lists each file with its duration', () => {
+  const text = formatMigrationsContract({
+    app: 'shop',
+    release: 'v2',
+    applied: ['0003_a.sql', '0004_b.sql'],
+    durationMs: 40,
+    files: [
+      { name: '0003_a.sql', durationMs: 25 },
+      { name: '0004_b.sql', durationMs: 12 },
+    ],
+  });
+  assert.equal(
+    text,
+    'shop v2: applied 2 migrations in 40 ms\n  0003_a.sql (25 ms)\n  0004_b.sql (12 ms)',
   );
 });

@@ -80,9 +80,13 @@ export function formatMigrationsContract(result: MigrationsContractResponse): st
   if (result.applied.length === 0) {
     return `${result.app} ${result.release}: no contract migration pending`;
   }
+  const lines =
+    result.files === undefined
+      ? list(result.applied)
+      : result.files.map((file) => `  ${file.name} (${file.durationMs} ms)`).join('\n');
   return [
     `${result.app} ${result.release}: applied ${count(result.applied.length)} in ${result.durationMs} ms`,
-    list(result.applied),
+    lines,
   ].join('\n');
 }
 
