@@ -5,7 +5,6 @@
 // the model does not know (a table made by a function, a view, another tool) stays unknown, and
 // the rules then judge as they would without it.
 import type { ColumnDef, Node, RangeVar } from 'libpg-query';
-import type { LintStatement } from './lint-types.ts';
 import { columnTypeOf } from './column-types.ts';
 import type { ColumnType } from './column-types.ts';
 
@@ -15,8 +14,11 @@ export interface SchemaModel {
 }
 
 export interface MutableSchemaModel extends SchemaModel {
-  /** Applies what one statement does to tables and columns. */
-  apply(statement: Pick<LintStatement, 'kind' | 'node'>): void;
+  /** Applies what one parsed statement (a LintStatement) does to tables and columns. */
+  apply(statement: {
+    readonly kind: string;
+    readonly node: Readonly<Record<string, unknown>>;
+  }): void;
 }
 
 /** `schema.table`, with the default schema named: `users` and `public.users` are one table. */
