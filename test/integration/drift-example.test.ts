@@ -70,4 +70,19 @@ describe('examples/shop/v7-drift after v2', () => {
     assert.equal(last?.report.start, undefined, 'nothing started');
     assert.equal(await fx.publicVersion(), 'v2');
   });
+
+  it('goes live with --accept-drift env.PAYMENTS_URL, and cutover drift then shows it accepted', async () => {
+    const accepted = await cutover(
+      ['deploy', 'v7-drift', '--dir', join(SHOP, 'v7-drift'), '--accept-drift', 'env.PAYMENTS_URL'],
+      fx.dataDir,
+    );
+    assert.equal(accepted.code, 0, `${accepted.out}${accepted.err}`);
+    assert.equal(await fx.publicVersion(), 'v7-drift');
+    const drift = await cutover(['drift', 'shop'], fx.dataDir);
+    assert.equal(drift.code, 0, `${drift.out}${drift.err}`);
+    assert.match(
+      drift.out,
+      /expected env\.PAYMENTS_URL: not set on v2 \(\w+\), "https:\/\/payments\.staging\.example\.com" on v7-drift \(\w+, live\) \(accept-drift env\.PAYMENTS_URL\)/,
+    );
+  });
 });
