@@ -91,7 +91,8 @@ async function main(): Promise<void> {
   for (let index = 0; bigTotal < STATEMENTS; index += 1) {
     const entry = postgres[index % postgres.length];
     if (entry === undefined) break;
-    bigParts.push(entry.file.sql);
+    // A byte-order mark belongs at the start of a file only: drop it inside the joined file.
+    bigParts.push(entry.file.sql.replace(/^\uFEFF/, ''));
     bigTotal += entry.statements;
   }
   const bigSql = bigParts.join('\n');
