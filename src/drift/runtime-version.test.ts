@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -63,4 +63,21 @@ void test('a program that does not answer is killed at the timeout: "unknown"', 
   });
   assert.equal(version, 'unknown');
   assert.ok(performance.now() - started < 5_000);
+});
+
+void test('an interpreter is asked once until its file changes (an upgrade in place)', async () => {
+  const env = { PATH: `${dir}:/usr/bin:/bin` };
+  const calls = join(dir, 'counted-calls');
+  const script = (version: string): string =>
+    `#!/bin/sh\necho x >> "${calls}"\necho "countlang ${version}"\n`;
+  await writeFile(join(dir, 'countlang'), script('1.0'));
+  await chmod(join(dir, 'countlang'), 0o755);
+  const ask = (): Promise<string> => runtimeVersion('countlang app', { cwd: dir, env });
+  assert.equal(await ask(), 'countlang countlang 1.0');
+  assert.equal(await ask(), 'countlang countlang 1.0');
+  assert.equal((await readFile(calls, 'utf8')).split('\n').filter(Boolean).length, 1);
+  // A new build of the interpreter: another size and modification time.
+  await writeFile(join(dir, 'countlang'), script('1.10'));
+  assert.equal(await ask(), 'countlang countlang 1.10');
+  assert.equal((await readFile(calls, 'utf8')).split('\n').filter(Boolean).length, 2);
 });

@@ -2,6 +2,9 @@
 // `--version` (`node --version`), with the instances' env (PATH) and working directory, bounded
 // by a timeout. Never fails: "unknown" when it cannot tell.
 import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, realpath, stat } from 'node:fs/promises';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { UNKNOWN_VALUE } from './drift-snapshot.ts';
 
 export const RUNTIME_VERSION_TIMEOUT_MS = 5_000;
@@ -39,13 +42,64 @@ export interface RuntimeVersionOptions {
   readonly timeoutMs?: number;
 }
 
+/** Answers remembered per interpreter file; a bound, not a working set, for a daemon's life. */
+const CACHE_LIMIT = 64;
+const answers = new Map<string, string>();
+
+/** The file `program` names under the instances' PATH (as the shell finds it), or null. */
+async function locate(program: string, options: RuntimeVersionOptions): Promise<string | null> {
+  const candidates = program.includes('/')
+    ? [isAbsolute(program) ? program : resolve(options.cwd, program)]
+    : (options.env.PATH ?? '')
+        .split(delimiter)
+        .filter((dir) => dir !== '')
+        .map((dir) => join(isAbsolute(dir) ? dir : resolve(options.cwd, dir), program));
+  for (const candidate of candidates) {
+    try {
+      await access(candidate, constants.X_OK);
+      return await realpath(candidate);
+    } catch {
+      // Not there, or not executable: the shell would look further along PATH too.
+    }
+  }
+  return null;
+}
+
+/**
+ * Where the interpreter's file is and which bytes it holds, as far as its inode, size and
+ * modification time tell: the same key means the same answer to --version, so a deployment
+ * asks once per interpreter, and an upgrade in place (a new file) is asked again.
+ */
+async function identityOf(program: string, options: RuntimeVersionOptions): Promise<string | null> {
+  const file = await locate(program, options);
+  if (file === null) return null;
+  try {
+    const info = await stat(file);
+    return `${file}\0${String(info.ino)}\0${String(info.size)}\0${String(info.mtimeMs)}`;
+  } catch {
+    return null;
+  }
+}
+
 /** `node v24.11.1`, or "unknown". */
-export function runtimeVersion(
+export async function runtimeVersion(
   start: string | null,
   options: RuntimeVersionOptions,
 ): Promise<string> {
   const program = start === null ? null : interpreterOf(start);
-  if (program === null) return Promise.resolve(UNKNOWN_VALUE);
+  if (program === null) return UNKNOWN_VALUE;
+  const identity = await identityOf(program, options);
+  const known = identity === null ? undefined : answers.get(identity);
+  if (known !== undefined) return known;
+  const answer = await askVersion(program, options);
+  if (identity !== null && answer !== UNKNOWN_VALUE) {
+    if (answers.size >= CACHE_LIMIT) answers.delete(answers.keys().next().value ?? '');
+    answers.set(identity, answer);
+  }
+  return answer;
+}
+
+function askVersion(program: string, options: RuntimeVersionOptions): Promise<string> {
   return new Promise((resolvePromise) => {
     try {
       execFile(
