@@ -21,6 +21,7 @@ import type { MigrationTarget } from '../ports/database.ts';
 import type { EffectContext } from './effect-context.ts';
 import { checkDrift } from './drift-step.ts';
 import { checkSchema, migrateExpand, resolveDatabaseUrl } from './schema-steps.ts';
+import { restoreRollingShift } from './rolling-shift.ts';
 import { runShiftStep } from './shift-step.ts';
 import type { SchemaStepContext } from './schema-steps.ts';
 
@@ -156,6 +157,9 @@ async function stopMirror(ctx: EffectContext): Promise<void> {
 
 /** A failed or aborted shift: every share of public traffic back on the live color at once. */
 async function clearSplit(ctx: EffectContext): Promise<DeploymentEvent> {
+  // A rolling shift cut short (an abort taken up after a restart, a crashed batch) may have
+  // taken old instances out: put the old release back whole before the share comes off.
+  if (strategyOf(ctx.state) === 'rolling') await restoreRollingShift(ctx);
   const app = ctx.host.appState(ctx.state.app);
   const live = app?.live ?? null;
   ctx.waiting(`all public traffic back on ${live ?? 'the live color'}`);

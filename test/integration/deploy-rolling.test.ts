@@ -288,4 +288,26 @@ describe('rolling deployments (real daemon, real shop instances)', () => {
     assert.equal(rollingOf(view).restored?.live, N);
     await assertWholeOn(fx, 'v1');
   });
+
+  it('puts the old release back whole after an abort and a kill -9 before the way back ended', async (t) => {
+    const fx = await pipeline(t);
+    await deployLive(fx);
+    const v2 = await fx.release('v2', {
+      instances: N,
+      config: { ...ROLLING, rolling: { batch: 1, pause: '30s' } },
+    });
+    const started = await fx.start(v2);
+    await waitFor('the first batch watched', async () => {
+      const current = await fx.view(started.id);
+      return /batch 1: watching/.test(current.waitingFor ?? '') ? true : undefined;
+    });
+    const reply = await fx.daemon.admin('POST', '/v1/apps/shop/abort', { body: { reason: 'x' } });
+    assert.equal(reply.status, 200);
+    // The abort is stored; the daemon dies before its way back ends: the next one finishes it.
+    await delay(80);
+    await fx.restart('SIGKILL');
+    const view = await fx.waitEnded(started.id);
+    assert.equal(view.outcome, 'aborted', view.reason ?? '');
+    await assertWholeOn(fx, 'v1');
+  });
 });
