@@ -123,6 +123,23 @@ const GOOD: DemoMeasurements = {
       },
       liveAfter: 'v2',
     }),
+    deployment({
+      release: 'v7-drift',
+      outcome: 'failed',
+      failedAt: 'drift-check',
+      flipped: false,
+      steps: SCHEMA_REFUSAL_STEPS.filter((s) => s.step !== 'schema-check'),
+      liveAfter: 'v2',
+    }),
+    deployment({ release: 'v10', shifted: true, liveAfter: 'v10' }),
+    deployment({
+      release: 'v11',
+      outcome: 'rolled-back',
+      failedAt: 'shifting',
+      flipped: false,
+      shifted: true,
+      liveAfter: 'v10',
+    }),
   ],
   drill: DRILL,
   drillRan: true,
@@ -138,7 +155,7 @@ function failing(m: DemoMeasurements): string[] {
 
 void test('the whole story as it should go: every expectation holds', () => {
   const results = evaluateDemo(GOOD);
-  assert.equal(results.length, 9);
+  assert.equal(results.length, 12);
   assert.deepEqual(failing(GOOD), []);
   const zero = results.find((e) => e.name === 'zero failed requests');
   assert.equal(zero?.detail, '0 failed of 1020, 20 errors served by v4 itself not counted');
@@ -147,9 +164,10 @@ void test('the whole story as it should go: every expectation holds', () => {
 void test('each broken promise fails its own expectation', () => {
   const [v1, v2, v3, v4, v5, v6] = GOOD.deployments;
   assert.ok(v1 && v2 && v3 && v4 && v5 && v6);
+  const rest = GOOD.deployments.slice(6);
   const with3 = (d: DemoDeployment): DemoMeasurements => ({
     ...GOOD,
-    deployments: [v1, v2, d, v4, v5, v6],
+    deployments: [v1, v2, d, v4, v5, v6, ...rest],
   });
   // v3 refused at another step, or after a flip, or leaving another release live.
   assert.deepEqual(failing(with3({ ...v3, failedAt: 'starting' })), [
@@ -160,7 +178,7 @@ void test('each broken promise fails its own expectation', () => {
   // v4 that went live, or failed without a flip.
   const with4 = (d: DemoDeployment): DemoMeasurements => ({
     ...GOOD,
-    deployments: [v1, v2, v3, d, v5, v6],
+    deployments: [v1, v2, v3, d, v5, v6, ...rest],
   });
   assert.deepEqual(failing(with4({ ...v4, outcome: 'succeeded', liveAfter: 'v4' })), [
     'v4 is rolled back automatically',
@@ -168,7 +186,9 @@ void test('each broken promise fails its own expectation', () => {
   assert.deepEqual(failing(with4({ ...v4, outcome: 'failed', flipped: false })), [
     'v4 is rolled back automatically',
   ]);
-  assert.deepEqual(failing({ ...GOOD, deployments: [v1, v3, v4, v5, v6] }), ['v2 goes live']);
+  assert.deepEqual(failing({ ...GOOD, deployments: [v1, v3, v4, v5, v6, ...rest] }), [
+    'v2 goes live',
+  ]);
   // The drill: not passed, too slow, a failed request, or refused outright.
   assert.deepEqual(failing({ ...GOOD, drill: { ...DRILL, rtoMs: 1_500 } }), [
     'the rollback drill passes within its RTO objective',
@@ -186,6 +206,22 @@ void test('each broken promise fails its own expectation', () => {
     'every request outside a flip is answered by the live release',
   ]);
   assert.deepEqual(failing({ ...GOOD, requests: { ...LOAD, ok: 0 } }), ['zero failed requests']);
+  // The issue-5 part: drift refused elsewhere, a canary flipped to, or one never shared.
+  const [v7, v10, v11] = rest;
+  assert.ok(v7 && v10 && v11);
+  const withLast = (d7: DemoDeployment, d10: DemoDeployment, d11: DemoDeployment) => ({
+    ...GOOD,
+    deployments: [v1, v2, v3, v4, v5, v6, d7, d10, d11],
+  });
+  assert.deepEqual(failing(withLast({ ...v7, failedAt: 'schema-check' }, v10, v11)), [
+    'v7-drift is refused before the flip',
+  ]);
+  assert.deepEqual(failing(withLast(v7, { ...v10, shifted: false }, v11)), [
+    'v10 goes live through its canary steps',
+  ]);
+  assert.deepEqual(failing(withLast(v7, v10, { ...v11, flipped: true })), [
+    'v11 is rolled back by its canary analysis before any flip',
+  ]);
 });
 
 void test('a shortened story checks only what ran', () => {
@@ -206,6 +242,7 @@ void test('a shortened story checks only what ran', () => {
 void test('v5 and v6 must be refused at the schema check, by the linter and by the shadow check', () => {
   const [v1, v2, v3, v4, v5, v6] = GOOD.deployments;
   assert.ok(v1 && v2 && v3 && v4 && v5 && v6);
+  const rest = GOOD.deployments.slice(6);
   const schema5: DemoSchema | null = v5.schema;
   const schema6: DemoSchema | null = v6.schema;
   assert.ok(schema5 !== null && schema6 !== null);
@@ -214,7 +251,7 @@ void test('v5 and v6 must be refused at the schema check, by the linter and by t
     'v6 is refused by the shadow check (v2 fails on the migrated shadow) before anything starts';
   const with56 = (five: DemoDeployment, six: DemoDeployment): DemoMeasurements => ({
     ...GOOD,
-    deployments: [v1, v2, v3, v4, five, six],
+    deployments: [v1, v2, v3, v4, five, six, ...rest],
   });
   const detail = evaluateDemo(GOOD).find((e) => e.name === V5)?.detail;
   assert.equal(

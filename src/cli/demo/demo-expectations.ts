@@ -13,6 +13,10 @@ export interface StoryStep {
   readonly refusedBy?: { readonly lintRule: string } | { readonly shadowFailed: string };
   /** The release that must be live afterwards. */
   readonly liveAfter: string;
+  /** The release's folder under examples/shop, when it is not named like the release. */
+  readonly dir?: string;
+  /** Deployed as a canary: it must take its share of traffic in steps before any flip. */
+  readonly canary?: boolean;
 }
 
 export interface DemoMeasurements {
@@ -36,6 +40,11 @@ const BEFORE_START_STEPS: readonly string[] = [
 ];
 
 function expectationName(step: StoryStep): string {
+  if (step.canary === true) {
+    return step.expect === 'succeeded'
+      ? `${step.release} goes live through its canary steps`
+      : `${step.release} is rolled back by its canary analysis before any flip`;
+  }
   if (step.expect === 'succeeded') return `${step.release} goes live`;
   if (step.expect === 'rolled-back') return `${step.release} is rolled back automatically`;
   const by = step.refusedBy;
@@ -83,7 +92,14 @@ function expectDeployment(step: StoryStep, d: DemoDeployment | undefined): DemoE
     `, live ${d.liveAfter ?? 'none'} after it`;
   const live = d.liveAfter === step.liveAfter;
   let ok: boolean;
-  if (step.expect === 'succeeded') ok = d.outcome === 'succeeded';
+  if (step.canary === true) {
+    // A canary shares traffic first; a bad one is taken back before it is ever flipped to.
+    ok =
+      d.shifted === true &&
+      (step.expect === 'succeeded'
+        ? d.outcome === 'succeeded' && d.flipped
+        : d.outcome === step.expect && !d.flipped);
+  } else if (step.expect === 'succeeded') ok = d.outcome === 'succeeded';
   else if (step.expect === 'rolled-back') ok = d.outcome === 'rolled-back' && d.flipped;
   else {
     const touchedNothing =

@@ -29,6 +29,8 @@ export interface DemoDeployment {
   readonly to: Color | null;
   /** Whether the flip to the release was ever taken (a flipping step ran). */
   readonly flipped: boolean;
+  /** Whether a share of public traffic went to it before any flip (canary or rolling steps). */
+  readonly shifted?: boolean;
   readonly flipMs: number | null;
   readonly flipBackMs: number | null;
   readonly verify: { readonly probes: number; readonly failedProbes: number } | null;
@@ -106,6 +108,7 @@ export function toDemoDeployment(
     from: view.from,
     to: view.to,
     flipped: view.steps.some((step) => step.step === 'flipping'),
+    shifted: view.steps.some((step) => step.step === 'shifting'),
     flipMs: view.report.flip?.durationMs ?? null,
     flipBackMs: view.report.flipBack?.durationMs ?? null,
     verify:

@@ -100,3 +100,32 @@ void test('a drill is one unchecked window; a flip still running counts until no
   );
   assert.deepEqual(check, { checked: 3, misrouted: 0, samples: [] });
 });
+
+void test('canary steps: either release may answer inside them, only the live one outside', () => {
+  const timeline = createTimeline(T0, 'v10');
+  // v11 shares traffic at 1000-3000, is taken back at 3000-3004, then cleaned up.
+  addDeployment(
+    timeline,
+    view('v11', [
+      step('warmup', 900, 1000),
+      step('shifting', 1000, 3000),
+      step('rolling-back', 3000, 3004),
+      step('cleaning-up', 3004, 3100),
+    ]),
+    0,
+  );
+  assert.equal(liveAtEnd(timeline), 'v10');
+  const result = checkRouting(
+    [
+      answer(500, 'v10'),
+      answer(1500, 'v11'),
+      answer(1600, 'v10'),
+      answer(3500, 'v10'),
+      answer(3600, 'v11'),
+      answer(800, 'v11'),
+    ],
+    timeline,
+  );
+  assert.equal(result.checked, 6);
+  assert.equal(result.misrouted, 2);
+});

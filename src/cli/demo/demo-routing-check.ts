@@ -16,6 +16,11 @@ export interface RoutingTimeline {
   readonly segments: { at: number; release: string }[];
   /** Flips under way: requests overlapping one are not checked. */
   readonly unchecked: { from: number; to: number }[];
+  /**
+   * Canary steps: a share of the traffic on the new release while the live one keeps the rest;
+   * a request sent inside one may be answered by either release.
+   */
+  readonly shared: { from: number; to: number; releases: string[] }[];
 }
 
 export interface RoutingCheck {
@@ -30,7 +35,7 @@ const CLOCK_SLACK_MS = 2;
 const SAMPLES = 5;
 
 export function createTimeline(at: number, release: string): RoutingTimeline {
-  return { segments: [{ at, release }], unchecked: [] };
+  return { segments: [{ at, release }], unchecked: [], shared: [] };
 }
 
 /** The live release at the end of the timeline. */
@@ -56,6 +61,15 @@ export function addFlip(
 export function addDeployment(timeline: RoutingTimeline, view: DeploymentView, now: number): void {
   const before = liveAtEnd(timeline);
   for (const step of view.steps) {
+    if (step.step === 'shifting' && before !== null) {
+      const end = step.endedAt === null ? now : Date.parse(step.endedAt);
+      timeline.shared.push({
+        from: Date.parse(step.startedAt) - CLOCK_SLACK_MS,
+        to: end + CLOCK_SLACK_MS,
+        releases: [before, view.release],
+      });
+      continue;
+    }
     if (step.step !== 'flipping' && step.step !== 'rolling-back') continue;
     const release = step.step === 'flipping' ? view.release : before;
     if (release === null) continue;
@@ -88,6 +102,8 @@ export function checkRouting(
     const expected = expectedAt(timeline, answer.sentAt);
     if (expected === null) continue;
     checked += 1;
+    const share = timeline.shared.find((w) => answer.sentAt <= w.to && answer.doneAt >= w.from);
+    if (share?.releases.includes(answer.release) === true) continue;
     if (answer.release !== expected) {
       misrouted += 1;
       if (samples.length < SAMPLES) {

@@ -5,7 +5,11 @@
 // probes and is flipped back automatically. Then the schema story (issue 4): v5 renames a column
 // the live v2 still uses, and the migration linter refuses it; v6's migration passes the linter
 // but breaks v2 at runtime, and the shadow check (v2's compat check on a migrated shadow copy)
-// refuses it; neither starts an instance, v2 stays live. The shop's database is a SQLite file in
+// refuses it; neither starts an instance, v2 stays live. Then issue 5: v7-drift carries a
+// config difference production never had and the drift check refuses it; v10 goes live as a
+// canary (10 %, then 50 % of the traffic, each step judged on the router's own counts, then the
+// flip); v11, a canary failing 5 % of its requests, is taken back at its first step without any
+// flip, v10 stays live. The shop's database is a SQLite file in
 // the demo's data dir (the daemon's SHOP_DATABASE_URL). Each step is printed as it ends, then a report and
 // the expectations that held or not. The drill comes before v3 and v4 because a deployment
 // goes into the idle color, which is where the standby is kept: once v3 and v4 took it and were
@@ -56,9 +60,23 @@ export const DEMO_STORY: readonly StoryStep[] = [
     refusedBy: { shadowFailed: 'v2' },
     liveAfter: 'v2',
   },
+  { release: 'v7-drift', expect: 'refused-before-flip', refusedAt: 'drift-check', liveAfter: 'v2' },
+  { release: 'v10', dir: 'v10-canary-good', canary: true, expect: 'succeeded', liveAfter: 'v10' },
+  { release: 'v11', dir: 'v11-canary-bad', canary: true, expect: 'rolled-back', liveAfter: 'v10' },
 ];
 
-export const DEMO_STAGES = ['v1', 'v2', 'drill', 'v3', 'v4', 'v5', 'v6'] as const;
+export const DEMO_STAGES = [
+  'v1',
+  'v2',
+  'drill',
+  'v3',
+  'v4',
+  'v5',
+  'v6',
+  'v7-drift',
+  'v10',
+  'v11',
+] as const;
 export type DemoStage = (typeof DEMO_STAGES)[number];
 
 export interface DemoOptions {
@@ -73,7 +91,7 @@ export interface DemoOptions {
 }
 
 export const DEFAULT_DEMO_OPTIONS: DemoOptions = {
-  until: 'v6',
+  until: 'v11',
   ratePerSecond: 100,
   concurrency: 4,
   maxRequests: 100_000,
@@ -188,14 +206,19 @@ const STORY_LINES: Readonly<Record<string, string>> = {
   v4: 'deploy v4: it fails only under real traffic, the probes must flip back to v2 automatically',
   v5: 'deploy v5: its migration renames a column v2 still uses, the migration linter must refuse it before anything starts',
   v6: 'deploy v6: its migration passes the linter but breaks v2, the shadow check must refuse it before anything starts',
+  'v7-drift':
+    'deploy v7-drift: its env points PAYMENTS_URL at a staging endpoint production never had, the drift check must refuse it before anything starts',
+  v10: "deploy v10 as a canary: 10 % of the traffic, then 50 %, each step judged on the router's own error rate and p99 against v2, then the flip",
+  v11: "deploy v11 as a canary: 5 % of its answers fail, its first step's analysis must take all traffic back to v10 before any flip",
 };
 
 async function deployStep(story: Story, release: string): Promise<void> {
   const { client, load, progress, signal } = story;
   progress(STORY_LINES[release] ?? `deploy ${release}`);
-  // v4's own 500s in its short live window are the app's, counted apart.
-  if (release === 'v4') load?.tolerate('v4');
-  const view = await deployRelease(client, DEMO_APP, release, join(SHOP_DIR, release), {
+  // v4's and v11's own 500s in their short time on traffic are the app's, counted apart.
+  if (release === 'v4' || release === 'v11') load?.tolerate(release);
+  const dir = DEMO_STORY.find((step) => step.release === release)?.dir ?? release;
+  const view = await deployRelease(client, DEMO_APP, release, join(SHOP_DIR, dir), {
     signal,
     progress,
   });
