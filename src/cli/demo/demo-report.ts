@@ -165,7 +165,11 @@ function formatDeployment(d: DemoDeployment): string[] {
   const where = d.to === null ? '' : ` into ${d.to}`;
   let what: string;
   if (d.outcome === 'succeeded') {
-    what = `${where}, flip ${ms(d.flipMs)}${d.verify === null ? '' : `, ${count(d.verify.probes)} probes passed`}${d.underLoad ? ' (under load)' : ''}`;
+    const canary = d.shifted === true ? ', after its canary steps' : '';
+    what = `${where}${canary}, flip ${ms(d.flipMs)}${d.verify === null ? '' : `, ${count(d.verify.probes)} probes passed`}${d.underLoad ? ' (under load)' : ''}`;
+  } else if (d.outcome === 'rolled-back' && !d.flipped && d.shifted === true) {
+    const back = d.steps.find((step) => step.step === 'rolling-back');
+    what = `${where}: its canary share taken back before any flip, all traffic on the live color again in ${ms(back?.durationMs ?? null)}`;
   } else if (d.outcome === 'rolled-back') {
     what = `${where}: flipped (${ms(d.flipMs)}), ${d.verify === null ? 'a probe' : `${count(d.verify.failedProbes)} of ${count(d.verify.probes)} probes`} failed, flipped back in ${ms(d.flipBackMs)}`;
   } else {

@@ -21,7 +21,12 @@ void test('a failure line: no command text, cut after the exit code, then the FA
     'ran: exit code 2: no output',
   );
   const long = shortFailure(`x${'y'.repeat(500)}`);
-  assert.equal(long.length, 240);
+  assert.equal(long.length, 300);
+  // What cutover tells the user to run is kept.
+  assert.equal(
+    shortFailure('drift: accept it with `cutover deploy v7 --accept-drift env.X`'),
+    'drift: accept it with `cutover deploy v7 --accept-drift env.X`',
+  );
   assert.ok(long.endsWith('…'));
 });
 

@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import type { DeploymentView, SchemaReport } from '../../client/api-types.ts';
 
 /** Longest shadow failure line kept: the check's whole output stays in the deployment's report. */
-const FAILURE_KEPT_CHARS = 240;
+const FAILURE_KEPT_CHARS = 300;
 
 export interface DemoLintFinding {
   readonly rule: string;
@@ -41,7 +41,8 @@ export interface DemoSchema {
  */
 export function shortFailure(text: string): string {
   const [first = '', ...rest] = text.split('\n');
-  let head = first.replace(/ `[^`]*`/g, '');
+  // A command that ran (a compat command's text) is left out; one cutover suggests is kept.
+  let head = first.replace(/ `(?!cutover )[^`]*`/g, '');
   const failed = [first, ...rest].find((line) => line.startsWith('FAILED'));
   if (rest.length > 0) head = head.replace(/(exit code \d+):.*$/, '$1');
   const line = failed === undefined || head.includes(failed) ? head : `${head}: ${failed}`;
