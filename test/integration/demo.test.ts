@@ -100,17 +100,20 @@ function runCli(
   });
 }
 
-void test('cutover demo --json: v1 and v2 live, v3 refused at smoke, v4 rolled back, v5 and v6 refused at schema-check, a drill, 0 failed', async () => {
+void test('cutover demo --json: v1 and v2 live, v3 refused at smoke, v4 rolled back, v5 and v6 refused at schema-check, v7-drift at drift-check, canary v10 live, canary v11 taken back, a drill, 0 failed', async () => {
   const run = await runCli(['demo', '--json', '--rate', '60']);
   assert.equal(run.code, 0, `demo failed:\n${run.stdout}\n${run.stderr}`);
   const report = JSON.parse(run.stdout) as DemoReport;
   assert.equal(report.ok, true, JSON.stringify(report.expectations, null, 2));
-  assert.ok(report.expectations.length >= 9 && report.expectations.every((e) => e.ok));
+  assert.ok(report.expectations.length >= 12 && report.expectations.every((e) => e.ok));
   assert.equal(report.app, 'shop');
   assert.match(report.daemon.public, /^http:\/\/127\.0\.0\.1:\d+$/);
 
   const byRelease = new Map(report.deployments.map((d) => [d.release, d]));
-  assert.deepEqual([...byRelease.keys()], ['v1', 'v2', 'v3', 'v4', 'v5', 'v6']);
+  assert.deepEqual(
+    [...byRelease.keys()],
+    ['v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7-drift', 'v10', 'v11'],
+  );
   const [v1, v2, v3, v4, v5, v6] = ['v1', 'v2', 'v3', 'v4', 'v5', 'v6'].map((release) =>
     byRelease.get(release),
   );
@@ -167,6 +170,26 @@ void test('cutover demo --json: v1 and v2 live, v3 refused at smoke, v4 rolled b
     { release: 'v6', passed: true },
   ]);
   assert.match(v6.schema.shadow.failures.join('\n'), /^live release v2 failed .*FAILED v2 POST/m);
+  // v7-drift: refused by the drift check before anything started, naming the key.
+  const drift = byRelease.get('v7-drift');
+  assert.ok(drift);
+  assert.equal(drift.outcome, 'failed');
+  assert.equal(drift.failedAt, 'drift-check');
+  assert.ok(!drift.steps.some((s) => s.step === 'starting'));
+  assert.match(drift.reason ?? '', /env\.PAYMENTS_URL/);
+  assert.equal(drift.liveAfter, 'v2');
+  // v10: live through its canary steps; v11: taken back at a step, never flipped to.
+  const [v10, v11] = [byRelease.get('v10'), byRelease.get('v11')];
+  assert.ok(v10 && v11);
+  assert.equal(v10.outcome, 'succeeded');
+  assert.equal(v10.shifted, true);
+  assert.equal(v10.flipped, true);
+  assert.equal(v10.liveAfter, 'v10');
+  assert.equal(v11.outcome, 'rolled-back', v11.reason ?? '');
+  assert.equal(v11.shifted, true);
+  assert.equal(v11.flipped, false);
+  assert.match(v11.reason ?? '', /canary error rate/);
+  assert.equal(v11.liveAfter, 'v10');
   // Every deployment reports its steps with durations.
   for (const d of report.deployments) {
     assert.ok(d.steps.length > 3, `${d.release}: ${JSON.stringify(d.steps)}`);
@@ -187,22 +210,27 @@ void test('cutover demo --json: v1 and v2 live, v3 refused at smoke, v4 rolled b
   assert.ok(requests.posts > 0 && requests.newConnections > 0);
   assert.ok((requests.byRelease['v1'] ?? 0) > 0, JSON.stringify(requests.byRelease));
   assert.ok((requests.byRelease['v2'] ?? 0) > 0, JSON.stringify(requests.byRelease));
-  for (const release of ['v3', 'v5', 'v6']) {
+  for (const release of ['v3', 'v5', 'v6', 'v7-drift']) {
     assert.equal(requests.byRelease[release], undefined, `${release} never served public traffic`);
   }
-  // Only v4's own errors, in its short live window, are set apart.
+  assert.ok((requests.byRelease['v10'] ?? 0) > 0, JSON.stringify(requests.byRelease));
+  assert.ok((requests.byRelease['v11'] ?? 0) > 0, 'the canary v11 served its share');
+  // Only v4's and v11's own errors, in their short time on traffic, are set apart.
   assert.deepEqual(
-    Object.keys(requests.tolerated).filter((release) => release !== 'v4'),
+    Object.keys(requests.tolerated).filter((release) => release !== 'v4' && release !== 'v11'),
     [],
   );
-  const tolerated = requests.tolerated['v4'] ?? 0;
+  const tolerated = (requests.tolerated['v4'] ?? 0) + (requests.tolerated['v11'] ?? 0);
   assert.equal(requests.total, requests.ok + tolerated);
 });
 
 void test('cutover demo: a stage that does not exist is a usage error naming the stages', async () => {
   const run = await runCli(['demo', '--until', 'v9']);
   assert.equal(run.code, 2);
-  assert.match(run.stderr, /--until must be one of v1, v2, drill, v3, v4, v5, v6, got "v9"/);
+  assert.match(
+    run.stderr,
+    /--until must be one of v1, v2, drill, v3, v4, v5, v6, v7-drift, v10, v11, got "v9"/,
+  );
 });
 
 function isAlive(pid: number): boolean {
