@@ -36,6 +36,8 @@ export interface EffectContext {
   readonly urls: () => { readonly public: string; readonly preview: string };
   readonly adopted?: () => readonly AdoptedInstance[];
   readonly environment?: NodeJS.ProcessEnv;
+  /** The daemon's logger, for work an effect leaves running after it ends. */
+  readonly logger?: { warn(details: object, message: string): void };
   readonly state: DeploymentState;
   readonly config: AppConfig;
   readonly request: EffectRequest;

@@ -111,6 +111,8 @@ async function schemaContext(ctx: EffectContext): Promise<SchemaStepContext> {
     live: ctx.config.database === null ? null : ((await ctx.liveRelease?.()) ?? null),
     openDatabase,
     ...(ctx.environment === undefined ? {} : { environment: ctx.environment }),
+    ...(ctx.logger === undefined ? {} : { logger: ctx.logger }),
+    signal: ctx.signal,
     nowIso: () => ctx.nowIso(),
     waiting: (text) => {
       ctx.waiting(text);

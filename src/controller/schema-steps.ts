@@ -42,6 +42,8 @@ export interface SchemaStepContext {
   readonly live: SchemaRelease | null;
   readonly openDatabase: (url: string) => Promise<MigrationTarget>;
   readonly environment?: NodeJS.ProcessEnv;
+  /** Where work left running after the step (the shadow template's refresh) reports a failure. */
+  readonly logger?: { warn(details: object, message: string): void };
   /** The deployment's abort: stops the shadow instances' health wait and smoke checks early. */
   readonly signal?: AbortSignal;
   readonly nowIso: () => string;
@@ -406,6 +408,16 @@ export async function migrateExpand(ctx: SchemaStepContext): Promise<DeploymentE
           durationMs: Math.round(performance.now() - started),
         },
       });
+      // The live schema just changed: rebuild the shadow template now, off the deployment's
+      // path, so the next deployment's shadow check clones it instead of rebuilding it.
+      if (target.prepareShadow !== undefined) {
+        void target.prepareShadow().catch((error: unknown) => {
+          ctx.logger?.warn(
+            { err: error, app: ctx.app },
+            'could not refresh the shadow template after the migration; the next check rebuilds it',
+          );
+        });
+      }
     } catch (error) {
       return {
         type: 'MigrationFailed',

@@ -53,6 +53,12 @@ export interface MigrationTarget {
   ): Promise<readonly AppliedMigration[]>;
   /** A throwaway copy of this database's schema (SQLite: schema and data). */
   createShadow(): Promise<Shadow>;
+  /**
+   * Makes the next `createShadow` cheap after the live schema changed (PostgreSQL: rebuilds the
+   * schema-only template now instead of in the next check); true when there was work to do.
+   * Safe to run beside a check: both take the same lock. Absent where copies are always cheap.
+   */
+  prepareShadow?(): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -139,6 +139,34 @@ describe('PostgreSQL migration target', () => {
     await target.close();
   });
 
+  it('prepares the template after a migration, so the next shadow clones it as it is', async () => {
+    const name = `prepcheck_${process.pid}`;
+    const url = await server.createDatabase(name);
+    const target = await openPostgresMigrationTarget(url);
+    const template = `cutover_shadow_template_${name}`;
+    const oid = async () =>
+      (await query(server.adminUrl, `SELECT oid FROM pg_database WHERE datname = '${template}'`))[0]
+        ?.oid;
+    await target.apply([migration('0001_a.sql', 'CREATE TABLE a (id int);\n')], OPTIONS);
+    assert.equal(await target.prepareShadow?.(), true, 'no template yet: built');
+    assert.equal(await target.prepareShadow?.(), false, 'unchanged: nothing to do');
+    await target.apply([migration('0002_b.sql', 'ALTER TABLE a ADD COLUMN b text;\n')], OPTIONS);
+    assert.equal(await target.prepareShadow?.(), true, 'a migration changed the schema: rebuilt');
+    const prepared = await oid();
+    const shadow = await target.createShadow();
+    assert.equal(await oid(), prepared, 'the shadow cloned the prepared template');
+    const columns = await query(
+      shadow.target.url,
+      "SELECT column_name FROM information_schema.columns WHERE table_name = 'a' ORDER BY 1",
+    );
+    assert.deepEqual(
+      columns.map((row) => row.column_name),
+      ['b', 'id'],
+    );
+    await shadow.drop();
+    await target.close();
+  });
+
   it('keeps one template per database and rebuilds it only when the schema changed', async () => {
     const name = `tmplcheck_${process.pid}`;
     const url = await server.createDatabase(name);

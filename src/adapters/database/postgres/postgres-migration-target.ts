@@ -12,7 +12,11 @@ import { connect } from './pg-connection.ts';
 import { findPgBinDir } from './pg-bin-dir.ts';
 import { applyPostgresMigrations } from './postgres-apply.ts';
 import { findHistoryTable, readHistory } from './postgres-history.ts';
-import { createShadowDatabase, dropShadowDatabase } from './postgres-shadow.ts';
+import {
+  createShadowDatabase,
+  dropShadowDatabase,
+  refreshShadowTemplate,
+} from './postgres-shadow.ts';
 
 export interface PostgresTargetOptions {
   /** Where pg_dump and psql are (for shadows); found like `pg_config --bindir` when unset. */
@@ -50,6 +54,10 @@ function createTarget(url: string, options: PostgresTargetOptions): MigrationTar
     apply(files: readonly MigrationFile[], applyOptions: ApplyOptions) {
       open();
       return applyPostgresMigrations(url, files, applyOptions);
+    },
+    async prepareShadow(): Promise<boolean> {
+      open();
+      return refreshShadowTemplate(url, options.pgBinDir ?? findPgBinDir());
     },
     async createShadow(): Promise<Shadow> {
       open();

@@ -66,6 +66,29 @@ export async function createShadowDatabase(url: string, binDir: string): Promise
   }
 }
 
+/**
+ * Brings the schema-only template up to date with the live schema now, under the same advisory
+ * lock as a shadow check (which waits for it), so the next check clones a fresh template instead
+ * of rebuilding it: called after a migration changed the live schema. True when it rebuilt.
+ */
+export async function refreshShadowTemplate(url: string, binDir: string): Promise<boolean> {
+  const client = await connect(url);
+  try {
+    await client.query('SELECT pg_advisory_lock($1::bigint)', [SHADOW_LOCK_KEY]);
+    try {
+      const info = await databaseInfo(client);
+      const template = identifier('cutover_shadow_template_', info.name, '');
+      return await refreshTemplate(client, url, binDir, info, template);
+    } finally {
+      await client
+        .query('SELECT pg_advisory_unlock($1::bigint)', [SHADOW_LOCK_KEY])
+        .catch(() => undefined);
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 const SHADOW_COMMENT_PREFIX = 'cutover shadow created ';
 /** No shadow check lives this long (its checks time out well before): older ones were abandoned. */
 const ABANDONED_SHADOW_MS = 15 * 60_000;
