@@ -276,6 +276,8 @@ export async function restoreRollingShift(ctx: EffectContext): Promise<void> {
   const entry = await ctx.store.getEffect(journalKey(ctx));
   if (entry === null) return;
   const journal = entry.result as RollingJournal;
+  // The shift's own way back already ended (a failed batch): its report stands as it is.
+  if (journal.restored !== null) return;
   await stopUnrecorded(ctx, [live, idle]);
   await restore(ctx, journal, journal.restoring ?? ctx.state.reason ?? 'the shift ended early');
 }
