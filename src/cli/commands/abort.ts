@@ -5,8 +5,7 @@ import type { Command } from 'commander';
 import type { DeploymentView } from '../../client/api-types.ts';
 import { CutoverError } from '../../core/errors.ts';
 import type { CliContext } from '../cli-context.ts';
-import { followDeployment } from '../follow-deployment.ts';
-import { formatDeploymentSummary } from '../format-deployment.ts';
+import { followTakenDeployment } from '../follow-taken.ts';
 import { resolveAppName } from '../resolve-app.ts';
 
 /** The admin API refuses longer reasons. */
@@ -36,32 +35,11 @@ export function registerAbortCommand(program: Command, ctx: CliContext): void {
         name,
         flags.reason === undefined ? {} : { reason: flags.reason },
       );
-      const json = ctx.globals(command).json;
-      if (!json) ctx.io.out(`${describeAbort(taken)}\n`);
-      if (!flags.wait || taken.ended) {
-        if (json) ctx.io.out(`${JSON.stringify(taken, null, 2)}\n`);
-        return;
-      }
-      const interrupt = new AbortController();
-      const unsubscribe = ctx.io.onInterrupt?.(() => interrupt.abort());
-      try {
-        const result = await followDeployment({
-          id: taken.id,
-          getDeployment: (id) => client.getDeployment(id),
-          onView: () => undefined,
-          onUnreachable: () => ctx.io.err('daemon unreachable, retrying\n'),
-          signal: interrupt.signal,
-        });
-        const last = result.view ?? taken;
-        if (json) ctx.io.out(`${JSON.stringify(last, null, 2)}\n`);
-        else if (result.kind === 'ended') ctx.io.out(`${formatDeploymentSummary(last)}\n`);
-        if (result.kind === 'interrupted') {
-          ctx.io.err(`stopped waiting: the abort of ${taken.id} goes on in the daemon\n`);
-          ctx.setExitCode(130);
-        }
-      } finally {
-        unsubscribe?.();
-      }
+      await followTakenDeployment(ctx, command, taken, {
+        wait: flags.wait,
+        taken: describeAbort(taken),
+        goesOn: `the abort of ${taken.id}`,
+      });
     });
 }
 

@@ -4,8 +4,7 @@
 import type { Command } from 'commander';
 import type { DeploymentView } from '../../client/api-types.ts';
 import type { CliContext } from '../cli-context.ts';
-import { followDeployment } from '../follow-deployment.ts';
-import { formatDeploymentSummary } from '../format-deployment.ts';
+import { followTakenDeployment } from '../follow-taken.ts';
 import { resolveAppName } from '../resolve-app.ts';
 
 interface PromoteFlags {
@@ -22,36 +21,12 @@ export function registerPromoteCommand(program: Command, ctx: CliContext): void 
       const client = ctx.client(command);
       const name = await resolveAppName(app, client, 'cutover promote <app>');
       const taken = await client.promoteApp(name);
-      const json = ctx.globals(command).json;
-      if (!json) ctx.io.out(`${describePromote(taken)}\n`);
-      if (!flags.wait || taken.ended) {
-        if (json) ctx.io.out(`${JSON.stringify(taken, null, 2)}\n`);
-        return;
-      }
-      const interrupt = new AbortController();
-      const unsubscribe = ctx.io.onInterrupt?.(() => interrupt.abort());
-      try {
-        const result = await followDeployment({
-          id: taken.id,
-          getDeployment: (id) => client.getDeployment(id),
-          onView: () => undefined,
-          onUnreachable: () => ctx.io.err('daemon unreachable, retrying\n'),
-          signal: interrupt.signal,
-        });
-        const last = result.view ?? taken;
-        if (json) ctx.io.out(`${JSON.stringify(last, null, 2)}\n`);
-        else if (result.kind === 'ended') ctx.io.out(`${formatDeploymentSummary(last)}\n`);
-        if (result.kind === 'interrupted') {
-          ctx.io.err(
-            `stopped waiting: the promoted deployment ${taken.id} goes on in the daemon\n`,
-          );
-          ctx.setExitCode(130);
-        } else if (last.outcome !== 'succeeded') {
-          ctx.setExitCode(1);
-        }
-      } finally {
-        unsubscribe?.();
-      }
+      await followTakenDeployment(ctx, command, taken, {
+        wait: flags.wait,
+        taken: describePromote(taken),
+        goesOn: `the promoted deployment ${taken.id}`,
+        expectOutcome: 'succeeded',
+      });
     });
 }
 
