@@ -5,6 +5,7 @@ import type { HealthResponse } from '../client/api-types.ts';
 import { composeSystem } from './compose.ts';
 import { createAdminServer } from './admin/admin-server.ts';
 import { createAdminMetrics } from './admin/admin-metrics.ts';
+import { deploymentFlipOf } from './deployment-flip-metrics.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { removeDaemonInfo, writeDaemonInfo, type DaemonInfo } from './daemon-info.ts';
 import type { DaemonOptions } from './daemon-options.ts';
@@ -50,6 +51,27 @@ export async function startDaemon(options: DaemonOptions, logger: Logger): Promi
       public: publicAddress,
       preview: previewAddress,
     };
+    const metrics = createAdminMetrics();
+    // Deployments flip through the controller, not the admin routes that count flips.
+    const counting = new AbortController();
+    cleanups.push(() => {
+      counting.abort();
+      return Promise.resolve();
+    });
+    void system.feed
+      .follow(
+        {},
+        {
+          signal: counting.signal,
+          send: (event) => {
+            const flip = deploymentFlipOf(event);
+            if (flip !== null) metrics.flipCommitted(flip.app, flip.kind, flip.durationMs);
+          },
+        },
+      )
+      .catch((error: unknown) => {
+        logger.warn({ err: error }, 'stopped counting deployment flips');
+      });
     const admin = await createAdminServer({
       socketPath: paths.adminSocket,
       tcp:
@@ -68,7 +90,7 @@ export async function startDaemon(options: DaemonOptions, logger: Logger): Promi
             data: { ...entry },
           });
         },
-        metrics: createAdminMetrics(),
+        metrics,
         health: () => health,
         followHistory: (query, sink) => system.feed.follow(query, sink),
       },
