@@ -81,7 +81,25 @@ smoke:
 #   retries: 3
 #   compat:  # checks of both releases on a migrated shadow copy
 #     command: npm test  # gets CUTOVER_DATABASE_URL and DATABASE_URL
-#     smoke: true
+#     smoke: true  # also start one instance of each release on the shadow for the smoke checks
+#     writes: writes.sql  # the release's INSERT/UPDATE/DELETE, run in a rolled-back transaction
+#   contract: auto  # run contract files once the standby is retired; or manual
+
+# strategy: bluegreen  # or canary, rolling (\`cutover deploy --strategy\` overrides it)
+# canary:
+#   steps:
+#     - { weight: 5%, pause: 1m }
+#     - { weight: 25%, pause: 1m }
+#   analysis:
+#     minRequests: 50  # judge a step only after this many canary requests
+#     maxErrorRate: 1%
+#     maxP99Ratio: 1.5  # canary p99 over live p99
+# rolling:
+#   batch: 1  # instances replaced at a time (no instant rollback)
+#   pause: 10s
+# drift:  # declaring it makes unexpected config drift stop a deployment
+#   expect: [env.APP_VERSION]  # snapshot keys meant to differ between releases
+#   files: [config/app.json]  # config files the app reads, hashed into the snapshot
 `;
 }
 
