@@ -23,3 +23,24 @@ void test('status lists the deployments still running under the apps, and nothin
   );
   assert.equal(withRunning('shop: green is live', [ended], now), 'shop: green is live');
 });
+
+void test('status says plainly when the last deployment went live rolling: no instant rollback', () => {
+  const rolled = view({
+    id: 'd-7',
+    step: 'succeeded',
+    ended: true,
+    outcome: 'succeeded',
+    strategy: 'rolling',
+  });
+  assert.equal(
+    withRunning('shop: green is live', [rolled]),
+    [
+      'shop: green is live',
+      '',
+      'shop: v2 went live rolling (d-7): no standby, no instant rollback; deploy the previous release again to go back',
+    ].join('\n'),
+  );
+  // An older rolling deployment does not speak for the app any more.
+  const later = view({ id: 'd-8', step: 'succeeded', ended: true, outcome: 'succeeded' });
+  assert.equal(withRunning('shop: green is live', [later, rolled]), 'shop: green is live');
+});

@@ -39,9 +39,30 @@ export function withRunning(
   nowMs: number = Date.now(),
 ): string {
   const running = deployments.filter((deployment) => !deployment.ended);
-  if (running.length === 0) return text;
+  const notes = rollingNotes(deployments);
+  if (running.length === 0) return notes.length === 0 ? text : [text, '', ...notes].join('\n');
   const lines = running.map(
     (d) => `  ${d.app} ${d.release} (${d.id}): ${formatStatusLine(d, nowMs) ?? d.step}`,
   );
-  return [text, '', 'deployments running:', ...lines].join('\n');
+  return [text, '', ...notes, 'deployments running:', ...lines].join('\n');
+}
+
+/**
+ * An app whose last deployment went live rolling keeps no standby: say so plainly, since the
+ * colors alone only show an empty old color.
+ */
+function rollingNotes(deployments: readonly DeploymentView[]): string[] {
+  const seen = new Set<string>();
+  const notes: string[] = [];
+  // Newest first, as the daemon lists them: the first deployment seen of an app is its last.
+  for (const d of deployments) {
+    if (seen.has(d.app)) continue;
+    seen.add(d.app);
+    if (d.strategy === 'rolling' && d.outcome === 'succeeded') {
+      notes.push(
+        `${d.app}: ${d.release} went live rolling (${d.id}): no standby, no instant rollback; deploy the previous release again to go back`,
+      );
+    }
+  }
+  return notes;
 }
