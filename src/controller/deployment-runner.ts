@@ -58,6 +58,16 @@ export interface StoredDeploymentRequest {
   readonly mirror?: boolean;
 }
 
+/** The config a finished deployment was deployed with; null when it no longer parses. */
+function storedConfigOf(record: DeploymentRecord): AppConfig | null {
+  const request = record.request as unknown as StoredDeploymentRequest;
+  try {
+    return parseAppConfigText(request.config, request.configPath);
+  } catch {
+    return null;
+  }
+}
+
 /** The release's config with this deployment's overrides (strategy, mirroring) applied. */
 export function deploymentConfig(request: StoredDeploymentRequest): AppConfig {
   const config = parseAppConfigText(request.config, request.configPath);
@@ -292,14 +302,8 @@ export class DeploymentRunner {
         (each) => each.state.step === 'succeeded' && each.state.release === liveRelease,
       ) ?? records.find((each) => each.state.step === 'succeeded');
     if (record === undefined) return;
-    const request = record.request as unknown as StoredDeploymentRequest;
-    let config: AppConfig;
-    try {
-      config = parseAppConfigText(request.config, request.configPath);
-    } catch {
-      return;
-    }
-    if (config.standby.after !== 'stop') return;
+    const config = storedConfigOf(record);
+    if (config?.standby.after !== 'stop') return;
     this.#scheduleRetire(app, state.standby, held.id, config.standby.rollbackWindowMs);
   }
 
@@ -314,16 +318,10 @@ export class DeploymentRunner {
       (each) => each.state.step === 'succeeded' && each.state.release === live.id,
     );
     if (record === undefined) return null;
+    const config = storedConfigOf(record);
+    if (config === null) return null;
     const request = record.request as unknown as StoredDeploymentRequest;
-    try {
-      return {
-        release: live.id,
-        dir: request.dir,
-        config: parseAppConfigText(request.config, request.configPath),
-      };
-    } catch {
-      return null;
-    }
+    return { release: live.id, dir: request.dir, config };
   }
 
   /** After a restart: the standbys of the last successful deployments get their timers again. */
@@ -335,14 +333,8 @@ export class DeploymentRunner {
       seen.add(record.app);
       const { state } = record;
       if (state.step !== 'succeeded' || state.from === null) continue;
-      const request = record.request as unknown as StoredDeploymentRequest;
-      let config: AppConfig;
-      try {
-        config = parseAppConfigText(request.config, request.configPath);
-      } catch {
-        continue;
-      }
-      if (config.standby.after !== 'stop') continue;
+      const config = storedConfigOf(record);
+      if (config?.standby.after !== 'stop') continue;
       const app = this.#deps.host.appState(record.app);
       const held = app?.environments[state.from].release ?? null;
       if (app?.standby !== state.from || held === null) continue;

@@ -30,7 +30,18 @@ export interface ShadowDatabase {
   readonly templateRefreshed: boolean;
 }
 
-export async function createShadowDatabase(url: string, binDir: string): Promise<ShadowDatabase> {
+/**
+ * Runs `work` on a connection that holds the shadow lock, once the template is as fresh as the
+ * live schema: the one order every user of the template keeps (a check, a preparation).
+ */
+async function withFreshTemplate<T>(
+  url: string,
+  binDir: string,
+  work: (
+    client: pg.Client,
+    found: { info: DatabaseInfo; template: string; refreshed: boolean },
+  ) => Promise<T>,
+): Promise<T> {
   const client = await connect(url);
   try {
     await client.query('SELECT pg_advisory_lock($1::bigint)', [SHADOW_LOCK_KEY]);
@@ -38,6 +49,20 @@ export async function createShadowDatabase(url: string, binDir: string): Promise
       const info = await databaseInfo(client);
       const template = identifier('cutover_shadow_template_', info.name, '');
       const refreshed = await refreshTemplate(client, url, binDir, info, template);
+      return await work(client, { info, template, refreshed });
+    } finally {
+      await client
+        .query('SELECT pg_advisory_unlock($1::bigint)', [SHADOW_LOCK_KEY])
+        .catch(() => undefined);
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function createShadowDatabase(url: string, binDir: string): Promise<ShadowDatabase> {
+  try {
+    return await withFreshTemplate(url, binDir, async (client, { info, template, refreshed }) => {
       await dropAbandonedShadows(client, identifier('cutover_shadow_', info.name, '_'), template);
       const name = identifier('cutover_shadow_', info.name, `_${randomBytes(4).toString('hex')}`);
       const strategy = info.versionNum >= 150000 ? ' STRATEGY WAL_LOG' : '';
@@ -49,11 +74,7 @@ export async function createShadowDatabase(url: string, binDir: string): Promise
         `COMMENT ON DATABASE ${quoteIdent(name)} IS ${literal(`${SHADOW_COMMENT_PREFIX}${new Date().toISOString()}`)}`,
       );
       return { name, url: withDatabase(url, name), templateRefreshed: refreshed };
-    } finally {
-      await client
-        .query('SELECT pg_advisory_unlock($1::bigint)', [SHADOW_LOCK_KEY])
-        .catch(() => undefined);
-    }
+    });
   } catch (error) {
     if (error instanceof CutoverError) throw error;
     throw new CutoverError(
@@ -61,8 +82,6 @@ export async function createShadowDatabase(url: string, binDir: string): Promise
       `could not create a shadow copy of ${redactUrl(url)}: ${(error as Error).message}. The database user needs CREATEDB`,
       { url: redactUrl(url) },
     );
-  } finally {
-    await client.end().catch(() => undefined);
   }
 }
 
@@ -71,22 +90,8 @@ export async function createShadowDatabase(url: string, binDir: string): Promise
  * lock as a shadow check (which waits for it), so the next check clones a fresh template instead
  * of rebuilding it: called after a migration changed the live schema. True when it rebuilt.
  */
-export async function refreshShadowTemplate(url: string, binDir: string): Promise<boolean> {
-  const client = await connect(url);
-  try {
-    await client.query('SELECT pg_advisory_lock($1::bigint)', [SHADOW_LOCK_KEY]);
-    try {
-      const info = await databaseInfo(client);
-      const template = identifier('cutover_shadow_template_', info.name, '');
-      return await refreshTemplate(client, url, binDir, info, template);
-    } finally {
-      await client
-        .query('SELECT pg_advisory_unlock($1::bigint)', [SHADOW_LOCK_KEY])
-        .catch(() => undefined);
-    }
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+export function refreshShadowTemplate(url: string, binDir: string): Promise<boolean> {
+  return withFreshTemplate(url, binDir, (_client, { refreshed }) => Promise.resolve(refreshed));
 }
 
 const SHADOW_COMMENT_PREFIX = 'cutover shadow created ';
