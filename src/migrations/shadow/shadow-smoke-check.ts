@@ -10,9 +10,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hasLiveGroupMember } from '../../adapters/runtime/process/proc-stat.ts';
 import type { AppConfig } from '../../core/app-config.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { ProcessStartSpec } from '../../ports/runtime.ts';
@@ -246,29 +246,11 @@ async function stopInstance(
 /** True once no process of the group runs (zombies waiting for a slow init do not count). */
 async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
-  while (signalGroup(pgid, 0) && (await hasLiveMember(pgid))) {
+  while (signalGroup(pgid, 0) && (await hasLiveGroupMember(pgid))) {
     if (performance.now() >= deadline) return false;
     await sleep(GROUP_POLL_MS);
   }
   return true;
-}
-
-/** Field 5 of /proc/<pid>/stat is the group, field 3 the state (proc(5)). */
-async function hasLiveMember(pgid: number): Promise<boolean> {
-  let names: string[];
-  try {
-    names = await readdir('/proc');
-  } catch {
-    return true;
-  }
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    const line = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
-    // The command name (field 2) may hold spaces and parentheses: count from the last `)`.
-    const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
-  }
-  return false;
 }
 
 function withOutput(why: string, instance: ShadowInstance): string {
