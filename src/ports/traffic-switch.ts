@@ -46,6 +46,8 @@ export interface ColorTraffic {
    * snapshots and subtract for a window (canary analysis). Optional for older switches.
    */
   readonly latency?: readonly number[];
+  /** The sum of the latencies counted in `latency`, in ms (a histogram's `_sum`); optional too. */
+  readonly latencySumMs?: number;
   /** Mirrored copies sent to this color / dropped by the rate or body bounds. */
   readonly mirrored?: number;
   readonly mirrorDropped?: number;

@@ -35,6 +35,8 @@ export class ColorLoad {
   serverErrors = 0;
   /** Responses by time to the response head: one count per LATENCY_BUCKETS_MS bound, plus one above all. */
   readonly latency: number[] = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+  /** The sum of the latencies counted in `latency`, in ms (a histogram's `_sum`). */
+  latencySumMs = 0;
   /** Copies of public requests sent to this color / not sent (rate, body size, in-flight bounds). */
   mirrored = 0;
   mirrorDropped = 0;
@@ -77,6 +79,7 @@ export class ColorLoad {
     // Most responses are fast: a linear scan from the smallest bound stops early.
     while (i < bounds.length && ms > (bounds[i] as number)) i++;
     this.latency[i] = (this.latency[i] ?? 0) + 1;
+    this.latencySumMs += ms;
   }
 
   end(tracked: Tracked, outcome: TrackedOutcome): void {

@@ -54,8 +54,8 @@ type Routed = { route: AppRoute; target: NonNullable<AppRoute['live']> };
 /** A split's choice for one public request: its target, and the bucket cookie to set, if any. */
 type SplitTarget = { target: RouteTarget; responseFields: string[] | null };
 
-/** The body a mirrored copy needs: none, one of this many bytes, or one it cannot copy. */
-type CopyBody = number | 'unknown';
+/** The body a mirrored copy needs: none (0), one of this many bytes, or a chunked one. */
+type CopyBody = number | 'chunked';
 
 function peerOf(
   socket: Duplex & { remoteAddress?: string; remotePort?: number; localPort?: number },
@@ -151,8 +151,20 @@ class RawRequest implements ForwardDecision, ExchangeHooks {
     this.#copy = copy;
   }
 
+  get copying(): boolean {
+    return this.#copy !== null;
+  }
+
   copyBody(bytes: Buffer): void {
-    if (this.#copy?.add(bytes) === true) this.#copy = null;
+    const copy = this.#copy;
+    if (copy === null) return;
+    copy.add(bytes);
+    if (copy.settled) this.#copy = null;
+  }
+
+  bodyRead(): void {
+    this.#copy?.end();
+    this.#copy = null;
   }
 
   onResponseHead(): void {
@@ -295,6 +307,7 @@ export class Router {
       failed: 0,
       serverErrors: 0,
       latency: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0),
+      latencySumMs: 0,
       mirrored: 0,
       mirrorDropped: 0,
     });
@@ -308,6 +321,7 @@ export class Router {
         failed: load.failed,
         serverErrors: load.serverErrors,
         latency: [...load.latency],
+        latencySumMs: load.latencySumMs,
         mirrored: load.mirrored,
         mirrorDropped: load.mirrorDropped,
       };
@@ -413,7 +427,7 @@ export class Router {
     );
     if (listener === 'public' && routed.route.mirror != null) {
       const body: CopyBody =
-        framing.kind === 'none' ? 0 : framing.kind === 'length' ? framing.length : 'unknown';
+        framing.kind === 'none' ? 0 : framing.kind === 'length' ? framing.length : 'chunked';
       const copy = { method: head.method, path: guard.path, headers: guard.headers, body: null };
       this.mirror(routed.route, color, copy, body, (waiting) => request.mirrorBody(waiting));
     }
@@ -444,21 +458,23 @@ export class Router {
 
   /**
    * Sends a copy of one public request to the app's mirror target when the request went to
-   * another color and the bounds allow it. A body of known length up to the bound is collected
-   * as it is forwarded (`wait` hands the collector to the fast path); any other body is not
-   * copied. The copy leaves after the live request was handed on: it never delays it.
+   * another color and the bounds allow it. A body is collected as the live exchange forwards
+   * it (`wait` hands the collector to the fast path's exchange or to HttpExchange): a
+   * Content-Length body above `maxBodyBytes` is dropped at once, a chunked one when it
+   * passes the bound. The copy leaves after the live request was handed on (its body after
+   * the last live byte): it never delays it.
    */
   private mirror(
     route: AppRoute,
     color: Color,
     copy: { method: string; path: string; headers: readonly string[]; body: Buffer | null },
     body: CopyBody,
-    wait: ((waiting: MirrorBody) => void) | null,
+    wait: (waiting: MirrorBody) => void,
   ): void {
     const mirror = route.mirror;
     if (mirror == null || mirror.target.color === color) return;
     const load = this.loadOf(route.app, mirror.target.color);
-    if (body === 'unknown' || body > mirror.maxBodyBytes || (body > 0 && wait === null)) {
+    if (body !== 'chunked' && body > mirror.maxBodyBytes) {
       load.mirrorDropped++;
       return;
     }
@@ -475,9 +491,10 @@ export class Router {
       queueMicrotask(() => send(null));
       return;
     }
-    wait?.(
+    wait(
       new MirrorBody(
-        body,
+        mirror.maxBodyBytes,
+        body === 'chunked' ? null : body,
         (bytes) => queueMicrotask(() => send(bytes)),
         () => this.mirrors.cancel(load),
       ),
@@ -531,17 +548,23 @@ export class Router {
     load.begin(exchange);
     exchange.start();
     if (listener === 'public' && routed.route.mirror != null) {
-      // node:http streams the body to the live request only: bodiless requests are copied.
+      // The guard validated the framing (RFC 9112 §6.3): chunked, one Content-Length, or none.
       const length = req.headers['content-length'];
-      const bodiless =
-        req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+      const body: CopyBody =
+        req.headers['transfer-encoding'] !== undefined
+          ? 'chunked'
+          : length === undefined
+            ? 0
+            : Number(length);
       const copy = {
         method: req.method ?? 'GET',
         path: guard.path,
         headers: guard.headers,
         body: null,
       };
-      this.mirror(routed.route, target.color, copy, bodiless ? 0 : 'unknown', null);
+      this.mirror(routed.route, target.color, copy, body, (waiting) =>
+        exchange.mirrorBody(waiting),
+      );
     }
   }
 

@@ -116,6 +116,7 @@ const NO_TRAFFIC: ColorTraffic = {
   failed: 0,
   serverErrors: 0,
   latency: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0),
+  latencySumMs: 0,
   mirrored: 0,
   mirrorDropped: 0,
 };
@@ -140,6 +141,7 @@ function addTraffic(into: Record<string, Record<Color, ColorTraffic>>, apps: App
         failed: a.failed + b.failed,
         serverErrors: a.serverErrors + b.serverErrors,
         latency: addLatency(a.latency, b.latency),
+        latencySumMs: (a.latencySumMs ?? 0) + (b.latencySumMs ?? 0),
         mirrored: (a.mirrored ?? 0) + (b.mirrored ?? 0),
         mirrorDropped: (a.mirrorDropped ?? 0) + (b.mirrorDropped ?? 0),
       };
