@@ -1,13 +1,17 @@
 // The DNS switch's decisions with a recording DNS client, a wrapped switch that only records,
 // and a manual clock: when the TTL is lowered, what a flip publishes, how long a drain waits,
-// and what a rollback cancels. The pinned listeners are real (loopback, port 0).
+// and what a rollback cancels; and what the live color's own address does with the app's split
+// and mirror. The pinned listeners and the instances behind them are real (loopback, port 0).
 import { after, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RouteTarget, RoutingTable } from '../../../core/routing-table.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { AppRoute, RouteTarget, RoutingTable } from '../../../core/routing-table.ts';
 import { CutoverError } from '../../../core/errors.ts';
 import type { Color } from '../../../core/types.ts';
 import type { Clock } from '../../../ports/clock.ts';
-import type { DrainReport, TrafficSwitch } from '../../../ports/traffic-switch.ts';
+import type { ColorTraffic, DrainReport, TrafficSwitch } from '../../../ports/traffic-switch.ts';
 import type { DnsConfig } from './dns-config.ts';
 import type { DnsUpdateClient } from './dns-update-client.ts';
 import { createDnsTrafficSwitch } from './dns-traffic-switch.ts';
@@ -239,4 +243,168 @@ void test('two drains of the same color both wait and both complete', async () =
     (await Promise.all([first, second])).map((each) => each.cancelled),
     [false, false],
   );
+});
+
+/** An instance on loopback port 0 that answers its color; `/slow` answers after `slowMs`. */
+async function startInstance(
+  color: Color,
+  slowMs = 0,
+): Promise<{ address: string; received: string[]; close: () => Promise<void> }> {
+  const received: string[] = [];
+  const server = createServer((req, res) => {
+    received.push(`${req.method} ${req.url}`);
+    const answer = (): void => {
+      res.setHeader('content-type', 'text/plain');
+      res.end(color);
+    };
+    if (req.url === '/slow') setTimeout(answer, slowMs);
+    else answer();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    address: `127.0.0.1:${port}`,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const ALLOW_HEADER = { name: 'x-canary', value: 'yes' };
+
+function split(canary: RouteTarget, percent: number): NonNullable<AppRoute['split']> {
+  return {
+    color: canary.color,
+    percent,
+    sticky: true,
+    allow: { header: ALLOW_HEADER, cookie: null },
+    target: canary,
+  };
+}
+
+function routed(
+  live: RouteTarget,
+  idle: RouteTarget,
+  extra: Pick<AppRoute, 'split' | 'mirror'>,
+): RoutingTable {
+  return { generation: ++generation, apps: [{ app: 'shop', hosts: [], live, idle, ...extra }] };
+}
+
+/** One request to a listener of the switch: the color that answered and the bucket cookie set. */
+async function ask(
+  port: number,
+  host: string,
+  headers: Record<string, string> = {},
+  path = '/',
+): Promise<{ status: number; body: string; cookie: string | null }> {
+  const response = await fetch(`http://${host}:${port}${path}`, { headers });
+  const body = await response.text();
+  const cookie = response.headers.get('set-cookie');
+  return { status: response.status, body, cookie: cookie?.split(';')[0] ?? null };
+}
+
+void test('the live color’s own address applies the canary split, sticky with the allowlist, and its share counts for the canary', async (t) => {
+  const blue = await startInstance('blue');
+  const green = await startInstance('green');
+  t.after(() => Promise.all([blue.close(), green.close()]));
+  const v1 = { color: 'blue' as const, release: 'v1', upstreams: [blue.address] };
+  const v2 = { color: 'green' as const, release: 'v2', upstreams: [green.address] };
+  await dns.apply(routed(v1, v2, {}));
+  await dns.apply(routed(v1, v2, { split: split(v2, 20) }));
+  const [view] = dns.dnsApps();
+  assert.ok(view !== undefined);
+  const bluePort = view.listeners.blue.port;
+
+  // Fresh clients: each gets a bucket cookie and the split's share (20 %: 12..28 % over 500).
+  const clients = 500;
+  const answers: { body: string; cookie: string | null }[] = [];
+  for (let i = 0; i < clients; i++) answers.push(await ask(bluePort, '127.0.0.2'));
+  assert.ok(answers.every((answer) => answer.cookie?.startsWith('cutover_shop=') === true));
+  const onGreen = answers.filter((answer) => answer.body === 'green');
+  const share = onGreen.length / clients;
+  assert.ok(share > 0.12 && share < 0.28, `canary share ${share} over ${clients} fresh clients`);
+  // Sticky: a client's cookie keeps it on its color; the allowlisted header is always the canary.
+  const greenClient = onGreen[0]?.cookie ?? '';
+  const blueClient = answers.find((answer) => answer.body === 'blue')?.cookie ?? '';
+  for (let i = 0; i < 20; i++) {
+    assert.equal((await ask(bluePort, '127.0.0.2', { cookie: greenClient })).body, 'green');
+    assert.equal((await ask(bluePort, '127.0.0.2', { cookie: blueClient })).body, 'blue');
+    const tester = await ask(bluePort, '127.0.0.2', { cookie: blueClient, 'x-canary': 'yes' });
+    assert.equal(tester.body, 'green');
+  }
+  // The idle color's own address still serves nobody.
+  assert.equal((await ask(view.listeners.green.port, '127.0.0.3')).status, 503);
+
+  // The canary's requests through blue's address are green's in describe(), latency included;
+  // none of them is a straggler.
+  const snapshot = (await dns.describe()).apps.shop;
+  assert.ok(snapshot !== undefined);
+  const greenServed = onGreen.length + 40;
+  const blueServed = clients - onGreen.length + 20;
+  assert.equal(snapshot.green.requests, greenServed);
+  assert.equal(snapshot.blue.requests, blueServed);
+  const bucketed = (traffic: ColorTraffic): number =>
+    (traffic.latency ?? []).reduce((total, count) => total + count, 0);
+  assert.equal(bucketed(snapshot.green), greenServed);
+  assert.equal(bucketed(snapshot.blue), blueServed);
+  assert.deepEqual([snapshot.blue.stragglers, snapshot.green.stragglers], [0, 0]);
+
+  // All traffic back: the split comes off blue's address in the same apply, cookie or header.
+  await dns.apply(routed(v1, v2, { split: null }));
+  for (let i = 0; i < 20; i++) {
+    assert.equal((await ask(bluePort, '127.0.0.2', { cookie: greenClient })).body, 'blue');
+    assert.equal((await ask(bluePort, '127.0.0.2', { 'x-canary': 'yes' })).body, 'blue');
+  }
+  assert.equal(green.received.length, greenServed, 'no request reached the canary after');
+});
+
+void test('the live color’s own address mirrors its requests to the idle color', async (t) => {
+  const blue = await startInstance('blue');
+  const green = await startInstance('green');
+  t.after(() => Promise.all([blue.close(), green.close()]));
+  const v1 = { color: 'blue' as const, release: 'v1', upstreams: [blue.address] };
+  const v2 = { color: 'green' as const, release: 'v2', upstreams: [green.address] };
+  await dns.apply(
+    routed(v1, v2, {
+      mirror: { color: 'green', maxPerSecond: 1000, maxBodyBytes: 1024, target: v2 },
+    }),
+  );
+  const port = dns.dnsApps()[0]?.listeners.blue.port ?? 0;
+  const requests = 10;
+  for (let i = 0; i < requests; i++) {
+    assert.equal((await ask(port, '127.0.0.2', {}, `/item/${i}`)).body, 'blue');
+  }
+  // Copies leave after the live response: wait for them, bounded.
+  for (let i = 0; i < 100 && green.received.length < requests; i++) await delay(20);
+  assert.equal(green.received.length, requests);
+  assert.deepEqual(green.received, blue.received);
+  const snapshot = (await dns.describe()).apps.shop;
+  assert.equal(snapshot?.green.mirrored, requests);
+  assert.equal(snapshot?.green.requests, 0, 'a mirrored copy is not a request served');
+  assert.equal(snapshot?.blue.requests, requests);
+});
+
+void test('draining the canary color waits for its requests in flight on the live color’s address', async (t) => {
+  const blue = await startInstance('blue');
+  const green = await startInstance('green', 300);
+  t.after(() => Promise.all([blue.close(), green.close()]));
+  const v1 = { color: 'blue' as const, release: 'v1', upstreams: [blue.address] };
+  const v2 = { color: 'green' as const, release: 'v2', upstreams: [green.address] };
+  await dns.apply(routed(v1, v2, { split: split(v2, 5) }));
+  const port = dns.dnsApps()[0]?.listeners.blue.port ?? 0;
+  const slow = ask(port, '127.0.0.2', { 'x-canary': 'yes' }, '/slow');
+  for (let i = 0; i < 100 && green.received.length === 0; i++) await delay(10);
+  assert.deepEqual(green.received, ['GET /slow']);
+  // The canary failed: the split comes off and the canary color is drained.
+  await dns.apply(routed(v1, v2, { split: null }));
+  const drained = dns.drain('shop', 'green', { timeoutMs: 5000, websocketGraceMs: 100 });
+  await clock.advance(302_000); // The first table counts every color as held for a full TTL.
+  const result = await drained;
+  assert.equal(result.cancelled, false);
+  assert.equal(result.completed, 1, 'the canary request in flight finished within the drain');
+  assert.equal(result.aborted, 0);
+  assert.equal((await slow).body, 'green');
 });

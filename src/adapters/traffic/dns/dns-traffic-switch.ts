@@ -12,6 +12,12 @@
 //   address (the latest time it was still published plus that publication's TTL, plus a margin),
 //   meanwhile the old color keeps serving stragglers on its listener; then it drains the old
 //   color and puts the normal TTL back. `apply` never waits for a TTL.
+//
+// Canary, rolling and mirroring over DNS: the live color's own listener applies the app's split
+// and mirror, as the shared public listener does (pinned-router.ts), in the same `apply` that
+// sets or clears them on the shared router. Its counts for the other color (the canary's share)
+// are merged into that color's in `describe`, so the canary analysis judges every request the
+// canary served, whichever listener it came through.
 import type { Logger } from 'pino';
 import type { AppRoute, RouteTarget, RoutingTable } from '../../../core/routing-table.ts';
 import { COLORS, otherColor } from '../../../core/types.ts';
@@ -30,7 +36,7 @@ import type { DnsAppConfig, DnsConfig } from './dns-config.ts';
 import { createDnsUpdateClient } from './dns-update-client.ts';
 import type { DnsUpdateClient } from './dns-update-client.ts';
 import { startPinnedRouter } from './pinned-router.ts';
-import type { PinnedRouter } from './pinned-router.ts';
+import type { PinnedRoute, PinnedRouter } from './pinned-router.ts';
 
 export interface DnsTrafficSwitchOptions {
   /** The switch that serves the public and preview listeners (the built-in router). */
@@ -97,23 +103,42 @@ function colorOfTarget(route: AppRoute | null, color: Color): RouteTarget | null
   return null;
 }
 
+/**
+ * What `color`'s own listener serves for `route`: its release, served while `serving`, with the
+ * app's split and mirror while it is the live color.
+ */
+function pinnedRouteOf(route: AppRoute | null, color: Color, serving: boolean): PinnedRoute {
+  const target = colorOfTarget(route, color);
+  if (route === null || route.live?.color !== color) return { target, serving };
+  return { target, serving, split: route.split ?? null, mirror: route.mirror ?? null };
+}
+
+/**
+ * The counts of one color on two listeners, added. Every field of ColorTraffic is a count (or a
+ * per-bucket count, or a sum of latencies), so each numeric field is added and each array added
+ * per entry: a count a router gains later is merged too, never silently dropped.
+ */
 function addTraffic(a: ColorTraffic, b: ColorTraffic | undefined): ColorTraffic {
   if (b === undefined) return a;
-  const latency =
-    a.latency === undefined
-      ? b.latency
-      : b.latency === undefined
-        ? a.latency
-        : a.latency.map((count, index) => count + (b.latency?.[index] ?? 0));
-  return {
-    ...a,
-    inflight: a.inflight + b.inflight,
-    websockets: a.websockets + b.websockets,
-    requests: a.requests + b.requests,
-    failed: a.failed + b.failed,
-    serverErrors: a.serverErrors + b.serverErrors,
-    ...(latency === undefined ? {} : { latency }),
-  };
+  const total: Record<string, unknown> = { ...a };
+  for (const [key, value] of Object.entries(b) as [string, unknown][]) {
+    const mine = total[key];
+    if (typeof value === 'number') {
+      total[key] = (typeof mine === 'number' ? mine : 0) + value;
+    } else if (Array.isArray(value)) {
+      const counts = value as readonly number[];
+      const base = Array.isArray(mine) ? (mine as readonly number[]) : [];
+      total[key] = Array.from(
+        { length: Math.max(counts.length, base.length) },
+        (_, index) => (counts[index] ?? 0) + (base[index] ?? 0),
+      );
+    }
+  }
+  return total as unknown as ColorTraffic;
+}
+
+function sum<T>(items: readonly T[], of: (item: T) => number): number {
+  return items.reduce((total, item) => total + of(item), 0);
 }
 
 export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
@@ -133,10 +158,7 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
           app: name,
           color,
           address: appConfig.colors[color],
-          initial: {
-            target: colorOfTarget(stored, color),
-            serving: stored?.live?.color === color,
-          },
+          initial: pinnedRouteOf(stored, color, stored?.live?.color === color),
           ...(options.limits === undefined ? {} : { limits: options.limits }),
           ...(options.trustedProxies === undefined
             ? {}
@@ -167,8 +189,9 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
     );
   }
 
+  /** Requests on the color's own listener that it served itself (not its split's share). */
   const requestsOn = (entry: AppEntry, color: Color): number =>
-    entry.pinned[color].traffic()?.requests ?? 0;
+    entry.pinned[color].traffic()?.[color].requests ?? 0;
 
   const stragglersOf = (entry: AppEntry, color: Color): number => {
     const left = entry.leftAtRequests[color];
@@ -179,8 +202,7 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
     const live = entry.route?.live?.color ?? null;
     for (const color of COLORS) {
       entry.pinned[color].pin(
-        colorOfTarget(entry.route, color),
-        live === color || entry.window[color],
+        pinnedRouteOf(entry.route, color, live === color || entry.window[color]),
       );
     }
   };
@@ -339,13 +361,15 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
       }
       entry.window[color] = false;
       repin(entry);
-      const [a, b] = await Promise.all([
+      // The other color's listener drains the requests its split sent to this color.
+      const reports = await Promise.all([
         inner.drain(app, color, drainOptions),
-        entry.pinned[color].drain(drainOptions),
+        ...COLORS.map((each) => entry.pinned[each].drain(color, drainOptions)),
       ]);
       // Back to the normal TTL once nothing depends on a quick change any more.
       const live = entry.route?.live?.color ?? null;
-      if (live !== null && !a.cancelled && !b.cancelled) {
+      const cancelled = reports.some((each) => each.cancelled);
+      if (live !== null && !cancelled) {
         await publish(entry, entry.config.colors[live].host, entry.config.ttl).catch(
           (error: unknown) => {
             logger?.warn(
@@ -358,11 +382,11 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
       return {
         app,
         color,
-        completed: a.completed + b.completed,
-        aborted: a.aborted + b.aborted,
-        websocketsClosed: a.websocketsClosed + b.websocketsClosed,
+        completed: sum(reports, (each) => each.completed),
+        aborted: sum(reports, (each) => each.aborted),
+        websocketsClosed: sum(reports, (each) => each.websocketsClosed),
         durationMs: clock.monotonicMs() - startedMs,
-        cancelled: a.cancelled || b.cancelled,
+        cancelled,
       };
     },
 
@@ -387,10 +411,11 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
         const base = merged[entry.name];
         const colors = {} as Record<Color, ColorTraffic>;
         for (const color of COLORS) {
-          colors[color] = {
-            ...addTraffic(base?.[color] ?? empty, entry.pinned[color].traffic()),
-            stragglers: stragglersOf(entry, color),
-          };
+          // Both listeners: a color's own, and the live one's split and mirror to it.
+          let traffic = base?.[color] ?? empty;
+          for (const each of COLORS)
+            traffic = addTraffic(traffic, entry.pinned[each].traffic()?.[color]);
+          colors[color] = { ...traffic, stragglers: stragglersOf(entry, color) };
         }
         merged[entry.name] = colors;
       }

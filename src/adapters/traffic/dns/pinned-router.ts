@@ -2,6 +2,12 @@
 // route, the color's release, for every Host. The DNS record sends clients here while the color
 // is live; after a flip, clients still holding the old record (stragglers) keep arriving here and
 // are served by the old color until it is drained.
+//
+// While the color is live its route also carries the app's split and mirror (canary, rolling,
+// --mirror), so the clients that follow the record get the same per-request share, sticky
+// cookie and allowlist as those of the shared public listener: the split happens here, exact
+// and sticky, not bound by any TTL. The other color's target is then the route's idle one, so
+// its upstream pools stay open between requests.
 import type { AppRoute, RouteTarget, RoutingTable } from '../../../core/routing-table.ts';
 import type { Address, Color } from '../../../core/types.ts';
 import type { ColorTraffic, DrainOptions, DrainReport } from '../../../ports/traffic-switch.ts';
@@ -20,19 +26,54 @@ export interface PinnedRouterOptions {
   readonly limits?: Partial<ListenerLimits>;
   readonly trustedProxies?: readonly string[];
   /** What to serve from the first accepted connection (a restarted daemon's stored route). */
-  readonly initial?: { readonly target: RouteTarget | null; readonly serving: boolean };
+  readonly initial?: PinnedRoute;
+}
+
+/** What one color's own listener serves. */
+export interface PinnedRoute {
+  /** This color's release. */
+  readonly target: RouteTarget | null;
+  /** Serves `target` when true, else answers 503 (no live color). */
+  readonly serving: boolean;
+  /** The app's split while this color is live: its target is the other color's. */
+  readonly split?: AppRoute['split'];
+  /** The app's mirror while this color is live: its target is the other color's. */
+  readonly mirror?: AppRoute['mirror'];
 }
 
 export interface PinnedRouter {
   readonly color: Color;
   readonly address: HostPortAddress;
-  /** Serves `target` (this color's release) when `serving`, else answers 503 (no live color). */
-  pin(target: RouteTarget | null, serving: boolean): void;
-  drain(options: DrainOptions): Promise<DrainReport>;
+  /** Replaces what this listener serves (one table swap: atomic for the requests it routes). */
+  pin(route: PinnedRoute): void;
+  /** Drains `color` on this listener: its own color, or the split's color it sent requests to. */
+  drain(color: Color, options: DrainOptions): Promise<DrainReport>;
   setUpstreamHealth(health: ReadonlyMap<Address, boolean>): void;
-  /** This listener's counters for its color. */
-  traffic(): ColorTraffic | undefined;
+  /**
+   * This listener's counters per color: its own color's, and the other color's for the
+   * requests its split sent there and the copies its mirror sent there.
+   */
+  traffic(): Readonly<Record<Color, ColorTraffic>> | undefined;
   close(deadlineMs: number): Promise<void>;
+}
+
+/**
+ * The pinned router's one route. Only a serving color with a release applies a split or a
+ * mirror, and only one that goes to the other color.
+ */
+export function pinnedAppRoute(app: string, pinned: PinnedRoute): AppRoute {
+  const { target, serving } = pinned;
+  if (!serving || target === null) return { app, hosts: [], live: null, idle: target };
+  const split = pinned.split?.target.color === target.color ? null : (pinned.split ?? null);
+  const mirror = pinned.mirror?.target.color === target.color ? null : (pinned.mirror ?? null);
+  return {
+    app,
+    hosts: [],
+    live: target,
+    idle: split?.target ?? mirror?.target ?? null,
+    split,
+    mirror,
+  };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -47,17 +88,11 @@ export async function startPinnedRouter(options: PinnedRouterOptions): Promise<P
   // The pinned table's generation is this router's own: it changes on drains too, not only
   // with the daemon's table.
   let generation = 0;
-  const pin = (target: RouteTarget | null, serving: boolean): void => {
-    const route: AppRoute = {
-      app,
-      hosts: [],
-      live: serving ? target : null,
-      idle: serving ? null : target,
-    };
-    const table: RoutingTable = { generation: ++generation, apps: [route] };
+  const pin = (pinned: PinnedRoute): void => {
+    const table: RoutingTable = { generation: ++generation, apps: [pinnedAppRoute(app, pinned)] };
     router.apply(table);
   };
-  pin(options.initial?.target ?? null, options.initial?.serving ?? false);
+  pin(options.initial ?? { target: null, serving: false });
   const listener: BoundListener = await listenRouter(router, 'public', {
     host: options.address.host,
     port: options.address.port,
@@ -83,9 +118,9 @@ export async function startPinnedRouter(options: PinnedRouterOptions): Promise<P
     color,
     address: { host: options.address.host, port: listener.address.port },
     pin,
-    drain: (drainOptions) => router.drain(app, color, drainOptions),
+    drain: (drained, drainOptions) => router.drain(app, drained, drainOptions),
     setUpstreamHealth: (health) => router.setUpstreamHealth(health),
-    traffic: () => router.traffic()[app]?.[color],
+    traffic: () => router.traffic()[app],
     close(deadlineMs) {
       closed ??= close(deadlineMs);
       return closed;
