@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCutoverError } from '../core/errors.ts';
 import { parseAppConfigText } from './load-app-config.ts';
-import { resolveAppEnv } from './resolve-app-env.ts';
+import { appEnvSources, resolveAppEnv } from './resolve-app-env.ts';
 
 async function withReleaseDir(run: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'cutover-env-'));
@@ -56,5 +56,33 @@ void test('every unresolvable reference is named, without any secret value', asy
         return true;
       },
     );
+  });
+});
+
+void test('the env sources keep references, with file paths made absolute and the database URL under its var', async () => {
+  await withReleaseDir(async (dir) => {
+    const config = parseAppConfigText(
+      'app: shop\nstart: x\nenv:\n  A: 1\n  B: { fromEnv: SHOP_DB_PASSWORD }\n  C: { fromFile: secrets/api-key }\n  D: { fromFile: /etc/shop/key }\ndatabase:\n  url: { fromEnv: SHOP_DATABASE_URL }\n  env: SHOP_DB\n',
+    );
+    const sources = appEnvSources(config, dir);
+    assert.deepEqual(sources, {
+      A: { kind: 'value', value: '1' },
+      B: { kind: 'fromEnv', name: 'SHOP_DB_PASSWORD' },
+      C: { kind: 'fromFile', path: join(dir, 'secrets', 'api-key') },
+      D: { kind: 'fromFile', path: '/etc/shop/key' },
+      SHOP_DB: { kind: 'fromEnv', name: 'SHOP_DATABASE_URL' },
+    });
+    // Resolved from anywhere, they give what the start step gives.
+    await mkdir(join(dir, 'secrets'));
+    await writeFile(join(dir, 'secrets', 'api-key'), 'k-123\n');
+    const { D: _absolute, ...readable } = sources;
+    assert.deepEqual(
+      await resolveAppEnv(readable, {
+        releaseDir: tmpdir(),
+        environment: { SHOP_DB_PASSWORD: 'hunter2', SHOP_DATABASE_URL: 'sqlite:/tmp/x.db' },
+      }),
+      { A: '1', B: 'hunter2', C: 'k-123', SHOP_DB: 'sqlite:/tmp/x.db' },
+    );
+    assert.deepEqual(appEnvSources({ env: {}, database: null }, dir), {});
   });
 });

@@ -2,7 +2,7 @@
 // the moment it starts. The result holds secrets: pass it to the runtime, never log or store it.
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import type { AppConfig } from '../core/app-config.ts';
+import type { AppConfig, EnvValue } from '../core/app-config.ts';
 import { CutoverError } from '../core/errors.ts';
 
 /** A secret file larger than this is the wrong file. */
@@ -55,4 +55,27 @@ export async function resolveAppEnv(
     });
   }
   return resolved;
+}
+
+/**
+ * What an instance's env is made of, without any secret's value: the app's env entries and, when
+ * the app has a database, its URL under `database.env` (as the start step sets it), each a
+ * literal or a reference, with `fromFile` paths made absolute against the release directory. The
+ * process runtime stores these instead of the resolved values, and resolves them again (with
+ * resolveAppEnv) to restart an instance after a daemon restart.
+ */
+export function appEnvSources(
+  config: Pick<AppConfig, 'env' | 'database'>,
+  releaseDir: string,
+): Record<string, EnvValue> {
+  const entries: Record<string, EnvValue> = { ...config.env };
+  if (config.database !== null) entries[config.database.env] = config.database.url;
+  const sources: Record<string, EnvValue> = {};
+  for (const [name, value] of Object.entries(entries)) {
+    sources[name] =
+      value.kind === 'fromFile' && !isAbsolute(value.path)
+        ? { kind: 'fromFile', path: resolve(releaseDir, value.path) }
+        : value;
+  }
+  return sources;
 }

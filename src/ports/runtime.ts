@@ -1,3 +1,4 @@
+import type { EnvValue } from '../core/app-config.ts';
 import type { Address, Color, InstanceSpec } from '../core/types.ts';
 
 /** How the process runtime starts a release (issue 3): `cutover.yaml`'s `process` keys. */
@@ -9,6 +10,15 @@ export interface ProcessStartSpec {
   readonly instances: number;
   /** Added to the daemon's environment (and overriding it); `PORT` is always set by cutover. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Where each `env` entry came from: a literal as it is, a secret as its reference
+   * (`fromEnv` names a var of the daemon's environment; `fromFile` is an absolute path, a
+   * relative one is taken against `dir`). The process runtime stores these in its instance
+   * records instead of `env`'s values, so no secret is written at rest, and resolves them again
+   * when a later daemon restarts an instance it adopted. An `env` entry not named here is
+   * stored as its value.
+   */
+  readonly envSources?: Readonly<Record<string, EnvValue>>;
   /** Sent to the instance's process group on stop (default `SIGTERM`). */
   readonly stopSignal?: NodeJS.Signals;
   /** How long stop waits after the signal before SIGKILL (default 10 s). */

@@ -4,8 +4,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { EnvValue } from '../../../core/app-config.ts';
 import type { Color } from '../../../core/types.ts';
 
+/**
+ * Still 1 since the env became references: the new form only drops `env` for `envSources`, so an
+ * earlier daemon refuses such a record (no `env`) rather than start an instance without its
+ * secrets, and readers of the fields they share (the demo's cleanup) keep working.
+ */
 export const INSTANCE_RECORD_VERSION = 1;
 
 export interface InstanceRecord {
@@ -25,8 +31,12 @@ export interface InstanceRecord {
   readonly startedAt: string;
   readonly command: string;
   readonly dir: string;
-  /** Kept so an adopted instance can be restarted after a crash; the file is mode 0600. */
-  readonly env: Readonly<Record<string, string>>;
+  /**
+   * How to rebuild the instance's env when an adopted instance is restarted after a crash:
+   * literals as they are, secrets as their references (`fromFile` paths absolute), never a
+   * secret's value (QUALITY.md D5: no secret in any state file).
+   */
+  readonly envSources: Readonly<Record<string, EnvValue>>;
   readonly stopSignal: NodeJS.Signals;
   readonly stopTimeoutMs: number;
   readonly logPath: string;
@@ -68,9 +78,51 @@ export async function removeInstanceRecord(appDir: string, id: string): Promise<
   await rm(instanceRecordPath(appDir, id), { force: true });
 }
 
-function isInstanceRecord(value: unknown): value is InstanceRecord {
-  if (typeof value !== 'object' || value === null) return false;
-  const record = value as Record<string, unknown>;
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isEnvValue(value: unknown): value is EnvValue {
+  if (!isPlainObject(value)) return false;
+  if (value['kind'] === 'value') return typeof value['value'] === 'string';
+  if (value['kind'] === 'fromEnv') return typeof value['name'] === 'string';
+  if (value['kind'] === 'fromFile') return typeof value['path'] === 'string';
+  return false;
+}
+
+/**
+ * The record's env sources. Records written before the env became references hold the resolved
+ * env under `env`, secrets included: it is still read so the instances an earlier version
+ * started can be adopted, stopped and restarted after an upgrade. Its values can only be taken
+ * as literals (nothing tells a secret from the rest), and the record is written in the new form,
+ * without `env`, the next time it is written.
+ */
+function envSourcesOf(record: Record<string, unknown>): Record<string, EnvValue> | null {
+  const sources = record['envSources'];
+  if (sources !== undefined) {
+    if (!isPlainObject(sources) || !Object.values(sources).every(isEnvValue)) return null;
+    return sources as Record<string, EnvValue>;
+  }
+  const legacy = record['env'];
+  if (!isPlainObject(legacy)) return null;
+  const converted: Record<string, EnvValue> = {};
+  for (const [name, value] of Object.entries(legacy)) {
+    if (typeof value !== 'string') return null;
+    converted[name] = { kind: 'value', value };
+  }
+  return converted;
+}
+
+/** The record in `value` in its current form, or null when it is not one. */
+function toInstanceRecord(value: unknown): InstanceRecord | null {
+  if (!isPlainObject(value) || !hasRecordFields(value)) return null;
+  const envSources = envSourcesOf(value);
+  if (envSources === null) return null;
+  const { env: _legacyEnv, ...rest } = value;
+  return { ...(rest as Omit<InstanceRecord, 'envSources'>), envSources };
+}
+
+function hasRecordFields(record: Record<string, unknown>): boolean {
   return (
     record['version'] === INSTANCE_RECORD_VERSION &&
     typeof record['app'] === 'string' &&
@@ -83,8 +135,6 @@ function isInstanceRecord(value: unknown): value is InstanceRecord {
     typeof record['startTimeTicks'] === 'string' &&
     typeof record['command'] === 'string' &&
     typeof record['dir'] === 'string' &&
-    typeof record['env'] === 'object' &&
-    record['env'] !== null &&
     typeof record['stopSignal'] === 'string' &&
     typeof record['stopTimeoutMs'] === 'number' &&
     typeof record['logPath'] === 'string'
@@ -112,8 +162,8 @@ export async function readInstanceRecords(appDir: string): Promise<ReadRecordsRe
     if (!name.endsWith(RECORD_SUFFIX)) continue;
     const path = join(appDir, name);
     try {
-      const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
-      if (isInstanceRecord(parsed)) records.push(parsed);
+      const record = toInstanceRecord(JSON.parse(await readFile(path, 'utf8')));
+      if (record !== null) records.push(record);
       else invalid.push({ path, reason: 'not an instance record of this version' });
     } catch (error) {
       invalid.push({ path, reason: error instanceof Error ? error.message : String(error) });

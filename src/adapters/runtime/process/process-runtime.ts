@@ -4,12 +4,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, open, readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { CutoverError } from '../../../core/errors.ts';
+import { isAbsolute, join, resolve } from 'node:path';
+import { resolveAppEnv } from '../../../config/resolve-app-env.ts';
+import type { EnvValue } from '../../../core/app-config.ts';
+import { CutoverError, isCutoverError } from '../../../core/errors.ts';
 import type { Color, InstanceSpec } from '../../../core/types.ts';
 import type {
   AdoptedInstance,
   InstanceEvent,
+  ProcessStartSpec,
   Runtime,
   StartRequest,
 } from '../../../ports/runtime.ts';
@@ -49,7 +52,10 @@ export interface ProcessRuntimeOptions {
   readonly onInstanceEvent?: (event: InstanceEvent) => void;
   readonly backoff?: Partial<RestartBackoffOptions>;
   readonly adoptedPollMs?: number;
-  /** The environment instances inherit before their own env (default the daemon's). */
+  /**
+   * The environment instances inherit before their own env, and where the `fromEnv` references
+   * of an adopted instance are resolved again (default the daemon's).
+   */
   readonly baseEnv?: NodeJS.ProcessEnv;
 }
 
@@ -65,6 +71,11 @@ type SupervisedState = 'running' | 'restarting' | 'stopping';
 
 interface Supervised {
   record: InstanceRecord;
+  /**
+   * The env values this runtime started it with, kept in memory only; null for an instance
+   * known from its record (adopted), whose env is resolved from the record at each restart.
+   */
+  readonly env: Readonly<Record<string, string>> | null;
   /** Our child when this daemon started it; null for an adopted one. */
   child: ChildProcess | null;
   startedAtMs: number;
@@ -74,6 +85,28 @@ interface Supervised {
   stopping: Promise<void> | null;
   /** A spawn in flight: a stop waits for it, or the new process would escape the stop. */
   spawning: Promise<void> | null;
+}
+
+/**
+ * What the record keeps of a start spec's env: each entry's source (a literal as it is, a secret
+ * as its reference, a relative `fromFile` path made absolute against the instance's directory).
+ */
+function envSourcesOf(spec: ProcessStartSpec): Record<string, EnvValue> {
+  const sources: Record<string, EnvValue> = {};
+  for (const [name, value] of Object.entries(spec.env ?? {})) {
+    const source = spec.envSources?.[name] ?? { kind: 'value', value };
+    sources[name] =
+      source.kind === 'fromFile' && !isAbsolute(source.path)
+        ? { kind: 'fromFile', path: resolve(spec.dir, source.path) }
+        : source;
+  }
+  return sources;
+}
+
+/** An error as the reason of an event: with its registry code when it has one. */
+function reasonOf(error: unknown): string {
+  if (isCutoverError(error)) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRuntime {
@@ -101,10 +134,23 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     return (await isSameProcessAlive(record.pid, record.startTimeTicks)) ? record : undefined;
   }
 
-  function envOf(record: InstanceRecord): NodeJS.ProcessEnv {
+  /**
+   * The instance's own env: as started while this runtime lives; else its record's references
+   * resolved again, refused as the start step refuses them (CUTOVER_ERR_CONFIG_INVALID naming
+   * each unreadable one), so it never starts with a var missing.
+   */
+  async function ownEnvOf(entry: Supervised): Promise<Readonly<Record<string, string>>> {
+    if (entry.env !== null) return entry.env;
+    return resolveAppEnv(entry.record.envSources, {
+      releaseDir: entry.record.dir,
+      environment: baseEnv,
+    });
+  }
+
+  function envOf(record: InstanceRecord, own: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
     return {
       ...baseEnv,
-      ...record.env,
+      ...own,
       PORT: String(record.port),
       CUTOVER_APP: record.app,
       CUTOVER_RELEASE: record.release,
@@ -126,6 +172,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
 
   async function spawnDetached(entry: Supervised): Promise<void> {
     const base = entry.record;
+    const own = await ownEnvOf(entry);
     const log = await open(base.logPath, 'a', 0o600);
     let child: ChildProcess;
     try {
@@ -136,7 +183,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       // before the app starts, so no instance ever runs without a record a new daemon can find.
       child = spawn('/bin/sh', ['-c', `${START_GATE}\n${base.command}`], {
         cwd: base.dir,
-        env: envOf(base),
+        env: envOf(base, own),
         detached: true,
         stdio: ['pipe', log.fd, log.fd],
       });
@@ -248,7 +295,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         type: 'InstanceRestartFailed',
         app: record.app,
         id: record.id,
-        reason: error instanceof Error ? error.message : String(error),
+        reason: reasonOf(error),
       });
       crashed(entry, null, null, false);
       return;
@@ -269,11 +316,11 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     entry.timer = null;
   }
 
-  /** Polls an adopted instance: it is not our child, so no exit event tells of its death. */
   /** A running instance known only from its record: adopted, or about to be stopped. */
   function runningFromRecord(record: Supervised['record']): Supervised {
     return {
       record,
+      env: null,
       child: null,
       startedAtMs: Date.parse(record.startedAt),
       state: 'running',
@@ -284,6 +331,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     };
   }
 
+  /** Polls an adopted instance: it is not our child, so no exit event tells of its death. */
   function watchAdopted(entry: Supervised): void {
     clearTimer(entry);
     entry.timer = setTimeout(() => {
@@ -391,11 +439,13 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
               command: spec.command,
               // Absolute: a later daemon restarting it may run from another directory.
               dir: resolve(spec.dir),
-              env: { ...spec.env },
+              // References, never a secret's value: the values stay in memory (entry.env).
+              envSources: envSourcesOf(spec),
               stopSignal: spec.stopSignal ?? DEFAULT_STOP_SIGNAL,
               stopTimeoutMs: spec.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
               logPath: join(appDirOf(app), `${id}.log`),
             },
+            env: { ...spec.env },
             child: null,
             startedAtMs: 0,
             state: 'running',
