@@ -1,7 +1,19 @@
 // The daemon's Prometheus metrics. Traffic numbers come from the traffic switch's snapshot at
-// scrape time (so every worker is counted); flips are counted as the admin API commits them.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// scrape time (so every worker is counted); flips are counted as the admin API commits them;
+// traffic shares come from the stored split of each app.
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+} from 'prom-client';
+import type { PrometheusContentType } from 'prom-client';
 import type { TrafficSnapshot } from '../../ports/traffic-switch.ts';
+import { requestDurationOf } from './admin-metrics-latency.ts';
+import { trafficSharesOf } from './admin-metrics-share.ts';
+import type { ShareSource } from './admin-metrics-share.ts';
 
 /** What a flip was for; a drill counts both of its flips (back to the standby, and forward). */
 export type FlipKind = 'deploy' | 'flip' | 'rollback' | 'drill';
@@ -10,7 +22,8 @@ export interface AdminMetrics {
   readonly contentType: string;
   flipCommitted(app: string, kind: FlipKind, durationMs: number): void;
   adminRequest(route: string, status: number): void;
-  render(snapshot: TrafficSnapshot): Promise<string>;
+  /** `apps` gives `cutover_traffic_share`; without it the gauge has no series. */
+  render(snapshot: TrafficSnapshot, apps?: readonly ShareSource[]): Promise<string>;
 }
 
 /** Flips are expected in milliseconds; the buckets reach a slow multi-worker commit. */
@@ -47,6 +60,24 @@ export function createAdminMetrics(): AdminMetrics {
   const websockets = new Gauge({
     name: 'cutover_websockets',
     help: 'Open WebSocket connections per app and color.',
+    labelNames,
+    registers: [registry],
+  });
+  const mirrored = new Counter({
+    name: 'cutover_mirrored_requests_total',
+    help: 'Copies of live requests the router sent to this color per app and color (mirroring).',
+    labelNames,
+    registers: [registry],
+  });
+  const mirrorDropped = new Counter({
+    name: 'cutover_mirror_dropped_total',
+    help: 'Copies of live requests not sent to this color (rate, body or in-flight bounds).',
+    labelNames,
+    registers: [registry],
+  });
+  const share = new Gauge({
+    name: 'cutover_traffic_share',
+    help: "Share of the app's public traffic (0..1) each color serves: the split's on its color, the rest on live.",
     labelNames,
     registers: [registry],
   });
@@ -89,13 +120,16 @@ export function createAdminMetrics(): AdminMetrics {
     adminRequest(route, status) {
       adminRequests.inc({ route, status: String(status) });
     },
-    async render(snapshot) {
+    async render(snapshot, apps) {
       // Totals come from the router as absolute numbers: reset, then set them.
       requests.reset();
       failed.reset();
       serverErrors.reset();
       inflight.reset();
       websockets.reset();
+      mirrored.reset();
+      mirrorDropped.reset();
+      share.reset();
       for (const [app, colors] of Object.entries(snapshot.apps)) {
         for (const [color, traffic] of Object.entries(colors)) {
           const labels = { app, color };
@@ -104,11 +138,23 @@ export function createAdminMetrics(): AdminMetrics {
           serverErrors.inc(labels, traffic.serverErrors);
           inflight.set(labels, traffic.inflight);
           websockets.set(labels, traffic.websockets);
+          if (traffic.mirrored !== undefined) mirrored.inc(labels, traffic.mirrored);
+          if (traffic.mirrorDropped !== undefined) mirrorDropped.inc(labels, traffic.mirrorDropped);
+        }
+      }
+      for (const app of apps ?? []) {
+        for (const [color, value] of Object.entries(trafficSharesOf(app))) {
+          share.set({ app: app.name, color }, value);
         }
       }
       generation.set(snapshot.generation);
       workers.set(snapshot.workers);
-      return registry.metrics();
+      // The router's buckets are counts already: prom-client's way to expose precomputed
+      // values is a registry built from their JSON shape, merged with ours for one scrape.
+      const durations = AggregatorRegistry.aggregate<PrometheusContentType>([
+        [requestDurationOf(snapshot)],
+      ]);
+      return Registry.merge([registry, durations]).metrics();
     },
   };
 }
