@@ -4,8 +4,10 @@
 //
 //   const bind = await startBind();
 //   await dig(bind, 'shop.example.test.', 'A');   // { addresses, ttl }
+//   await resolve4(bind, 'shop.example.test.');   // ['127.0.0.2'], as a client's stub resolver
 //   await bind.stop();
 import { execFile, spawn } from 'node:child_process';
+import { Resolver } from 'node:dns/promises';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -227,4 +229,52 @@ export function dig(
       },
     );
   });
+}
+
+/** Milliseconds a client's resolver waits for one answer from the test server. */
+const RESOLVE_TIMEOUT_MS = 2000;
+
+/**
+ * The A record's addresses as a client's stub resolver gets them from the test server (c-ares
+ * through node:dns, not dig): what a client of a DNS app resolves before it connects.
+ */
+export function resolve4(
+  bind: { readonly host: string; readonly port: number },
+  name: string,
+): Promise<string[]> {
+  const resolver = new Resolver({ timeout: RESOLVE_TIMEOUT_MS, tries: 2 });
+  resolver.setServers([`${bind.host}:${bind.port}`]);
+  return resolver.resolve4(name.endsWith('.') ? name.slice(0, -1) : name);
+}
+
+/**
+ * A TCP port free on every one of `hosts` right now: the DNS config gives each color its own
+ * address with one port, so clients keep the port and change only the address.
+ */
+export async function portFreeOn(hosts: readonly string[]): Promise<number> {
+  const listen = (host: string, wanted: number): Promise<number | null> =>
+    new Promise((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(null));
+      server.listen(wanted, host, () => {
+        const address = server.address();
+        const bound = typeof address === 'object' && address !== null ? address.port : null;
+        server.close(() => resolve(bound));
+      });
+    });
+  const [first, ...others] = hosts;
+  if (first === undefined) throw new Error('portFreeOn needs at least one host');
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const candidate = await listen(first, 0);
+    if (candidate === null) continue;
+    let free = true;
+    for (const host of others) {
+      if ((await listen(host, candidate)) !== candidate) {
+        free = false;
+        break;
+      }
+    }
+    if (free) return candidate;
+  }
+  throw new Error(`no port free on all of ${hosts.join(', ')}`);
 }

@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AppStatus, DeploymentView, HistoryResponse } from '../../src/client/api-types.ts';
-import { dig, startBind } from '../helpers/bind.ts';
+import { dig, portFreeOn, startBind } from '../helpers/bind.ts';
 import type { DigAnswer, TestBind } from '../helpers/bind.ts';
 import { CUTOVER_BIN, httpGet, startTestDaemon } from '../helpers/daemon.ts';
 import type { TestDaemon } from '../helpers/daemon.ts';
@@ -38,25 +37,6 @@ let v1: ShopRelease;
 let v2: ShopRelease;
 let daemonArgs: string[];
 const token = randomUUID();
-
-/** A port free on both color addresses: clients keep the port and change only the address. */
-async function portFreeOnBoth(): Promise<number> {
-  const listen = (host: string, wanted: number): Promise<number | null> =>
-    new Promise((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(null));
-      server.listen(wanted, host, () => {
-        const address = server.address();
-        const bound = typeof address === 'object' && address !== null ? address.port : null;
-        server.close(() => resolve(bound));
-      });
-    });
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const candidate = await listen(BLUE_HOST, 0);
-    if (candidate !== null && (await listen(GREEN_HOST, candidate)) === candidate) return candidate;
-  }
-  throw new Error(`no port free on both ${BLUE_HOST} and ${GREEN_HOST}`);
-}
 
 async function appStatus(): Promise<AppStatus> {
   const reply = await daemon.admin('GET', '/v1/apps/shop');
@@ -138,7 +118,7 @@ function pollDig(): { samples: (DigAnswer & { at: number })[]; stop: () => Promi
 
 before(async () => {
   bind = await startBind();
-  port = await portFreeOnBoth();
+  port = await portFreeOn([BLUE_HOST, GREEN_HOST]);
   root = await mkdtemp(join(tmpdir(), 'cutover-dns-'));
   const configFile = join(root, 'dns.yaml');
   await writeFile(
