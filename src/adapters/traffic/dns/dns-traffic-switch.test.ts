@@ -408,3 +408,23 @@ void test('draining the canary color waits for its requests in flight on the liv
   assert.equal(result.aborted, 0);
   assert.equal((await slow).body, 'green');
 });
+
+void test('a daemon restarted mid-canary applies the stored split on the live color’s address from the first connection', async (t) => {
+  const blue = await startInstance('blue');
+  const green = await startInstance('green');
+  t.after(() => Promise.all([blue.close(), green.close()]));
+  const v1 = { color: 'blue' as const, release: 'v1', upstreams: [blue.address] };
+  const v2 = { color: 'green' as const, release: 'v2', upstreams: [green.address] };
+  const restarted = await createDnsTrafficSwitch({
+    inner,
+    config: CONFIG,
+    clock,
+    client,
+    table: routed(v1, v2, { split: split(v2, 20) }),
+  });
+  opened.push(restarted);
+  const port = restarted.dnsApps()[0]?.listeners.blue.port ?? 0;
+  assert.equal((await ask(port, '127.0.0.2', { 'x-canary': 'yes' })).body, 'green');
+  const fresh = await ask(port, '127.0.0.2');
+  assert.match(fresh.cookie ?? '', /^cutover_shop=\d+$/, 'a fresh client gets its bucket');
+});
