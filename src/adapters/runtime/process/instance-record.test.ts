@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -154,6 +154,23 @@ void it('refuses a record whose env is neither sources nor strings', async () =>
       invalid.map((each) => each.path),
       Object.keys(bad).map((id) => instanceRecordPath(dir, id)),
     );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+void it('skips a record removed between the listing and the read', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cutover-record-'));
+  try {
+    await writeInstanceRecord(dir, record('shop-blue-1', 10));
+    // A dangling link reads as a file removed after readdir listed it.
+    await symlink(join(dir, 'gone.json.tmp'), join(dir, 'shop-blue-2.json'));
+    const { records, invalid } = await readInstanceRecords(dir);
+    assert.deepEqual(
+      records.map((r) => r.id),
+      ['shop-blue-1'],
+    );
+    assert.deepEqual(invalid, []);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

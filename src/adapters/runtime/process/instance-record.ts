@@ -166,6 +166,8 @@ export async function readInstanceRecords(appDir: string): Promise<ReadRecordsRe
       if (record !== null) records.push(record);
       else invalid.push({ path, reason: 'not an instance record of this version' });
     } catch (error) {
+      // Removed since the listing (its instance was stopped meanwhile): gone, not invalid.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
       invalid.push({ path, reason: error instanceof Error ? error.message : String(error) });
     }
   }
