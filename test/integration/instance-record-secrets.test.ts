@@ -377,3 +377,33 @@ void test('an instance recorded with resolved env by the previous version is ado
   assert.equal(await isAlive(restarted.pid), false);
   assert.deepEqual(await readdir(join(fx.dataDir, 'instances', 'shop')), ['shop-blue-1.log']);
 });
+
+void test('a record keeps literals as the instance got them and makes a relative file reference absolute', async (t) => {
+  const fx = await setUp(t);
+  const runtime = fx.runtime();
+  const spec = await fx.startSpec();
+  const [instance] = await runtime.start({
+    app: 'shop',
+    release: 'v1',
+    color: 'blue',
+    process: {
+      ...spec,
+      env: { ...spec.env, EXTRA: 'plain' },
+      envSources: {
+        ...spec.envSources,
+        RELEASE: { kind: 'value', value: 'not what the instance got' },
+        API_KEY: { kind: 'fromFile', path: 'secrets/api-key' },
+      },
+    },
+  });
+  assert.ok(instance !== undefined);
+  fx.pids.add((await answer(instance)).pid);
+  assert.deepEqual((await readRecord(fx))['envSources'], {
+    RELEASE: { kind: 'value', value: 'v1' },
+    DB_PASSWORD: { kind: 'fromEnv', name: 'SHOP_DB_PASSWORD' },
+    API_KEY: { kind: 'fromFile', path: join(fx.releaseDir, 'secrets', 'api-key') },
+    DATABASE_URL: { kind: 'fromEnv', name: 'SHOP_DATABASE_URL' },
+    EXTRA: { kind: 'value', value: 'plain' },
+  });
+  await runtime.stop('shop', [instance]);
+});

@@ -88,13 +88,16 @@ interface Supervised {
 }
 
 /**
- * What the record keeps of a start spec's env: each entry's source (a literal as it is, a secret
- * as its reference, a relative `fromFile` path made absolute against the instance's directory).
+ * What the record keeps of a start spec's env: a secret as its reference (a relative `fromFile`
+ * path made absolute against the instance's directory), anything else as the value the instance
+ * got, so a literal restarts exactly as it started.
  */
 function envSourcesOf(spec: ProcessStartSpec): Record<string, EnvValue> {
   const sources: Record<string, EnvValue> = {};
   for (const [name, value] of Object.entries(spec.env ?? {})) {
-    const source = spec.envSources?.[name] ?? { kind: 'value', value };
+    const given = spec.envSources?.[name];
+    const source: EnvValue =
+      given === undefined || given.kind === 'value' ? { kind: 'value', value } : given;
     sources[name] =
       source.kind === 'fromFile' && !isAbsolute(source.path)
         ? { kind: 'fromFile', path: resolve(spec.dir, source.path) }
