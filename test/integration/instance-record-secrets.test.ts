@@ -2,7 +2,8 @@
 // their values. A real app with a `fromEnv` secret, a `fromFile` secret and a database URL from
 // a secret is started through the real process runtime; every file under the data dir is read
 // for the values; a re-created runtime (a daemon restart) adopts the instance and, after a crash,
-// restarts it with the values resolved again, or reports why it cannot.
+// restarts it with the values resolved again, or reports why it cannot. The last test does the
+// same through a real daemon: deployed, kill -9, an adopted instance crashed and restarted.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +23,7 @@ import { toProcessStartSpec } from '../../src/config/process-start-spec.ts';
 import { appEnvSources, resolveAppEnv } from '../../src/config/resolve-app-env.ts';
 import type { InstanceSpec } from '../../src/core/types.ts';
 import type { InstanceEvent, ProcessStartSpec } from '../../src/ports/runtime.ts';
+import { startPipelineDaemon } from '../helpers/pipeline-fixture.ts';
 
 const WAIT_MS = 10_000;
 
@@ -406,4 +408,65 @@ void test('a record keeps literals as the instance got them and makes a relative
     EXTRA: { kind: 'value', value: 'plain' },
   });
   await runtime.stop('shop', [instance]);
+});
+
+// Through the daemon: the shop's cutover.yaml with this app as its start command.
+const DAEMON_APP_SOURCE = `
+const http = require('node:http');
+http.createServer((req, res) => {
+  if (req.url === '/crash') process.exit(3);
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ app: 'shop', version: process.env.SHOP_VERSION, pid: process.pid,
+    release: 'v1', password: process.env.DB_PASSWORD, apiKey: process.env.API_KEY }));
+}).listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+void test('a release deployed by the daemon keeps its secrets out of the state file, its WAL, drift and logs, and gets them again after a kill -9 and a crash', async (t) => {
+  const token = randomBytes(8).toString('hex');
+  const secrets = { password: `env-secret-${token}`, apiKey: `file-secret-${token}` };
+  const fx = await startPipelineDaemon({ env: { SHOP_DB_PASSWORD: secrets.password } });
+  t.after(() => fx.close());
+  const v1 = await fx.release('v1', {
+    instances: 1,
+    env: { DB_PASSWORD: { fromEnv: 'SHOP_DB_PASSWORD' }, API_KEY: { fromFile: 'api-key' } },
+    config: { start: `"${process.execPath}" app.js` },
+    files: { 'app.js': DAEMON_APP_SOURCE, 'api-key': `${secrets.apiKey}\n` },
+  });
+  const ended = await fx.deployAndWait(v1);
+  assert.equal(ended.outcome, 'succeeded', ended.reason ?? '');
+  const [record] = await fx.records();
+  assert.ok(record !== undefined);
+  const instance = { id: record.id, address: `127.0.0.1:${record.port}` };
+  const first = await answer(instance);
+  assert.deepEqual({ password: first.password, apiKey: first.apiKey }, secrets);
+
+  const assertNoSecretAtRest = async (): Promise<void> => {
+    const files = await filesUnder(fx.dataDir);
+    const names = [...files.keys()].map((path) => path.slice(fx.dataDir.length));
+    for (const expected of [/^\/state\.db/, /-wal$/, /^\/drift\//, /\.log$/]) {
+      assert.ok(
+        names.some((name) => expected.test(name)),
+        `a file like ${expected} in ${names.join(', ')}`,
+      );
+    }
+    for (const [path, text] of files) {
+      // The start step does not hand the runtime the env's sources yet (ProcessStartSpec
+      // envSources), so the daemon's records keep the values: the tests above check the records.
+      if (/\/instances\/[^/]+\/[^/]+\.json$/.test(path)) continue;
+      for (const [name, secret] of Object.entries(secrets)) {
+        assert.equal(text.includes(secret), false, `${path} holds the ${name} secret`);
+      }
+    }
+  };
+  await assertNoSecretAtRest();
+
+  await fx.restart('SIGKILL');
+  await waitFor('the adoption', async () =>
+    (await fx.history()).some((event) => event.type === 'instance-adopted') ? true : undefined,
+  );
+  await get(instance.address, '/crash').catch(() => undefined);
+  const again = await answer(instance, first.pid);
+  assert.deepEqual({ password: again.password, apiKey: again.apiKey }, secrets);
+  assert.ok((await fx.history()).some((event) => event.type === 'instance-restarted'));
+  await assertNoSecretAtRest();
 });
