@@ -4,7 +4,9 @@
 // canary's share is exact and sticky (2,000 fresh clients at 20 %, a cookie keeps a client on its
 // color, the allowlisted header always reaches the canary), the canary analysis judges what the
 // canary served through that address, a promote flips and the record moves; a release with 5 %
-// errors is taken back at its first step and the record never moves.
+// errors is taken back at its first step and the record never moves; a rolling deployment's
+// batches get their shares there too, and the stragglers after its flip (the old color has no
+// instances left) are answered by the new release.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -357,4 +359,51 @@ void test('a canary with 5 % errors is taken back by the analysis of the traffic
   // The record never left the live color's address.
   assert.deepEqual((await dig(bind, RECORD)).addresses, [live]);
   assert.equal(after.live, liveColor);
+});
+
+void test('a rolling deployment over DNS: the live color’s address gives the new release its batches’ shares, then the record moves', async () => {
+  const before = await appStatus();
+  assert.ok(before.live !== null);
+  const liveColor = before.live;
+  const live = await resolveRecord();
+  const liveRelease = before.colors[liveColor].release;
+  const id = await deploy('v4', {
+    config: { strategy: 'rolling', rolling: { batch: 1, pause: '1s' } },
+  });
+  // Clients that resolved the live address before the deployment keep sending there until the
+  // flip is seen; the few sent after it are stragglers, answered by the live color's v4 since
+  // rolling left the old color no instance.
+  const load = startLoad({ host: live, port }, { clients: 4, maxMs: 60_000, maxRequests: 50_000 });
+  let samples: readonly LoadSample[];
+  let flipped: DeploymentView;
+  try {
+    flipped = await until(`deployment ${id} to flip`, async () => {
+      const current = await view(id);
+      return current.flipped || current.ended ? current : undefined;
+    });
+  } finally {
+    samples = await load.stop();
+  }
+  assert.ok(flipped.flipped, flipped.reason ?? '');
+  const done = await ended(id);
+  assert.equal(done.outcome, 'succeeded', done.reason ?? '');
+  assert.deepEqual(
+    samples.filter((sample) => sample.status !== 200 || sample.error !== null),
+    [],
+    'requests of the load failed',
+  );
+  // Before the flip, the live color's address already sent the new release its share.
+  const flipAt = Date.parse(
+    done.steps.find((step) => step.step === 'flipping')?.startedAt ?? done.endedAt ?? '',
+  );
+  const beforeFlip = samples.filter((sample) => sample.doneAtMs < flipAt);
+  assert.ok(
+    beforeFlip.some((sample) => sample.version === 'v4'),
+    `no answer from v4 on the live color's address before the flip (${beforeFlip.length} requests)`,
+  );
+  assert.ok(beforeFlip.some((sample) => sample.version === liveRelease));
+  // The record moved to the other color's address, all v4.
+  const moved = await resolveRecord();
+  assert.notEqual(moved, live);
+  for (const answer of await freshClients(50, 5)) assert.equal(answer.version, 'v4');
 });

@@ -197,19 +197,42 @@ void test('a failed flip update fails apply; a failed lowering does not', async 
   assert.equal(published.length, 1);
 });
 
-void test('requests to the old color after the flip are stragglers in describe()', async () => {
-  await dns.apply(table(target('blue', 'v1'), null));
-  await dns.apply(table(target('green', 'v2'), target('blue', 'v1')));
+void test('requests to the old color after the flip are stragglers in describe()', async (t) => {
+  const blue = await startInstance('blue');
+  t.after(() => blue.close());
+  const v1 = { color: 'blue' as const, release: 'v1', upstreams: [blue.address] };
+  await dns.apply(table(v1, null));
+  await dns.apply(table(target('green', 'v2'), v1));
   const [view] = dns.dnsApps();
   assert.ok(view !== undefined);
-  const { port } = view.listeners.blue;
-  // No upstream: the router answers 502/503, still a request that reached the old color.
-  const response = await fetch(`http://127.0.0.2:${port}/`);
-  await response.arrayBuffer();
+  // The old color serves its stragglers on its own address.
+  assert.equal((await ask(view.listeners.blue.port, '127.0.0.2')).body, 'blue');
   const snapshot = await dns.describe();
   assert.equal(snapshot.apps.shop?.blue.stragglers, 1);
   assert.equal(snapshot.apps.shop?.green.stragglers, 0);
   assert.equal(snapshot.apps.shop?.blue.requests, 1);
+});
+
+void test('after a rolling flip the old color has no instances: its stragglers are served by the live color, and counted', async (t) => {
+  const blue = await startInstance('blue');
+  const green = await startInstance('green');
+  t.after(() => Promise.all([blue.close(), green.close()]));
+  const v2 = { color: 'green' as const, release: 'v2', upstreams: [green.address] };
+  await dns.apply(table({ color: 'blue', release: 'v1', upstreams: [blue.address] }, null));
+  // The batches took v1's instances out of blue one by one; the flip leaves blue with none.
+  await dns.apply(table(v2, { color: 'blue', release: 'v1', upstreams: [] }));
+  const [view] = dns.dnsApps();
+  assert.ok(view !== undefined);
+  const straggler = await ask(view.listeners.blue.port, '127.0.0.2');
+  assert.deepEqual([straggler.status, straggler.body], [200, 'green']);
+  const snapshot = await dns.describe();
+  assert.equal(snapshot.apps.shop?.blue.stragglers, 1);
+  assert.equal(snapshot.apps.shop?.green.requests, 1);
+  // Once blue is drained its address serves nobody again.
+  const drained = dns.drain('shop', 'blue', { timeoutMs: 1000, websocketGraceMs: 100 });
+  await clock.advance(302_000);
+  assert.equal((await drained).cancelled, false);
+  assert.equal((await ask(view.listeners.blue.port, '127.0.0.2')).status, 503);
 });
 
 void test('a restarting daemon serves its stored live color on that color’s address from the start', async () => {

@@ -105,12 +105,21 @@ function colorOfTarget(route: AppRoute | null, color: Color): RouteTarget | null
 
 /**
  * What `color`'s own listener serves for `route`: its release, served while `serving`, with the
- * app's split and mirror while it is the live color.
+ * app's split and mirror while it is the live color. An old color serving its stragglers whose
+ * instances are all gone (a rolling deployment replaced them in place) sends them to the live
+ * color instead: the new release answers them rather than nothing.
  */
 function pinnedRouteOf(route: AppRoute | null, color: Color, serving: boolean): PinnedRoute {
   const target = colorOfTarget(route, color);
-  if (route === null || route.live?.color !== color) return { target, serving };
-  return { target, serving, split: route.split ?? null, mirror: route.mirror ?? null };
+  const live = route?.live ?? null;
+  if (route === null || live === null) return { target, serving };
+  if (live.color === color) {
+    return { target, serving, split: route.split ?? null, mirror: route.mirror ?? null };
+  }
+  if (serving && (target === null || target.upstreams.length === 0)) {
+    return { target: live, serving };
+  }
+  return { target, serving };
 }
 
 /**
@@ -189,9 +198,11 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
     );
   }
 
-  /** Requests on the color's own listener that it served itself (not its split's share). */
-  const requestsOn = (entry: AppEntry, color: Color): number =>
-    entry.pinned[color].traffic()?.[color].requests ?? 0;
+  /** Requests that reached the color's own listener, whichever color served them. */
+  const requestsOn = (entry: AppEntry, color: Color): number => {
+    const traffic = entry.pinned[color].traffic();
+    return traffic === undefined ? 0 : sum(COLORS, (each) => traffic[each].requests);
+  };
 
   const stragglersOf = (entry: AppEntry, color: Color): number => {
     const left = entry.leftAtRequests[color];
