@@ -8,6 +8,7 @@ import type { RouteTarget } from '../core/routing-table.ts';
 import type { Address } from '../core/types.ts';
 import type { ColorLoad, ListenerName, Tracked, TrackedOutcome } from './color-load.ts';
 import { sendRouterError } from './error-response.ts';
+import type { MirrorBody } from './mirror-sender.ts';
 import { sanitizeResponseHeaders } from './request-guard.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
@@ -43,6 +44,16 @@ const CONNECTION_LOST_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_CLOSED',
 ]);
 
+/**
+ * The dispatch handler with undici's request-side callbacks (undici 7 lib/core/request.js):
+ * `onBodySent` gets each body chunk right after it was written to the instance's socket (the
+ * typings call it a size; the value is the chunk), `onRequestSent` follows the last one.
+ */
+interface ExchangeHandler extends Dispatcher.DispatchHandler {
+  onBodySent(chunk: unknown): void;
+  onRequestSent(): void;
+}
+
 interface UpstreamError extends Error {
   code?: string;
   socket?: { bytesRead?: number };
@@ -75,6 +86,8 @@ export class HttpExchange implements Tracked {
   private responseStarted = false;
   private stoppedBy: 'grace' | 'deadline' | null = null;
   private ended = false;
+  /** A mirrored copy's body, collected from what undici sends upstream; null: none. */
+  private copy: MirrorBody | null = null;
   /** When the request arrived: its response head's latency counts from here. */
   private readonly started = performance.now();
 
@@ -108,6 +121,20 @@ export class HttpExchange implements Tracked {
       return;
     }
     this.send(address);
+  }
+
+  /**
+   * Collects the request body for a mirrored copy: a tap on the chunks undici writes to the
+   * instance, never a reader of its own, so it cannot pause or reorder the live stream. Called
+   * in the tick of `start`: undici writes a streamed body from a later tick, so no byte is
+   * missed.
+   */
+  mirrorBody(copy: MirrorBody): void {
+    if (this.ended) {
+      copy.cancel();
+      return;
+    }
+    this.copy = copy;
   }
 
   stop(reason: 'grace' | 'deadline'): void {
@@ -154,7 +181,7 @@ export class HttpExchange implements Tracked {
 
   // The raw-header handler interface of undici: it keeps duplicate fields and their order
   // (Set-Cookie) and avoids a header-object copy per response.
-  private handlerFor(address: Address): Dispatcher.DispatchHandler {
+  private handlerFor(address: Address): ExchangeHandler {
     let resume: (() => void) | null = null;
     const onDrain = (): void => resume?.();
     return {
@@ -179,6 +206,13 @@ export class HttpExchange implements Tracked {
       },
       onError: (error: UpstreamError) => {
         this.upstreamFailed(address, error);
+      },
+      onBodySent: (chunk) => {
+        if (this.copy !== null && Buffer.isBuffer(chunk)) this.copy.add(chunk);
+      },
+      onRequestSent: () => {
+        this.copy?.end();
+        this.copy = null;
       },
     };
   }
@@ -291,6 +325,9 @@ export class HttpExchange implements Tracked {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
+    // The body never reached the instance in full: the copy is not sent.
+    this.copy?.cancel();
+    this.copy = null;
     if (!this.res.writableFinished) this.abortUpstream?.(new Error('client went away'));
     const outcome: TrackedOutcome =
       this.stoppedBy === 'deadline'

@@ -3,9 +3,89 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { ColorLoad } from './color-load.ts';
-import { MIRROR_MAX_INFLIGHT, MirrorSender } from './mirror-sender.ts';
+import { MIRROR_MAX_INFLIGHT, MirrorBody, MirrorSender } from './mirror-sender.ts';
 
 const MIRROR = { color: 'green' as const, maxPerSecond: 10, maxBodyBytes: 1024 };
+
+/** A collector whose outcome is recorded: the body sent, or 'cancelled'. */
+function collector(
+  maxBytes: number,
+  length: number | null,
+): { body: MirrorBody; outcomes: (string | Buffer)[] } {
+  const outcomes: (string | Buffer)[] = [];
+  const body = new MirrorBody(
+    maxBytes,
+    length,
+    (bytes) => outcomes.push(bytes),
+    () => outcomes.push('cancelled'),
+  );
+  return { body, outcomes };
+}
+
+describe('MirrorBody', () => {
+  it('sends a chunked body once it ends, as one buffer of the bytes added', () => {
+    const { body, outcomes } = collector(10, null);
+    body.add(Buffer.from('abc'));
+    body.add(Buffer.alloc(0));
+    body.add(Buffer.from('defg'));
+    assert.deepEqual(outcomes, []);
+    body.end();
+    assert.deepEqual(outcomes, [Buffer.from('abcdefg')]);
+    assert.equal(body.settled, true);
+    body.cancel();
+    body.end();
+    assert.equal(outcomes.length, 1, 'it settles once');
+  });
+
+  it('owns its bytes: a buffer reused by the connection does not change the copy', () => {
+    const { body, outcomes } = collector(10, 4);
+    const reused = Buffer.from('abcd');
+    body.add(reused.subarray(0, 2));
+    reused.write('XY', 0);
+    body.add(reused.subarray(2));
+    body.end();
+    assert.deepEqual(outcomes, [Buffer.from('abcd')]);
+  });
+
+  it('sends an empty chunked body as an empty buffer', () => {
+    const { body, outcomes } = collector(10, null);
+    body.end();
+    assert.deepEqual(outcomes, [Buffer.alloc(0)]);
+  });
+
+  it('sends a body of exactly maxBytes, and cancels at the first byte past it', () => {
+    const exact = collector(6, null);
+    exact.body.add(Buffer.from('abc'));
+    exact.body.add(Buffer.from('def'));
+    exact.body.end();
+    assert.deepEqual(exact.outcomes, [Buffer.from('abcdef')]);
+    const over = collector(6, null);
+    over.body.add(Buffer.from('abcd'));
+    over.body.add(Buffer.from('efg'));
+    assert.deepEqual(over.outcomes, ['cancelled'], 'cancelled before the body ends');
+    over.body.add(Buffer.from('h'));
+    over.body.end();
+    assert.deepEqual(over.outcomes, ['cancelled']);
+  });
+
+  it('cancels a Content-Length body that ends short or runs long', () => {
+    const short = collector(100, 5);
+    short.body.add(Buffer.from('abcd'));
+    short.body.end();
+    assert.deepEqual(short.outcomes, ['cancelled']);
+    const long = collector(100, 5);
+    long.body.add(Buffer.from('abcdef'));
+    assert.deepEqual(long.outcomes, ['cancelled']);
+  });
+
+  it('cancels when the live exchange ends before the body', () => {
+    const { body, outcomes } = collector(100, null);
+    body.add(Buffer.from('abc'));
+    body.cancel();
+    body.end();
+    assert.deepEqual(outcomes, ['cancelled']);
+  });
+});
 
 describe('MirrorSender bounds', () => {
   it('admits maxPerSecond copies at once, then refills at that rate', () => {

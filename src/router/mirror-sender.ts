@@ -25,30 +25,69 @@ export interface MirrorCopy {
   readonly body: Buffer | null;
 }
 
-/** A mirrored copy waiting for its request body (fast path, Content-Length bodies only). */
+/**
+ * A mirrored copy waiting for its request body: it keeps a copy of the body bytes forwarded to
+ * the live color, sends the copy once the body ends within `maxBytes`, and cancels it (a
+ * dropped copy) past the bound, when the body ends short of its announced length, or when the
+ * live exchange ends first. The copy then goes with a Content-Length, whatever the framing
+ * the client used. It settles exactly once; later calls do nothing.
+ */
 export class MirrorBody {
   readonly #chunks: Buffer[] = [];
-  #remaining: number;
+  #bytes = 0;
+  #settled = false;
+  readonly #maxBytes: number;
+  /** The Content-Length the client announced; null for a chunked body. */
+  readonly #length: number | null;
   readonly #send: (body: Buffer) => void;
   readonly #cancel: () => void;
 
-  constructor(length: number, send: (body: Buffer) => void, cancel: () => void) {
-    this.#remaining = length;
+  constructor(
+    maxBytes: number,
+    length: number | null,
+    send: (body: Buffer) => void,
+    cancel: () => void,
+  ) {
+    this.#maxBytes = maxBytes;
+    this.#length = length;
     this.#send = send;
     this.#cancel = cancel;
   }
 
-  /** Adds forwarded body bytes; true once the body is complete and the copy sent. */
-  add(bytes: Buffer): boolean {
-    // A copy: the chunk may be a view of a buffer the connection reuses.
+  /** True once the copy was sent or cancelled. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Adds body bytes as they are forwarded; past the bound the copy is cancelled. */
+  add(bytes: Buffer): void {
+    if (this.#settled || bytes.length === 0) return;
+    this.#bytes += bytes.length;
+    if (this.#bytes > this.#maxBytes || (this.#length !== null && this.#bytes > this.#length)) {
+      this.cancel();
+      return;
+    }
+    // A copy: the bytes may be a view of a buffer the connection reuses.
     this.#chunks.push(Buffer.from(bytes));
-    this.#remaining -= bytes.length;
-    if (this.#remaining > 0) return false;
-    this.#send(Buffer.concat(this.#chunks));
-    return true;
+  }
+
+  /** The body ended (its trailers, if any, are not copied): the copy leaves with all of it. */
+  end(): void {
+    if (this.#settled) return;
+    if (this.#length !== null && this.#bytes !== this.#length) {
+      this.cancel();
+      return;
+    }
+    this.#settled = true;
+    const body = Buffer.concat(this.#chunks, this.#bytes);
+    this.#chunks.length = 0;
+    this.#send(body);
   }
 
   cancel(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#chunks.length = 0;
     this.#cancel();
   }
 }

@@ -101,3 +101,74 @@ describe('ChunkedDecoder whole-line mode (request bodies)', () => {
     );
   });
 });
+
+/**
+ * Feeds `body` in pieces as the router does and gathers the data views the decoder reports
+ * (a mirrored copy's body), copied at once, as the router's collector does.
+ */
+function dechunkInPieces(
+  body: string,
+  cuts: number[],
+): { data: string; forwarded: string; error?: string; done: boolean } {
+  const decoder = new ChunkedDecoder({ wholeLines: true });
+  const bytes = Buffer.from(body, 'latin1');
+  let buffered = Buffer.alloc(0);
+  let forwarded = '';
+  let data = '';
+  let offset = 0;
+  for (const cut of [...cuts.filter((c) => c > offset && c < bytes.length), bytes.length]) {
+    if (cut <= offset) continue;
+    buffered = Buffer.concat([buffered, bytes.subarray(offset, cut)]);
+    offset = cut;
+    const views: Buffer[] = [];
+    const progress = decoder.push(buffered, views);
+    for (const view of views) {
+      // Every view lies within the consumed (forwarded) part of this push.
+      assert.ok(view.buffer === buffered.buffer);
+      const start = view.byteOffset - buffered.byteOffset;
+      assert.ok(start >= 0 && start + view.length <= progress.consumed, 'a view past consumed');
+      data += view.toString('latin1');
+    }
+    forwarded += buffered.subarray(0, progress.consumed).toString('latin1');
+    buffered = buffered.subarray(progress.consumed);
+    if (progress.error !== undefined)
+      return { data, forwarded, error: progress.error, done: false };
+    if (progress.done) return { data, forwarded, done: true };
+  }
+  return { data, forwarded, done: false };
+}
+
+describe('ChunkedDecoder data views (a mirrored copy of a chunked body)', () => {
+  it('reports the chunk data only: no sizes, extensions, CRLFs or trailers, however split', () => {
+    const body = '1a;x=1\r\nabcdefghijklmnopqrstuvwxyz\r\n3\r\n\r\nA\r\n0\r\nX-T: 1\r\n\r\n';
+    for (let cut = 1; cut < body.length; cut++) {
+      for (const step of [1, 4]) {
+        assert.deepEqual(
+          dechunkInPieces(body, [cut, cut + step]),
+          { data: 'abcdefghijklmnopqrstuvwxyz\r\nA', forwarded: body, done: true },
+          `cut ${cut}, step ${step}`,
+        );
+      }
+    }
+  });
+
+  it('reports nothing for an empty body, and no data past a malformed line', () => {
+    assert.deepEqual(dechunkInPieces('0\r\n\r\n', [1, 2]), {
+      data: '',
+      forwarded: '0\r\n\r\n',
+      done: true,
+    });
+    assert.deepEqual(dechunkInPieces('3\r\nabc\r\n2\tb\r\nxy\r\n0\r\n\r\n', [5]), {
+      data: 'abc',
+      forwarded: '3\r\nabc\r\n',
+      error: 'bad-chunk-extension',
+      done: false,
+    });
+  });
+
+  it('adds no view when no array is given (the live path without a mirror)', () => {
+    const decoder = new ChunkedDecoder({ wholeLines: true });
+    const progress = decoder.push(Buffer.from('3\r\nabc\r\n0\r\n\r\n'));
+    assert.deepEqual(progress, { consumed: 13, done: true });
+  });
+});

@@ -76,8 +76,12 @@ export class ChunkedDecoder {
     return this.#phase === 'done';
   }
 
-  /** Feeds bytes; returns how many belong to the body, and whether it ended. */
-  push(input: Buffer): ChunkedProgress {
+  /**
+   * Feeds bytes; returns how many belong to the body, and whether it ended. `data`, when
+   * given, receives views of `input` holding the chunk data (the de-chunked body, without
+   * sizes, extensions or trailers); every one of them lies within `consumed`.
+   */
+  push(input: Buffer, data?: Buffer[]): ChunkedProgress {
     let i = 0;
     const n = input.length;
     this.#safe = 0;
@@ -98,6 +102,7 @@ export class ChunkedDecoder {
       switch (this.#phase) {
         case 'data': {
           const take = Math.min(this.#remaining, n - i);
+          if (data !== undefined && take > 0) data.push(input.subarray(i, i + take));
           this.#remaining -= take;
           i += take;
           this.#safe = i;

@@ -76,8 +76,15 @@ export interface ForwardDecision {
   readonly hooks: ExchangeHooks;
   /** Fields added to the response head (a sticky split's Set-Cookie); null: none. */
   readonly responseFields?: readonly string[] | null;
-  /** Given each request body chunk as it is forwarded (a mirrored copy's body). */
+  /**
+   * Given the request body's bytes after they were forwarded (a mirrored copy's body): as
+   * sent for a Content-Length body, de-chunked for a chunked one (no sizes, no trailers).
+   */
   copyBody?(bytes: Buffer): void;
+  /** True while `copyBody` wants a chunked body's data; false spares de-chunking it twice. */
+  readonly copying?: boolean;
+  /** The request body was forwarded in full (after its last `copyBody`). */
+  bodyRead?(): void;
 }
 
 export interface RefuseDecision {
@@ -413,6 +420,8 @@ class Exchange implements RawExchange, UpstreamOwner {
   #retried = false;
   #bodyRemaining = 0;
   readonly #requestChunks: ChunkedDecoder | null = null;
+  /** Views of the chunk data of one push, for a mirrored copy; made on the first such push. */
+  #copyViews: Buffer[] | null = null;
   #requestDone: boolean;
   #bodySent = 0;
   #responseBuffer: Buffer = EMPTY;
@@ -550,11 +559,17 @@ class Exchange implements RawExchange, UpstreamOwner {
       if (this.#bodyRemaining === 0) this.#requestFinished();
       return;
     }
-    const progress = (this.#requestChunks as ChunkedDecoder).push(this.#client.peek());
+    // A mirrored copy gets the chunk data the decoder validated, after the live bytes left.
+    const views = this.#decision?.copying === true ? (this.#copyViews ??= []) : undefined;
+    const progress = (this.#requestChunks as ChunkedDecoder).push(this.#client.peek(), views);
     const bytes = this.#client.take(progress.consumed);
     if (bytes.length > 0) {
       this.#bodySent += bytes.length;
       this.#writeUpstream(bytes);
+    }
+    if (views !== undefined && views.length > 0) {
+      for (const view of views) this.#decision?.copyBody?.(view);
+      views.length = 0;
     }
     if (progress.error !== undefined) {
       this.#fail(
@@ -569,6 +584,7 @@ class Exchange implements RawExchange, UpstreamOwner {
   }
 
   #requestFinished(): void {
+    this.#decision?.bodyRead?.();
     this.#requestDone = true;
     this.#client.requestRead();
     if (this.#responseDone) this.#end('completed');
