@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { Agent, createServer, request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { connect, createServer as createNetServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { TrafficMirror } from '../../src/core/types.ts';
@@ -152,6 +152,58 @@ function sendChunked(
     for (const part of parts) req.write(part);
     if (options.trailers !== undefined) req.addTrailers(options.trailers);
     req.end();
+  });
+}
+
+/** A POST that waits for 100 Continue before its body (the fast path hands it to node:http). */
+function sendExpecting(
+  port: number,
+  agent: Agent,
+  body: string,
+  framing: 'length' | 'chunked',
+): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: `/echo?expect-${framing}`,
+        agent,
+        headers: {
+          expect: '100-continue',
+          ...(framing === 'chunked'
+            ? { 'transfer-encoding': 'chunked' }
+            : { 'content-length': String(Buffer.byteLength(body)) }),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      },
+    );
+    req.on('error', reject);
+    req.on('continue', () => {
+      req.write(body.slice(0, 4));
+      req.end(body.slice(4));
+    });
+  });
+}
+
+/** An HTTP/1.0 POST with a Content-Length body on a connection of its own; the whole reply. */
+function sendHttp10(port: number, path: string, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(received).toString('latin1')));
+    socket.setTimeout(5000, () => socket.destroy(new Error('HTTP/1.0 reply timed out')));
+    socket.write(
+      `POST ${path} HTTP/1.0\r\nHost: shop.test\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
   });
 }
 
@@ -454,6 +506,40 @@ for (const { workers, fastPath } of CONFIGS) {
       assert.ok(copy !== undefined);
       assert.equal(copy.body.length, bytes.length);
       assert.ok(copy.body.equals(bytes), 'the copy has the exact body');
+    });
+
+    it('copies the bodies of requests served through node:http (Expect, HTTP/1.0)', async () => {
+      recorder.copies.length = 0;
+      await applyShop(fx, {
+        mirror: { maxPerSecond: 1000, maxBodyBytes: 1000 },
+        green: [recorder.address],
+      });
+      const before = await green(fx);
+      for (const framing of ['length', 'chunked'] as const) {
+        const body = `body sent after 100 Continue, ${framing}`;
+        const reply = await sendExpecting(fx.publicPort, agent, body, framing);
+        assert.equal(reply.status, 200);
+        assert.equal(echoedBody(reply), body, 'the live request has its body');
+      }
+      const http10 = await sendHttp10(fx.publicPort, '/echo?http10', 'an HTTP/1.0 body');
+      assert.match(http10, /^HTTP\/1\.[01] 200 /);
+      assert.match(http10, /"body":"an HTTP\/1\.0 body"/);
+      const over = await sendExpecting(fx.publicPort, agent, 'z'.repeat(1001), 'chunked');
+      assert.equal(echoedBody(over), 'z'.repeat(1001));
+      await waitFor('3 copies', () => recorder.copies.length === 3);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const after = await green(fx);
+      assert.equal((after.mirrored ?? 0) - (before.mirrored ?? 0), 3);
+      assert.equal((after.mirrorDropped ?? 0) - (before.mirrorDropped ?? 0), 1);
+      const byUrl = new Map(recorder.copies.map((copy) => [copy.url, copy]));
+      for (const framing of ['length', 'chunked']) {
+        const copy = byUrl.get(`/echo?expect-${framing}`);
+        assert.ok(copy !== undefined, `the ${framing} body was copied`);
+        assert.equal(copy.body.toString(), `body sent after 100 Continue, ${framing}`);
+        assert.equal(copy.headers.expect, undefined, 'a copy never asks for 100 Continue');
+        assert.equal(copy.headers['content-length'], String(copy.body.length));
+      }
+      assert.equal(byUrl.get('/echo?http10')?.body.toString(), 'an HTTP/1.0 body');
     });
 
     it('sends the live color the same bytes with and without a mirror', async () => {
