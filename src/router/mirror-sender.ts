@@ -33,7 +33,10 @@ export interface MirrorCopy {
  * the client used. It settles exactly once; later calls do nothing.
  */
 export class MirrorBody {
+  /** A chunked body's bytes so far, each copied. */
   readonly #chunks: Buffer[] = [];
+  /** A Content-Length body's bytes, copied into one buffer of that length (made on first use). */
+  #whole: Buffer | null = null;
   #bytes = 0;
   #settled = false;
   readonly #maxBytes: number;
@@ -68,7 +71,12 @@ export class MirrorBody {
       return;
     }
     // A copy: the bytes may be a view of a buffer the connection reuses.
-    this.#chunks.push(Buffer.from(bytes));
+    if (this.#length === null) {
+      this.#chunks.push(Buffer.from(bytes));
+      return;
+    }
+    this.#whole ??= Buffer.allocUnsafe(this.#length);
+    bytes.copy(this.#whole, this.#bytes - bytes.length);
   }
 
   /** The body ended (its trailers, if any, are not copied): the copy leaves with all of it. */
@@ -79,7 +87,8 @@ export class MirrorBody {
       return;
     }
     this.#settled = true;
-    const body = Buffer.concat(this.#chunks, this.#bytes);
+    const body = this.#whole ?? Buffer.concat(this.#chunks, this.#bytes);
+    this.#whole = null;
     this.#chunks.length = 0;
     this.#send(body);
   }
@@ -87,6 +96,7 @@ export class MirrorBody {
   cancel(): void {
     if (this.#settled) return;
     this.#settled = true;
+    this.#whole = null;
     this.#chunks.length = 0;
     this.#cancel();
   }
