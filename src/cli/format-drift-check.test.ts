@@ -53,6 +53,6 @@ void test('refused, accepted drift and unenforced drift are told apart', () => {
     '  drift check against v2: 2 keys differ, 1 expected, 1 refused: env.PAYMENTS_URL',
   ]);
   assert.deepEqual(driftCheckLines({ drift: check({ enforced: false }, keys) }), [
-    '  drift check against v2: 2 keys differ, 1 expected, 1 reported, not refused (no drift: section in either cutover.yaml): env.PAYMENTS_URL',
+    '  drift check against v2: 2 keys differ, 1 expected, 1 reported, not refused (drift.enforce: false): env.PAYMENTS_URL',
   ]);
 });

@@ -18,6 +18,6 @@ export function driftCheckLines(report: DeploymentReport, indent = 2): string[] 
     ? 'refused'
     : check.enforced
       ? 'drift'
-      : 'reported, not refused (no drift: section in either cutover.yaml)';
+      : 'reported, not refused (drift.enforce: false)';
   return [`${head}, ${drift.length} ${verdict}: ${drift.join(', ')}`];
 }

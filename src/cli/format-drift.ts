@@ -16,9 +16,11 @@ function colorRole(side: DriftSide, live: DriftSide | null): string {
 function expectation(difference: DriftDifference): string {
   const expected = difference.expected;
   if (expected === null) return '';
-  return expected.by === 'release'
-    ? ' (the release id always differs)'
-    : ` (${expected.by} ${expected.pattern})`;
+  if (expected.by === 'release') return ' (the release id always differs)';
+  if (expected.by === 'deployment-setting') {
+    return ` (a deployment setting: ${expected.pattern.slice('config.'.length)})`;
+  }
+  return ` (${expected.by} ${expected.pattern})`;
 }
 
 function formatComparison(

@@ -329,8 +329,12 @@ export interface DriftDifference {
   readonly secret: { readonly from: boolean; readonly to: boolean };
   /** Why the difference passes; null: it is drift. */
   readonly expected: {
-    readonly by: 'release' | 'drift.expect' | 'accept-drift';
-    /** The glob that matched (the key itself for `release`). */
+    /**
+     * `release`: the release id; `deployment-setting`: a cutover.yaml key that says how cutover
+     * deploys the release (health, smoke, switch, canary, ...), not the app's environment.
+     */
+    readonly by: 'release' | 'deployment-setting' | 'drift.expect' | 'accept-drift';
+    /** The glob that matched (the key itself for `release`, its section for a setting). */
     readonly pattern: string;
   } | null;
 }
@@ -347,8 +351,8 @@ export interface DriftComparison {
 /** The drift-check step's report in a deployment. */
 export interface DriftCheckReport {
   /**
-   * Whether drift refuses the deployment: true once the new or the live release declares a
-   * `drift:` section in its cutover.yaml; otherwise differences are reported, not refused.
+   * Whether drift refuses the deployment: the new release's `drift.enforce` (default true);
+   * false: differences are reported, not refused.
    */
   readonly enforced: boolean;
   /** False when the deployment was refused for drift. */

@@ -97,9 +97,10 @@ smoke:
 # rolling:
 #   batch: 1  # instances replaced at a time (no instant rollback)
 #   pause: 10s
-# drift:  # declaring it makes unexpected config drift stop a deployment
+# drift:  # a difference from the live release not expected here stops a deployment
 #   expect: [env.APP_VERSION]  # snapshot keys meant to differ between releases
 #   files: [config/app.json]  # config files the app reads, hashed into the snapshot
+#   enforce: true  # false: report drift, never refuse
 `;
 }
 

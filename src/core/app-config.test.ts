@@ -96,7 +96,7 @@ void test('the minimal example parses exactly to the documented defaults', () =>
     },
     rolling: { batch: 1, pauseMs: 10_000 },
     mirror: { enabled: false, maxPerSecond: 50, maxBodyBytes: 65_536 },
-    drift: { expect: [], files: [], intervalMs: 60_000 },
+    drift: { expect: [], files: [], intervalMs: 60_000, enforce: true },
   };
   assert.deepEqual(valid(MINIMAL), expected);
 });

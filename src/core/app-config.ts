@@ -146,6 +146,8 @@ export interface DriftConfig {
   readonly files: readonly string[];
   /** How often the live color is re-snapshotted to catch changes made in place; 0: never. */
   readonly intervalMs: number;
+  /** Whether drift refuses a deployment of this release (default); false: it is only reported. */
+  readonly enforce: boolean;
 }
 
 export interface DatabaseConfig {
@@ -553,6 +555,7 @@ const DRIFT_SHAPE = {
     })
     .default([]),
   interval: duration(60_000, { allowZero: true }),
+  enforce: z.boolean({ error: 'expected true or false' }).default(true),
 };
 
 /** Steps when `canary.steps` is not given: 5 %, 25 %, 50 %, a minute each, then the flip. */
@@ -779,6 +782,7 @@ export function validateAppConfig(input: unknown): AppConfigResult {
         expect: data.drift.expect,
         files: data.drift.files,
         intervalMs: data.drift.interval,
+        enforce: data.drift.enforce,
       },
     },
   };

@@ -56,6 +56,55 @@ void test('added, removed and changed keys are drift, with both values', () => {
   assert.equal(byKey['env.URL']?.to, 'https://pay.staging.example.com');
 });
 
+void test('deployment settings may differ; the environment the app runs in may not', () => {
+  const result = diff(
+    {
+      'config.health.path': value('/healthz'),
+      'config.smoke': value('[]'),
+      'config.canary.steps': value('[]'),
+      'config.strategy': value('bluegreen'),
+      'config.rto': value('1000'),
+      'config.instances': value('2'),
+      'config.start': value('node server.js'),
+      'config.limits.nofile': value('1024'),
+      'config.healthcheck': value('x'),
+    },
+    {
+      'config.health.path': value('/ready'),
+      'config.smoke': value('[{"path":"/"}]'),
+      'config.canary.steps': value('[{"percent":5}]'),
+      'config.strategy': value('canary'),
+      'config.rto': value('500'),
+      'config.instances': value('3'),
+      'config.start': value('node other.js'),
+      'config.limits.nofile': value('4096'),
+      'config.healthcheck': value('y'),
+    },
+  );
+  const byKey = Object.fromEntries(
+    result.differences.map((each) => [each.key, each.expected?.pattern ?? null]),
+  );
+  assert.deepEqual(byKey, {
+    'config.canary.steps': 'config.canary',
+    'config.health.path': 'config.health',
+    // A prefix of a setting's name is not that setting.
+    'config.healthcheck': null,
+    'config.instances': null,
+    'config.limits.nofile': null,
+    'config.rto': 'config.rto',
+    'config.smoke': 'config.smoke',
+    'config.start': null,
+    'config.strategy': 'config.strategy',
+    release: 'release',
+  });
+  assert.equal(result.drift, 4);
+  assert.ok(
+    result.differences
+      .filter((each) => each.expected?.pattern.startsWith('config.') === true)
+      .every((each) => each.expected?.by === 'deployment-setting'),
+  );
+});
+
 void test('drift.expect globs of the new release, then --accept-drift globs, make a difference expected', () => {
   const result = diff(
     { 'env.SHOP_VERSION': value('v2'), 'env.URL': value('a'), 'files.x': value('sha256:1') },

@@ -1,5 +1,6 @@
 // The diff of two snapshots, key by key (pure): added, removed, changed, each marked expected
-// (the release id, a `drift.expect` glob of the newer release, an `--accept-drift` glob) or drift.
+// (the release id, a deployment setting, a `drift.expect` glob of the newer release, an
+// `--accept-drift` glob) or drift.
 // Secret values never leave this module as anything but "secret".
 import type { DriftComparison, DriftDifference, DriftSide } from '../client/api-types.ts';
 import { matchingGlob } from './drift-glob.ts';
@@ -25,8 +26,38 @@ function shown(value: SnapshotValue | undefined): string | null {
   return value?.kind === 'value' ? value.value : null;
 }
 
+/**
+ * The cutover.yaml sections that say how cutover deploys a release (its checks, its switch, its
+ * strategy), not the environment the app runs in: a release may change them without drifting.
+ * `start`, `cwd`, `instances`, `runtime`, `hosts`, `env`, the database and the limits are the
+ * environment: those differ only when expected.
+ */
+export const DEPLOYMENT_SETTINGS: readonly string[] = [
+  'stop',
+  'health',
+  'smoke',
+  'warmup',
+  'switch',
+  'standby',
+  'rto',
+  'migrations',
+  'strategy',
+  'canary',
+  'rolling',
+  'mirror',
+];
+
+/** The deployment-setting section a `config.*` key belongs to, or null. */
+function settingOf(key: string): string | null {
+  if (!key.startsWith('config.')) return null;
+  const section = key.slice('config.'.length).split('.')[0] ?? '';
+  return DEPLOYMENT_SETTINGS.includes(section) ? `config.${section}` : null;
+}
+
 function expectedBy(key: string, rules: DriftRules): DriftDifference['expected'] {
   if (key === 'release') return { by: 'release', pattern: key };
+  const setting = settingOf(key);
+  if (setting !== null) return { by: 'deployment-setting', pattern: setting };
   const expected = matchingGlob(key, rules.expect);
   if (expected !== null) return { by: 'drift.expect', pattern: expected };
   const accepted = matchingGlob(key, rules.accept);

@@ -188,11 +188,31 @@ void test('first deployment passes and is recorded; drift against the live relea
   assert.equal(after.drift, false);
 });
 
-void test('without a drift: section on either side, differences are reported, not refused', async () => {
+void test('without a drift: section, drift is refused: strict by default', async () => {
+  records.length = 0;
+  const u1 = await release('u1', configText('u1'));
+  deployed('u1', u1);
+  const u2 = await release('u2', configText('u2'));
+  const result = await service.check({
+    app: 'shop',
+    release: 'u2',
+    dir: u2.dir,
+    configText: u2.text,
+    configPath: 'cutover.yaml',
+    acceptDrift: [],
+    color: 'green',
+    appState: appState('blue', { blue: 'u1' }),
+  });
+  assert.equal(result.report.enforced, true);
+  assert.equal(result.report.passed, false);
+  assert.match(result.refusal ?? '', /env\.SHOP_VERSION: "u1" on u1 \(live\), "u2" on u2 \(new\)/);
+});
+
+void test('with drift.enforce: false, differences are reported, not refused', async () => {
   records.length = 0;
   const w1 = await release('w1', configText('w1'));
   deployed('w1', w1);
-  const w2 = await release('w2', configText('w2'));
+  const w2 = await release('w2', configText('w2', ['drift:', '  enforce: false']));
   const result = await service.check({
     app: 'shop',
     release: 'w2',
@@ -206,7 +226,10 @@ void test('without a drift: section on either side, differences are reported, no
   assert.equal(result.refusal, null);
   assert.equal(result.report.enforced, false);
   assert.equal(result.report.comparison?.drift, 1);
-  assert.match(result.report.note ?? '', /reported, not refused/);
+  assert.match(
+    result.report.note ?? '',
+    /drift\.enforce is false in w2's cutover\.yaml: .*reported, not refused/,
+  );
   // Once w2 is live and w1 the standby, cutover drift says the same.
   const report = await service.report('shop', appState('green', { blue: 'w1', green: 'w2' }));
   assert.equal(report.colors?.from.release, 'w1');
@@ -214,7 +237,7 @@ void test('without a drift: section on either side, differences are reported, no
   assert.equal(report.drift, true);
   assert.match(
     report.notes.join('\n'),
-    /neither w1 nor w2 declares drift: .*reported, not refused/,
+    /drift\.enforce is false in w2's cutover\.yaml: .*reported, not refused/,
   );
 });
 

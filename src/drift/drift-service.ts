@@ -19,7 +19,7 @@ import { diffSnapshots, driftRefusalReason, NO_RULES } from './drift-diff.ts';
 import type { DriftSnapshot } from './drift-snapshot.ts';
 import { createDriftStore } from './drift-store.ts';
 import type { ColorSnapshots, DriftStore } from './drift-store.ts';
-import { declaresDrift, findDeployedRequest } from './live-request.ts';
+import { findDeployedRequest } from './live-request.ts';
 import type { DeployedRequest } from './live-request.ts';
 
 export interface DriftServiceOptions {
@@ -146,7 +146,7 @@ export function createDriftService(options: DriftServiceOptions): DriftService {
               latest: snapshot,
               expect: known.config.drift.expect,
               accepted: [],
-              declared: declaresDrift(known.request.config),
+              enforce: known.config.drift.enforce,
             };
       return { ...current, [live.color]: entry };
     });
@@ -155,7 +155,6 @@ export function createDriftService(options: DriftServiceOptions): DriftService {
 
   async function check(input: DriftCheckInput): Promise<DriftCheckOutcome> {
     const config = parseAppConfigText(input.configText, input.configPath);
-    const declared = declaresDrift(input.configText);
     const live = liveOf(input.appState);
     // Both snapshots at once: each waits mostly on its interpreter's --version.
     const [next, current] = await Promise.all([
@@ -172,7 +171,7 @@ export function createDriftService(options: DriftServiceOptions): DriftService {
     ]);
     let comparison: DriftComparison | null = null;
     let note: string | null = null;
-    let enforced = declared;
+    const enforced = config.drift.enforce;
     if (live === null) {
       note = 'first deployment: no live release to compare with';
     } else {
@@ -181,15 +180,13 @@ export function createDriftService(options: DriftServiceOptions): DriftService {
       if (baseline === null) {
         note = `the live release ${live.release} has no snapshot and no cutover.yaml on record: nothing to compare with`;
       } else {
-        enforced = declared || (stored?.release === live.release && stored.declared);
         comparison = diffSnapshots(
           { side: side(baseline, live.color), snapshot: baseline },
           { side: side(next, null), snapshot: next },
           { expect: config.drift.expect, accept: input.acceptDrift },
         );
         if (!enforced && comparison.drift > 0) {
-          note =
-            'neither release declares drift: in its cutover.yaml: differences are reported, not refused';
+          note = `drift.enforce is false in ${input.release}'s cutover.yaml: differences are reported, not refused`;
         }
       }
     }
@@ -203,7 +200,7 @@ export function createDriftService(options: DriftServiceOptions): DriftService {
           latest: next,
           expect: config.drift.expect,
           accepted: [...input.acceptDrift],
-          declared,
+          enforce: config.drift.enforce,
         },
       }));
     }
@@ -279,10 +276,9 @@ export function createDriftService(options: DriftServiceOptions): DriftService {
           { side: side(newer.snapshot, newer.color), snapshot: newer.snapshot },
           { expect: newer.entry.expect, accept: newer.entry.accepted },
         );
-        const olderEntry = otherIsNewer ? liveHeld : otherEntry;
-        if (colors.drift > 0 && !newer.entry.declared && !olderEntry.declared) {
+        if (colors.drift > 0 && !newer.entry.enforce) {
           notes.push(
-            `neither ${olderEntry.release} nor ${newer.entry.release} declares drift: in its cutover.yaml: ` +
+            `drift.enforce is false in ${newer.entry.release}'s cutover.yaml: ` +
               'these differences were reported, not refused, when it was deployed',
           );
         }

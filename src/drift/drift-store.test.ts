@@ -18,7 +18,7 @@ const ENTRY: ColorSnapshots = {
   latest: SNAPSHOT,
   expect: ['env.SHOP_*'],
   accepted: [],
-  declared: true,
+  enforce: true,
 };
 
 void test('snapshots survive a new store on the same dir (a restart); files are 0600, no temp left', async () => {

@@ -17,8 +17,8 @@ export interface ColorSnapshots {
   /** The release's `drift.expect` and the deployer's `--accept-drift`, for later reports. */
   readonly expect: readonly string[];
   readonly accepted: readonly string[];
-  /** Whether its cutover.yaml declares a `drift:` section. */
-  readonly declared: boolean;
+  /** Its `drift.enforce`: whether drift refused its deployment, or was only reported. */
+  readonly enforce: boolean;
 }
 
 export type AppSnapshots = Partial<Record<Color, ColorSnapshots>>;
@@ -33,17 +33,27 @@ function isStrings(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((each) => typeof each === 'string');
 }
 
-function isColorSnapshots(value: unknown): value is ColorSnapshots {
-  if (value === null || typeof value !== 'object') return false;
+function decodeColorSnapshots(value: unknown): ColorSnapshots | null {
+  if (value === null || typeof value !== 'object') return null;
   const v = value as Record<string, unknown>;
-  return (
-    typeof v.release === 'string' &&
-    isDriftSnapshot(v.started) &&
-    isDriftSnapshot(v.latest) &&
-    isStrings(v.expect) &&
-    isStrings(v.accepted) &&
-    typeof v.declared === 'boolean'
-  );
+  if (
+    typeof v.release !== 'string' ||
+    !isDriftSnapshot(v.started) ||
+    !isDriftSnapshot(v.latest) ||
+    !isStrings(v.expect) ||
+    !isStrings(v.accepted)
+  ) {
+    return null;
+  }
+  return {
+    release: v.release,
+    started: v.started,
+    latest: v.latest,
+    expect: v.expect,
+    accepted: v.accepted,
+    // Files written before `drift.enforce` existed have none: drift is refused by default.
+    enforce: typeof v.enforce === 'boolean' ? v.enforce : true,
+  };
 }
 
 /** Keeps what reads well; a damaged color entry is dropped (it is taken again at the next check). */
@@ -57,8 +67,8 @@ export function decodeAppSnapshots(text: string): AppSnapshots {
   const out: { -readonly [C in Color]?: ColorSnapshots } = {};
   if (parsed === null || typeof parsed !== 'object') return out;
   for (const color of ['blue', 'green'] as const) {
-    const entry = (parsed as Record<string, unknown>)[color];
-    if (isColorSnapshots(entry)) out[color] = entry;
+    const entry = decodeColorSnapshots((parsed as Record<string, unknown>)[color]);
+    if (entry !== null) out[color] = entry;
   }
   return out;
 }

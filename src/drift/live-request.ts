@@ -1,7 +1,5 @@
 // The folder and cutover.yaml text a release was deployed with, read from its successful
-// deployment's stored request (the same record DeploymentRunner.liveRelease reads), and whether
-// that text declares a `drift:` section.
-import { parse } from 'yaml';
+// deployment's stored request (the same record DeploymentRunner.liveRelease reads).
 import type { StateStore } from '../ports/state-store.ts';
 
 export interface DeployedRequest {
@@ -32,14 +30,4 @@ export async function findDeployedRequest(
     config,
     configPath: typeof configPath === 'string' ? configPath : 'cutover.yaml',
   };
-}
-
-/** True when the cutover.yaml text has a top-level `drift:` key (even an empty one). */
-export function declaresDrift(configText: string): boolean {
-  try {
-    const parsed: unknown = parse(configText);
-    return parsed !== null && typeof parsed === 'object' && Object.hasOwn(parsed, 'drift');
-  } catch {
-    return false;
-  }
 }

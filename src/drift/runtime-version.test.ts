@@ -30,6 +30,10 @@ void test('the interpreter is the first plain word of start, past exec, env and 
   assert.equal(interpreterOf('$HOME/bin/app'), null);
   assert.equal(interpreterOf('"my app"'), null);
   assert.equal(interpreterOf('A=1 B=2'), null);
+  // A list of commands: the last one is the app (the others run before it).
+  assert.equal(interpreterOf('sleep 2; exec node server.js'), 'node');
+  assert.equal(interpreterOf('cd app && exec ruby app.rb'), 'ruby');
+  assert.equal(interpreterOf('./migrate || true\n python3 -m app;'), 'python3');
 });
 
 void test('node --version is run with the instances PATH', async () => {

@@ -14,12 +14,17 @@ const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
 /** A word the shell would expand or treat specially: not a plain program name. */
 const SHELL_SYNTAX = /[$`'"\\|&;<>(){}*?[\]~]/;
 
+/** Where one shell command of a list ends: `;`, `&&`, `||`, a newline. */
+const COMMAND_SEPARATOR = /;|&&|\|\||\n/;
+
 /**
- * The program `start` runs: its first word, past `exec`, `env` and leading `NAME=value`
+ * The program `start` runs: the first word of its last command (the one that stays running:
+ * `sleep 2; exec node server.js` -> `node`), past `exec`, `env` and leading `NAME=value`
  * assignments (`PORT=1 exec node server.js` -> `node`); null when it is not a plain word.
  */
 export function interpreterOf(start: string): string | null {
-  const words = start.trim().split(/\s+/);
+  const commands = start.split(COMMAND_SEPARATOR).filter((each) => each.trim() !== '');
+  const words = (commands.at(-1) ?? '').trim().split(/\s+/);
   for (const word of words) {
     if (word === 'exec' || word === 'env' || ASSIGNMENT.test(word)) continue;
     return word === '' || SHELL_SYNTAX.test(word) ? null : word;

@@ -78,6 +78,8 @@ export function shopConfig(version: string, options: ShopReleaseOptions = {}): Y
     },
     standby: { rollbackWindow: '10m', after: 'keep' },
     rto: '1s',
+    // The SHOP_ vars set one test release apart from another; anything else is drift.
+    drift: { expect: ['env.SHOP_*'] },
   };
   const merged: Yaml = { ...defaults };
   for (const [key, value] of Object.entries(options.config ?? {})) {

@@ -81,6 +81,9 @@ export function shopConfig(release: string, options: ShopReleaseOptions): string
     'standby:',
     `  rollbackWindow: ${options.retireStandbyAfter ?? '10m'}`,
     `  after: ${options.retireStandbyAfter === undefined ? 'keep' : 'stop'}`,
+    // The SHOP_ vars set one test release apart from another; anything else is drift.
+    'drift:',
+    '  expect: [env.SHOP_*]',
     '',
   ].join('\n');
 }

@@ -2,7 +2,9 @@
 // by a real daemon under a bounded steady load: v11 (5 % errors) is rolled back at its first
 // step with the live color untouched, v10 goes through its steps to live.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { startLoad, startPipelineDaemon, type ShopRelease } from '../helpers/pipeline-fixture.ts';
@@ -18,8 +20,15 @@ async function example(dirName: string, release: string): Promise<ShopRelease> {
 
 describe('the shop canary examples (real daemon, real shop instances)', () => {
   it('rolls back v11-canary-bad at 10 % and promotes v10-canary-good through its steps', async (t) => {
-    const fx = await startPipelineDaemon();
-    t.after(() => fx.close());
+    // The releases keep their orders in the daemon's SHOP_DATABASE_URL, a SQLite file.
+    const databaseDir = await mkdtemp(join(tmpdir(), 'cutover-canary-db-'));
+    const fx = await startPipelineDaemon({
+      env: { SHOP_DATABASE_URL: `sqlite:${join(databaseDir, 'shop.db')}` },
+    });
+    t.after(async () => {
+      await fx.close();
+      await rm(databaseDir, { recursive: true, force: true });
+    });
     // The first deployment has no live color to share with: it flips as blue-green does.
     const first = await fx.deployAndWait(await example('v10-canary-good', 'v10'));
     assert.equal(first.outcome, 'succeeded', first.reason ?? '');

@@ -81,6 +81,8 @@ describe('smoke checks on instances started on a SQLite shadow (the shop)', () =
         ...(startDelaySeconds === 0
           ? {}
           : { start: `sleep ${startDelaySeconds}; exec node ${SHOP_SERVER}` }),
+        // Some releases start slower (a test's way to catch their shadow instance): not drift.
+        drift: { expect: ['env.SHOP_*', 'config.start'] },
         database: { url: `sqlite:${dbPath}`, env: 'DATABASE_URL' },
         migrations: { dir: 'migrations', compat: { smoke: true } },
         smoke: [

@@ -34,8 +34,8 @@ function shopRelease(
     },
     config: {
       drift: {
-        // The shop fixture's own per-release values: its version env and smoke check.
-        expect: ['env.SHOP_VERSION', 'config.smoke'],
+        // The shop fixture's own per-release value (its smoke check is a deployment setting).
+        expect: ['env.SHOP_VERSION'],
         files: ['config.json'],
         interval: '300ms',
       },
@@ -95,7 +95,7 @@ describe('drift check and cutover drift (real daemon, real instances)', () => {
     assert.equal(drift?.comparison?.drift, 0);
     const keys = drift?.comparison?.differences.map((each) => [each.key, each.expected?.by]);
     assert.deepEqual(keys, [
-      ['config.smoke', 'drift.expect'],
+      ['config.smoke', 'deployment-setting'],
       ['env.SHOP_VERSION', 'drift.expect'],
       ['release', 'release'],
     ]);
