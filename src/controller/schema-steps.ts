@@ -199,7 +199,19 @@ const PASSED_WITHOUT_CHECK: CheckOutcome = { passed: true, checks: [] };
 /** Lint, then the shadow check of both releases. */
 export async function checkSchema(ctx: SchemaStepContext): Promise<DeploymentEvent> {
   const at = ctx.nowIso;
-  const url = await resolveDatabaseUrl(ctx.next, ctx.environment);
+  let url: string | null;
+  try {
+    url = await resolveDatabaseUrl(ctx.next, ctx.environment);
+  } catch (error) {
+    // A database the daemon cannot reach by name is the deployer's to fix, not a crash.
+    return {
+      type: 'SchemaRejected',
+      reason:
+        `the database URL of ${ctx.next.release} cannot be resolved: ${messageOf(error)}. ` +
+        "Set it in the daemon's environment (or the file it names) and deploy again",
+      at: at(),
+    };
+  }
   if (url === null) {
     await ctx.report({ schema: { skipped: 'the release declares no database', pending: [] } });
     return { type: 'SchemaChecked', at: at() };

@@ -252,6 +252,31 @@ describe('the schema steps of a deployment on PostgreSQL', () => {
     });
   });
 
+  it('refuses at schema-check a release whose database URL var is not set, naming the var', async () => {
+    await withFixture(async (fx, url) => {
+      await deploySucceeded(fx, await v1Of(fx, url));
+      const v2 = await fx.release('v2', {
+        instances: 1,
+        files: { 'app.mjs': APP_JS },
+        config: {
+          start: 'node app.mjs',
+          database: { url: { fromEnv: 'CUTOVER_TEST_UNSET_DB' }, env: 'DATABASE_URL' },
+          // The database moved to a var: the drift it is, accepted here to reach schema-check.
+          drift: { expect: ['env.SHOP_*', 'database.url'] },
+        },
+      });
+      const view = await fx.deployAndWait(v2);
+      assert.equal(view.outcome, 'failed', view.reason ?? '');
+      assert.match(
+        view.reason ?? '',
+        /database URL of v2 cannot be resolved: env\.DATABASE_URL: \$CUTOVER_TEST_UNSET_DB is not set\. Set it/,
+      );
+      assert.doesNotMatch(view.reason ?? '', /crashed/);
+      assert.ok(!stepsOf(view).includes('starting'), stepsOf(view).join(' '));
+      assert.equal(await fx.publicVersion(), 'v1');
+    });
+  });
+
   it('refuses at schema-check a migration that breaks the live release on the shadow, naming it', async () => {
     await withFixture(async (fx, url) => {
       await deploySucceeded(fx, await v1Of(fx, url));
