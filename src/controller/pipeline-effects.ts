@@ -4,7 +4,7 @@
 // stored routing state) so a restart never runs them twice.
 import type { ProbeView } from '../client/api-types.ts';
 import { toProcessStartSpec } from '../config/process-start-spec.ts';
-import { resolveAppEnv } from '../config/resolve-app-env.ts';
+import { appEnvSources, resolveAppEnv } from '../config/resolve-app-env.ts';
 import type { AppConfig } from '../core/app-config.ts';
 import type { Effect } from '../core/deployment/deployment-effects.ts';
 import type { DeploymentEvent } from '../core/deployment/deployment-events.ts';
@@ -297,7 +297,12 @@ async function startInstances(
       if (databaseUrl !== null && ctx.config.database !== null) {
         env[ctx.config.database.env] = databaseUrl;
       }
-      request = { ...base, process: toProcessStartSpec(config, ctx.request.dir, env) };
+      // The runtime records the sources, never the secrets' values (docs/architecture.md).
+      const envSources = appEnvSources(ctx.config, ctx.request.dir);
+      request = {
+        ...base,
+        process: { ...toProcessStartSpec(config, ctx.request.dir, env), envSources },
+      };
     }
     await store.putEffect({ key: effect.key, status: 'begun', result: null, at: ctx.nowIso() });
     instances = await runtime.start(request);

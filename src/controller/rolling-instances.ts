@@ -4,7 +4,7 @@
 // never recorded. Every change to a color's instances goes through `host.setInstances`, which
 // persists it before the router sees it.
 import { toProcessStartSpec } from '../config/process-start-spec.ts';
-import { resolveAppEnv } from '../config/resolve-app-env.ts';
+import { appEnvSources, resolveAppEnv } from '../config/resolve-app-env.ts';
 import type { AppConfig } from '../core/app-config.ts';
 import type { Color, HealthCheckSpec, InstanceSpec } from '../core/types.ts';
 import type { EffectContext } from './effect-context.ts';
@@ -102,7 +102,9 @@ export async function addInstances(
       env[release.config.database.env] = databaseUrl;
     }
     const spec = toProcessStartSpec(release.config, release.dir, env);
-    started = await runtime.start({ ...base, process: { ...spec, instances: count } });
+    // The runtime records the sources, never the secrets' values (docs/architecture.md).
+    const envSources = appEnvSources(release.config, release.dir);
+    started = await runtime.start({ ...base, process: { ...spec, instances: count, envSources } });
   }
   const addresses = started.map((each) => each.address);
   try {
