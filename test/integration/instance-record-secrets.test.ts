@@ -11,21 +11,17 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createProcessRuntime,
   type ProcessRuntime,
   type ProcessRuntimeOptions,
 } from '../../src/adapters/runtime/process/process-runtime.ts';
-import { readProcessStat } from '../../src/adapters/runtime/process/proc-stat.ts';
 import { parseAppConfigText } from '../../src/config/load-app-config.ts';
 import { toProcessStartSpec } from '../../src/config/process-start-spec.ts';
 import { appEnvSources, resolveAppEnv } from '../../src/config/resolve-app-env.ts';
 import type { InstanceSpec } from '../../src/core/types.ts';
 import type { InstanceEvent, ProcessStartSpec } from '../../src/ports/runtime.ts';
-import { startPipelineDaemon } from '../helpers/pipeline-fixture.ts';
-
-const WAIT_MS = 10_000;
+import { isAlive, startPipelineDaemon, waitFor } from '../helpers/pipeline-fixture.ts';
 
 // Answers with the env it sees; prints nothing of it, as a careful app would.
 const APP_SOURCE = `
@@ -69,29 +65,6 @@ interface Fixture {
   runtime(options?: Partial<ProcessRuntimeOptions>): ProcessRuntime;
   /** What the start step hands the runtime: resolved env and, beside it, its sources. */
   startSpec(): Promise<ProcessStartSpec>;
-}
-
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = await readProcessStat(pid);
-  return stat !== null && stat.state !== 'Z' && stat.state !== 'X';
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
-    await sleep(25);
-  }
 }
 
 function get(address: string, path: string): Promise<string> {
