@@ -3,8 +3,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
-import { connect, createServer } from 'node:net';
+import { createSocket, type Socket } from 'node:dgram';
+import { connect, createServer, type Server } from 'node:net';
 import { createDnsUpdateClient } from '../../src/adapters/traffic/dns/dns-update-client.ts';
 import type { DnsUpdateClient } from '../../src/adapters/traffic/dns/dns-update-client.ts';
 import { isCutoverError } from '../../src/core/errors.ts';
@@ -144,24 +144,48 @@ void test('no server at the address is UNREACHABLE after UDP and TCP tries', asy
   assert.ok(performance.now() - started < 5000);
 });
 
+/** Tries before giving up on finding a port free for both UDP and TCP. */
+const PORT_PAIR_TRIES = 20;
+
+/**
+ * A UDP socket and `tcp` listening on one loopback port: UDP takes a free port, then TCP the
+ * same one; another process may hold that TCP port, so a taken one means another try.
+ */
+async function udpAndTcpOnOnePort(tcp: Server): Promise<{ udp: Socket; port: number }> {
+  for (let tries = 1; ; tries += 1) {
+    const udp = createSocket('udp4');
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
+    const port = udp.address().port;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, '127.0.0.1', () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      return { udp, port };
+    } catch (error) {
+      udp.close();
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries >= PORT_PAIR_TRIES) {
+        throw error;
+      }
+    }
+  }
+}
+
 void test('a server whose UDP answers are lost is reached over TCP', async () => {
   // UDP on this port swallows every datagram; TCP on the same port is piped to BIND's.
-  const udp = createSocket('udp4');
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
-  const port = udp.address().port;
-  let datagrams = 0;
-  udp.on('message', () => (datagrams += 1));
   const tcp = createServer((socket) => {
     const upstream = connect({ host: bind.host, port: bind.port });
     socket.pipe(upstream).pipe(socket);
     socket.on('error', () => upstream.destroy());
     upstream.on('error', () => socket.destroy());
   });
+  const { udp, port } = await udpAndTcpOnOnePort(tcp);
+  let datagrams = 0;
+  udp.on('message', () => (datagrams += 1));
   try {
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(port, '127.0.0.1', () => resolve());
-    });
     const lossy = createDnsUpdateClient({
       server: { host: '127.0.0.1', port },
       key: {
