@@ -5,6 +5,7 @@
 import { after, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AppRoute, RouteTarget, RoutingTable } from '../../../core/routing-table.ts';
@@ -450,4 +451,49 @@ void test('a daemon restarted mid-canary applies the stored split on the live co
   assert.equal((await ask(port, '127.0.0.2', { 'x-canary': 'yes' })).body, 'green');
   const fresh = await ask(port, '127.0.0.2');
   assert.match(fresh.cookie ?? '', /^cutover_shop=\d+$/, 'a fresh client gets its bucket');
+});
+
+/** Whether `host:port` can be listened on right now (the switch released it). */
+function canListen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createNetServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+void test('a color address that cannot be listened on fails the start and releases the other color’s listener', async (t) => {
+  // Green's address is taken; blue's is free on the same port.
+  const taken = createNetServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.3', resolve));
+  t.after(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+  const { port } = taken.address() as AddressInfo;
+  assert.ok(await canListen('127.0.0.2', port), 'blue’s address is free before the start');
+  const shop = CONFIG.apps.shop;
+  assert.ok(shop !== undefined);
+  const config: DnsConfig = {
+    ...CONFIG,
+    apps: {
+      shop: {
+        ...shop,
+        colors: { blue: { host: '127.0.0.2', port }, green: { host: '127.0.0.3', port } },
+      },
+    },
+  };
+  await assert.rejects(
+    createDnsTrafficSwitch({ inner, config, clock, client }),
+    /cannot listen on a DNS color address/,
+  );
+  assert.ok(await canListen('127.0.0.2', port), 'blue’s listener was closed with the failure');
+});
+
+void test('a drain asked after close() reports cancelled at once instead of waiting for the TTL', async () => {
+  const closing = await createDnsTrafficSwitch({ inner, config: CONFIG, clock, client });
+  await closing.apply(table(target('blue', 'v1'), target('green', 'v2')));
+  await closing.apply(table(target('green', 'v2'), target('blue', 'v1')));
+  await closing.close(100);
+  const drained = closing.drain('shop', 'blue', { timeoutMs: 1000, websocketGraceMs: 100 });
+  await clock.advance(0);
+  assert.deepEqual(clock.pendingSleeps(), [], 'no TTL wait left behind by a closed switch');
+  assert.equal((await drained).cancelled, true);
 });

@@ -158,6 +158,8 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
   const client =
     options.client ?? createDnsUpdateClient({ server: config.server, key: config.key });
   const apps = new Map<string, AppEntry>();
+  // Every listener started so far, an app's first color included when its second fails.
+  const started: PinnedRouter[] = [];
   try {
     for (const [name, appConfig] of Object.entries(config.apps)) {
       const pinned = {} as Record<Color, PinnedRouter>;
@@ -173,6 +175,7 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
             ? {}
             : { trustedProxies: options.trustedProxies }),
         });
+        started.push(pinned[color]);
       }
       apps.set(name, {
         name,
@@ -189,9 +192,7 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
       });
     }
   } catch (error) {
-    await Promise.all(
-      [...apps.values()].flatMap((entry) => COLORS.map((color) => entry.pinned[color].close(500))),
-    );
+    await Promise.all(started.map((router) => router.close(500)));
     throw new Error(
       `cannot listen on a DNS color address of the DNS config: ${(error as Error).message}`,
       { cause: error },
@@ -318,6 +319,9 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
     }
   };
 
+  /** Set by close(): a drain asked after it waits for no TTL, its listeners are gone. */
+  let closed = false;
+
   const cancelledReport = (app: string, color: Color, startedMs: number): DrainReport => ({
     app,
     color,
@@ -350,7 +354,9 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
       const entry = apps.get(app);
       if (entry === undefined) return inner.drain(app, color, drainOptions);
       const startedMs = clock.monotonicMs();
-      if (entry.route?.live?.color === color) return cancelledReport(app, color, startedMs);
+      if (closed || entry.route?.live?.color === color) {
+        return cancelledReport(app, color, startedMs);
+      }
       // Every client that respects the TTL has let go of the old address by then.
       const deadlineMs = entry.heldUntilMs[color] + entry.config.marginMs;
       const wait = deadlineMs - startedMs;
@@ -434,6 +440,7 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
     },
 
     async close(deadlineMs?: number): Promise<void> {
+      closed = true;
       for (const entry of apps.values()) {
         for (const color of COLORS) for (const wait of entry.waits[color]) wait.abort();
       }
