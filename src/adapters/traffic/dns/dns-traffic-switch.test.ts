@@ -497,3 +497,27 @@ void test('a drain asked after close() reports cancelled at once instead of wait
   assert.deepEqual(clock.pendingSleeps(), [], 'no TTL wait left behind by a closed switch');
   assert.equal((await drained).cancelled, true);
 });
+
+void test('a daemon restarted mid-canary keeps the low TTL on the record: the flip after the steps waits lowTtl, not the normal TTL', async () => {
+  const v1 = target('blue', 'v1');
+  const v2 = target('green', 'v2');
+  const stored = routed(v1, v2, { split: split(v2, 20) });
+  const restarted = await createDnsTrafficSwitch({
+    inner,
+    config: CONFIG,
+    clock,
+    client,
+    table: stored,
+  });
+  opened.push(restarted);
+  await restarted.apply({ ...stored, generation: ++generation });
+  assert.deepEqual(published, [{ address: '127.0.0.2', ttl: 5 }], 'the canary’s low TTL');
+  // The steps go on for longer than the normal TTL, then the flip.
+  await clock.advance(400_000);
+  await restarted.apply(routed(v2, v1, { split: null }));
+  const drained = restarted.drain('shop', 'blue', { timeoutMs: 1000, websocketGraceMs: 100 });
+  await clock.advance(0);
+  assert.deepEqual(clock.pendingSleeps(), [7000], 'lowTtl 5 s + margin 2 s');
+  await clock.advance(7000);
+  assert.equal((await drained).cancelled, false);
+});

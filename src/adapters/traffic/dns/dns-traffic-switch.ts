@@ -301,7 +301,11 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
     if (entry.published?.address !== address) {
       // The flip: the first publication gets the normal TTL, a later one the low TTL, which
       // stays until the old color is drained (a rollback meanwhile reaches clients as fast).
-      const published = publish(entry, address, wasLive === null ? app.ttl : app.lowTtl);
+      // A restart's first table with a split or mirror on is a deployment before its flip: its
+      // release was placed, so the record keeps the low TTL it was given then.
+      const shifting = next?.split != null || next?.mirror != null;
+      const ttl = wasLive === null && !shifting ? app.ttl : app.lowTtl;
+      const published = publish(entry, address, ttl);
       // Only a flip fails with the record; any other table (a restart's first one included)
       // serves on, and the next table tries the record again.
       if (live !== wasLive && before !== null) {
