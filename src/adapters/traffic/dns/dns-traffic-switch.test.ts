@@ -521,3 +521,46 @@ void test('a daemon restarted mid-canary keeps the low TTL on the record: the fl
   await clock.advance(7000);
   assert.equal((await drained).cancelled, false);
 });
+
+void test('a flip whose record update fails leaves the DNS side as before: the old color live, the new one not serving its address', async (t) => {
+  const blue = await startInstance('blue');
+  const green = await startInstance('green');
+  t.after(() => Promise.all([blue.close(), green.close()]));
+  const v1 = { color: 'blue' as const, release: 'v1', upstreams: [blue.address] };
+  const v2 = { color: 'green' as const, release: 'v2', upstreams: [green.address] };
+  await dns.apply(table(v1, null));
+  await dns.apply(table(v1, v2));
+  failNext = new CutoverError('CUTOVER_ERR_DNS_UNREACHABLE', 'no answer');
+  await assert.rejects(dns.apply(table(v2, v1)), /no answer/);
+  const check = async (when: string): Promise<void> => {
+    const [view] = dns.dnsApps();
+    assert.ok(view !== undefined);
+    assert.equal(view.live, 'blue', `${when}: the record never moved`);
+    assert.deepEqual(view.serving, { blue: true, green: false }, when);
+    assert.equal((await ask(view.listeners.blue.port, '127.0.0.2')).body, 'blue', when);
+    // Green's release was never flipped to: its own address serves nobody.
+    assert.equal((await ask(view.listeners.green.port, '127.0.0.3')).status, 503, when);
+    const snapshot = (await dns.describe()).apps.shop;
+    assert.deepEqual([snapshot?.blue.stragglers, snapshot?.green.stragglers], [0, 0], when);
+  };
+  await check('after the failed flip');
+  // The controller puts the old table back.
+  await dns.apply(table(v1, v2));
+  await check('after the old table is back');
+});
+
+void test('a flip back whose record update fails leaves the drain of that color waiting, and it completes', async () => {
+  await dns.apply(table(target('blue', 'v1'), target('green', 'v2')));
+  await dns.apply(table(target('green', 'v2'), target('blue', 'v1')));
+  await dns.apply(table(target('blue', 'v1'), target('green', 'v2'))); // A rollback.
+  const drained = dns.drain('shop', 'green', { timeoutMs: 1000, websocketGraceMs: 100 });
+  await clock.advance(1000);
+  failNext = new CutoverError('CUTOVER_ERR_DNS_UNREACHABLE', 'no answer');
+  await assert.rejects(dns.apply(table(target('green', 'v2'), target('blue', 'v1'))), /no answer/);
+  await dns.apply(table(target('blue', 'v1'), target('green', 'v2')));
+  await clock.advance(302_000);
+  const result = await drained;
+  assert.equal(result.cancelled, false, 'green never served again: its drain goes on');
+  assert.deepEqual(drains, [{ app: 'shop', color: 'green' }]);
+  assert.deepEqual(dns.dnsApps()[0]?.serving, { blue: true, green: false });
+});

@@ -265,6 +265,12 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
     const wasLive = before?.live?.color ?? null;
     const live = next?.live?.color ?? null;
     const { config: app } = entry;
+    // What a flip whose record update fails puts back: the record still names the old color.
+    const saved = {
+      window: { ...entry.window },
+      stragglersBefore: { ...entry.stragglersBefore },
+      leftAtRequests: { ...entry.leftAtRequests },
+    };
     if (before === null) {
       // First table since start: nothing is known of who still holds the old address, so each
       // color counts as held for a full TTL from now.
@@ -281,7 +287,6 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
         if (left !== null) entry.stragglersBefore[live] += requestsOn(entry, live) - left;
         entry.leftAtRequests[live] = null;
         entry.window[live] = false;
-        for (const wait of entry.waits[live]) wait.abort();
       }
     }
     const idle = live === null ? null : otherColor(live);
@@ -297,7 +302,14 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
     repin(entry);
 
     if (live === null) return;
+    // The drains of the new live color waiting for the TTL end: it serves again. A flip's only
+    // once its record moved, so a failed flip leaves them waiting.
+    const cancelDrains = (): void => {
+      if (live !== wasLive) for (const wait of entry.waits[live]) wait.abort();
+    };
     const address = app.colors[live].host;
+    const flipping = live !== wasLive && before !== null && entry.published?.address !== address;
+    if (!flipping) cancelDrains();
     if (entry.published?.address !== address) {
       // The flip: the first publication gets the normal TTL, a later one the low TTL, which
       // stays until the old color is drained (a rollback meanwhile reaches clients as fast).
@@ -309,7 +321,21 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
       // Only a flip fails with the record; any other table (a restart's first one included)
       // serves on, and the next table tries the record again.
       if (live !== wasLive && before !== null) {
-        await published;
+        try {
+          await published;
+        } catch (error) {
+          // The controller keeps the old color and puts its table back: so do the listeners,
+          // unless a newer table came meanwhile. The new color never served its address.
+          if (entry.route === next) {
+            entry.route = before;
+            entry.window = saved.window;
+            entry.stragglersBefore = saved.stragglersBefore;
+            entry.leftAtRequests = saved.leftAtRequests;
+            repin(entry);
+          }
+          throw error;
+        }
+        cancelDrains();
         return;
       }
       await published.catch((error: unknown) => {
