@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ColorLoad } from './color-load.ts';
 import { MIRROR_MAX_INFLIGHT, MirrorBody, MirrorSender } from './mirror-sender.ts';
 
 const MIRROR = { color: 'green' as const, maxPerSecond: 10, maxBodyBytes: 1024 };
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 /** A collector whose outcome is recorded: the body sent, or 'cancelled'. */
 function collector(
@@ -76,6 +81,28 @@ describe('MirrorBody', () => {
     const long = collector(100, 5);
     long.body.add(Buffer.from('abcdef'));
     assert.deepEqual(long.outcomes, ['cancelled']);
+  });
+
+  it('holds a chunked body in memory of about its size, however small its chunks', () => {
+    // 1-byte chunks: what a client gets by sending `1\r\nX\r\n` 64 Ki times (64 copies wait
+    // at once per worker).
+    const maxBytes = 64 * 1024;
+    const wire = Buffer.alloc(maxBytes, 0x61);
+    const copies = 8;
+    const held: MirrorBody[] = [];
+    collectGarbage();
+    const before = process.memoryUsage();
+    for (let i = 0; i < copies; i++) {
+      const { body } = collector(maxBytes, null);
+      for (let at = 0; at < maxBytes; at++) body.add(wire.subarray(at, at + 1));
+      held.push(body);
+    }
+    collectGarbage();
+    const after = process.memoryUsage();
+    const perCopy =
+      (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / copies;
+    assert.ok(perCopy < 4 * maxBytes, `${Math.round(perCopy / 1024)} KiB held per 64 KiB body`);
+    for (const body of held) body.end();
   });
 
   it('cancels when the live exchange ends before the body', () => {

@@ -10,6 +10,8 @@ import type { ColorLoad } from './color-load.ts';
 export const MIRROR_MAX_INFLIGHT = 64;
 /** A copy's answer must start, and keep coming, within this; then the copy is abandoned. */
 export const MIRROR_TIMEOUT_MS = 10_000;
+/** A chunked body's copy starts in a buffer of this size, doubled as the body grows. */
+const MIRROR_BODY_MIN_CAPACITY_BYTES = 4096;
 /** The field every copy carries, so the idle color can tell copies from real traffic. */
 export const MIRROR_HEADER = 'X-Cutover-Mirror';
 
@@ -33,9 +35,11 @@ export interface MirrorCopy {
  * the client used. It settles exactly once; later calls do nothing.
  */
 export class MirrorBody {
-  /** A chunked body's bytes so far, each copied. */
-  readonly #chunks: Buffer[] = [];
-  /** A Content-Length body's bytes, copied into one buffer of that length (made on first use). */
+  /**
+   * The body's bytes so far, copied into one buffer: of the announced length for a
+   * Content-Length body, grown by doubling (up to `maxBytes`) for a chunked one. One buffer,
+   * never one per chunk: a body sent in 1-byte chunks would hold a hundred times its size.
+   */
   #whole: Buffer | null = null;
   #bytes = 0;
   #settled = false;
@@ -71,12 +75,19 @@ export class MirrorBody {
       return;
     }
     // A copy: the bytes may be a view of a buffer the connection reuses.
-    if (this.#length === null) {
-      this.#chunks.push(Buffer.from(bytes));
-      return;
+    const at = this.#bytes - bytes.length;
+    if (this.#whole === null || this.#whole.length < this.#bytes) {
+      const capacity =
+        this.#length ??
+        Math.min(
+          this.#maxBytes,
+          Math.max(this.#bytes, 2 * (this.#whole?.length ?? 0), MIRROR_BODY_MIN_CAPACITY_BYTES),
+        );
+      const grown = Buffer.allocUnsafe(capacity);
+      this.#whole?.copy(grown, 0, 0, at);
+      this.#whole = grown;
     }
-    this.#whole ??= Buffer.allocUnsafe(this.#length);
-    bytes.copy(this.#whole, this.#bytes - bytes.length);
+    bytes.copy(this.#whole, at);
   }
 
   /** The body ended (its trailers, if any, are not copied): the copy leaves with all of it. */
@@ -87,9 +98,8 @@ export class MirrorBody {
       return;
     }
     this.#settled = true;
-    const body = this.#whole ?? Buffer.concat(this.#chunks, this.#bytes);
+    const body = this.#whole?.subarray(0, this.#bytes) ?? Buffer.alloc(0);
     this.#whole = null;
-    this.#chunks.length = 0;
     this.#send(body);
   }
 
@@ -97,7 +107,6 @@ export class MirrorBody {
     if (this.#settled) return;
     this.#settled = true;
     this.#whole = null;
-    this.#chunks.length = 0;
     this.#cancel();
   }
 }
