@@ -99,6 +99,8 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
   const feed = createHistoryFeed(stored);
   const store = feed.store;
   let traffic: Awaited<ReturnType<typeof createBuiltinTrafficSwitch>> | undefined;
+  // The DNS switch wraps `traffic` and closes it too; set once it owns its listeners.
+  let outer: TrafficSwitch | undefined;
   try {
     // Read the committed state before the listeners exist and hand it to the router, which
     // serves it from the first accepted connection: after a crash, a known app never meets an
@@ -162,6 +164,7 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
             clock,
             logger: logger.child({ component: 'dns' }),
           });
+    outer = switched;
     const failpoint = failpointFromEnv(logger);
     // Drift (issue 5): snapshots under the data dir, secrets hashed with the daemon's own salt.
     const drift = createDriftService({
@@ -225,7 +228,7 @@ export async function composeSystem(input: ComposeInput): Promise<ComposedSystem
       },
     };
   } catch (error) {
-    await traffic?.close(1000).catch(() => undefined);
+    await (outer ?? traffic)?.close(1000).catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;
   }
