@@ -56,7 +56,7 @@ import { COLORS } from '../core/types.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Runtime } from '../ports/runtime.ts';
 import type { CorruptRecord, StateChange, StateStore } from '../ports/state-store.ts';
-import type { TrafficSwitch } from '../ports/traffic-switch.ts';
+import type { TrafficSnapshot, TrafficSwitch } from '../ports/traffic-switch.ts';
 import type { HealthChecker } from '../probes/health-checker.ts';
 import type { AppConfig } from '../core/app-config.ts';
 import { validateAppConfig } from '../core/app-config.ts';
@@ -517,8 +517,9 @@ export class Controller {
     await this.#applyTable(cleared);
   }
 
-  async status(app?: string): Promise<StatusResponse> {
-    const traffic = await this.#deps.traffic.describe();
+  /** `traffic`: a snapshot the caller just read (/metrics), so the workers are asked once. */
+  async status(app?: string, traffic?: TrafficSnapshot): Promise<StatusResponse> {
+    traffic ??= await this.#deps.traffic.describe();
     const apps =
       app === undefined
         ? Object.values(this.#state.apps).sort((a, b) => a.name.localeCompare(b.name))

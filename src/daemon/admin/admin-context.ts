@@ -33,7 +33,8 @@ export interface MutationOptions {
 
 /** The controller as the admin API sees it (the daemon injects the real Controller). */
 export interface AdminController {
-  status(app?: string): Promise<StatusResponse>;
+  /** `traffic`: a snapshot just read by the caller, used instead of asking the workers again. */
+  status(app?: string, traffic?: TrafficSnapshot): Promise<StatusResponse>;
   deploy(app: string, req: DeployRequest, opts: MutationOptions): Promise<DeployResponse>;
   flip(app: string, req: FlipRequest, opts: MutationOptions): Promise<FlipResponse>;
   rollback(app: string, req: RollbackRequest, opts: MutationOptions): Promise<FlipResponse>;

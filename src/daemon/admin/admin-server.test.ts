@@ -19,6 +19,7 @@ import {
   sampleMigrationsPlan,
 } from '../../../test/helpers/admin-fixture.ts';
 import { ADMIN_BODY_LIMIT_BYTES } from './read-json-body.ts';
+import type { TrafficSnapshot } from '../../ports/traffic-switch.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -68,6 +69,8 @@ function fakeController() {
   const calls: { route: string; app: string; body: unknown; opts: MutationOptions }[] = [];
   let failWith: Error | null = null;
   const status: StatusResponse = { revision: 7, generation: 7, apps: [] };
+  /** The traffic snapshot each status call was handed (undefined: it reads its own). */
+  const statusTraffic: (TrafficSnapshot | undefined)[] = [];
   function record<T>(
     route: string,
     app: string,
@@ -80,7 +83,10 @@ function fakeController() {
   }
   const controller: AdminController = {
     revision: 7,
-    status: () => Promise.resolve(status),
+    status: (_app, traffic) => {
+      statusTraffic.push(traffic);
+      return Promise.resolve(status);
+    },
     deploy: (app: string, body: DeployRequest, opts: MutationOptions) =>
       record('deploy', app, body, opts, {
         app,
@@ -111,6 +117,7 @@ function fakeController() {
   return {
     controller,
     calls,
+    statusTraffic,
     fail(error: Error | null) {
       failWith = error;
     },
@@ -125,6 +132,7 @@ describe('admin server', () => {
   let tcpHost: string;
   const fake = fakeController();
   const audits: AuditEntry[] = [];
+  let describes = 0;
   let feed: HistoryFeed;
 
   before(async () => {
@@ -136,8 +144,9 @@ describe('admin server', () => {
       logger: pino({ level: 'silent' }),
       context: {
         controller: fake.controller,
-        describeTraffic: () =>
-          Promise.resolve({
+        describeTraffic: () => {
+          describes += 1;
+          return Promise.resolve({
             generation: 7,
             workers: 1,
             apps: {
@@ -146,7 +155,8 @@ describe('admin server', () => {
                 green: { inflight: 0, websockets: 0, requests: 3, failed: 1, serverErrors: 0 },
               },
             },
-          }),
+          });
+        },
         audit: async (entry) => {
           audits.push(entry);
           await feed.store.appendHistory({
@@ -348,7 +358,13 @@ describe('admin server', () => {
   });
 
   it('serves Prometheus metrics with traffic per app and color', async () => {
+    const describesBefore = describes;
+    fake.statusTraffic.length = 0;
     const reply = await call(unix, 'GET', '/metrics');
+    // One scrape asks the router workers once: the status for the shares reuses the snapshot.
+    assert.equal(describes - describesBefore, 1);
+    assert.equal(fake.statusTraffic.length, 1);
+    assert.equal(fake.statusTraffic[0]?.generation, 7);
     assert.equal(reply.status, 200);
     assert.match(reply.headers['content-type'] as string, /text\/plain/);
     assert.match(reply.body, /cutover_requests_total\{app="shop",color="blue"\} 40/);
