@@ -479,8 +479,13 @@ export class Router {
       return;
     }
     if (!this.mirrors.admit(route.app, mirror, load)) return;
+    const table = this.table;
     const send = (bytes: Buffer | null): void => {
-      const address = this.pools.pick(mirror.target);
+      // A table applied while the body arrived may have ended the mirror (a flip makes its
+      // color live): the copy then goes nowhere, never to a color that serves live traffic.
+      const current = this.table === table ? mirror : this.mirrorOf(route.app);
+      const address =
+        current?.target.color === mirror.target.color ? this.pools.pick(current.target) : undefined;
       if (address === undefined) {
         this.mirrors.cancel(load);
         return;
@@ -499,6 +504,11 @@ export class Router {
         () => this.mirrors.cancel(load),
       ),
     );
+  }
+
+  /** The mirror of `app` in the current table; null or undefined when it has none. */
+  private mirrorOf(app: string): AppRoute['mirror'] {
+    return this.table.apps.find((route) => route.app === app)?.mirror;
   }
 
   /** The request guard over a request node:http parsed (the slow path's entry). */

@@ -542,6 +542,60 @@ for (const { workers, fastPath } of CONFIGS) {
       assert.equal(byUrl.get('/echo?http10')?.body.toString(), 'an HTTP/1.0 body');
     });
 
+    it('sends no copy whose body ends after the flip took the mirror away', async () => {
+      recorder.copies.length = 0;
+      await applyShop(fx, {
+        mirror: { maxPerSecond: 1000, maxBodyBytes: 1000 },
+        green: [recorder.address],
+      });
+      const before = await green(fx);
+      const socket = connect({ host: '127.0.0.1', port: fx.publicPort });
+      const received: Buffer[] = [];
+      const closed = new Promise<string>((resolve, reject) => {
+        socket.on('data', (chunk: Buffer) => received.push(chunk));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(Buffer.concat(received).toString('latin1')));
+      });
+      try {
+        // Half the body: the request went to blue, its copy waits for the rest.
+        socket.write(
+          'POST /echo?upload HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\nContent-Length: 10\r\n\r\nhello',
+        );
+        await waitFor('the request on blue', async () => {
+          const shop = (await fx.router.describe()).apps.shop;
+          return shop !== undefined && shop.blue.inflight === 1;
+        });
+        // The flip: green is live and nothing is mirrored any more.
+        const route = appRoute({
+          app: 'shop',
+          live: 'green',
+          blue: [fx.blue.address],
+          green: [recorder.address],
+        });
+        fx.generation++;
+        await fx.router.apply({
+          generation: fx.generation,
+          apps: [{ ...route, split: null, mirror: null }],
+        });
+        socket.write('world');
+        const reply = await closed;
+        assert.match(reply, /^HTTP\/1\.1 200 /);
+        assert.match(reply, /"body":"helloworld"/, 'the live request went on to blue, whole');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.deepEqual(
+          recorder.copies.map((copy) => copy.url),
+          [],
+          'no copy reached green once it was live',
+        );
+        const after = await green(fx);
+        assert.equal(after.mirrored, before.mirrored);
+        assert.equal((after.mirrorDropped ?? 0) - (before.mirrorDropped ?? 0), 1);
+      } finally {
+        socket.destroy();
+        await applyShop(fx, {});
+      }
+    });
+
     it('sends the live color the same bytes with and without a mirror', async () => {
       const live = await startRawRecorder();
       try {
