@@ -556,7 +556,8 @@ export class Router {
       guard.headers,
     );
     load.begin(exchange);
-    exchange.start();
+    // The copy's collector is handed over before the exchange starts, so no body chunk undici
+    // reports as sent can come before it (an exchange that ends cancels its copy).
     if (listener === 'public' && routed.route.mirror != null) {
       // The guard validated the framing (RFC 9112 §6.3): chunked, one Content-Length, or none.
       const length = req.headers['content-length'];
@@ -576,6 +577,7 @@ export class Router {
         exchange.mirrorBody(waiting),
       );
     }
+    exchange.start();
   }
 
   handleUpgrade(listener: ListenerName, req: IncomingMessage, socket: Duplex, head: Buffer): void {
