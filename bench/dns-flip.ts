@@ -16,10 +16,9 @@
 import { Resolver } from 'node:dns/promises';
 import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dig, startBind } from '../test/helpers/bind.ts';
+import { dig, portFreeOn, startBind } from '../test/helpers/bind.ts';
 import { onCleanup, runBenchmark } from './lib/cleanup.ts';
 import { deployRelease, startCutoverDaemon, type CutoverDaemon } from './lib/cutover-daemon.ts';
 import { startReleaseInstance } from './lib/release-instances.ts';
@@ -115,24 +114,6 @@ function startCachingClients(
   };
 }
 
-async function portFreeOnBoth(): Promise<number> {
-  const listen = (host: string, wanted: number): Promise<number | null> =>
-    new Promise((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(null));
-      server.listen(wanted, host, () => {
-        const address = server.address();
-        const bound = typeof address === 'object' && address !== null ? address.port : null;
-        server.close(() => resolve(bound));
-      });
-    });
-  for (let attempt = 0; attempt < 20; attempt += 1) {
-    const candidate = await listen(BLUE, 0);
-    if (candidate !== null && (await listen(GREEN, candidate)) === candidate) return candidate;
-  }
-  throw new Error(`no port free on both ${BLUE} and ${GREEN}`);
-}
-
 async function stragglersOf(daemon: CutoverDaemon, color: string): Promise<number> {
   const status = (await daemon.adminOk('GET', '/v1/apps/bench')) as {
     colors: Record<string, { stragglers?: number }>;
@@ -219,7 +200,7 @@ async function main(): Promise<void> {
   const dir = await createTempDir('dns-flip');
   const bind = await startBind();
   onCleanup(() => bind.stop());
-  const port = await portFreeOnBoth();
+  const port = await portFreeOn([BLUE, GREEN]);
   const configFile = join(dir, 'dns.yaml');
   await writeFile(
     configFile,
