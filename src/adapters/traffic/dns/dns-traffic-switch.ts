@@ -86,6 +86,12 @@ interface AppEntry {
   heldUntilMs: Record<Color, number>;
   /** The old color's listener keeps serving until its drain. */
   window: Record<Color, boolean>;
+  /**
+   * Since a restart, nothing is known of who still holds the non-live color's address: until
+   * its drain (or a release placed on it, or its flip) the clients reaching it are answered by
+   * the live color's release, never by a release the record never named.
+   */
+  unknownHolders: Record<Color, boolean>;
   /** Requests on the color's listener counted while it was not live, before the current window. */
   stragglersBefore: Record<Color, number>;
   /** The listener's request count when the color stopped being live; null while live. */
@@ -109,14 +115,19 @@ function colorOfTarget(route: AppRoute | null, color: Color): RouteTarget | null
  * instances are all gone (a rolling deployment replaced them in place) sends them to the live
  * color instead: the new release answers them rather than nothing.
  */
-function pinnedRouteOf(route: AppRoute | null, color: Color, serving: boolean): PinnedRoute {
+function pinnedRouteOf(
+  route: AppRoute | null,
+  color: Color,
+  serving: boolean,
+  toLive = false,
+): PinnedRoute {
   const target = colorOfTarget(route, color);
   const live = route?.live ?? null;
   if (route === null || live === null) return { target, serving };
   if (live.color === color) {
     return { target, serving, split: route.split ?? null, mirror: route.mirror ?? null };
   }
-  if (serving && (target === null || target.upstreams.length === 0)) {
+  if (serving && (toLive || target === null || target.upstreams.length === 0)) {
     return { target: live, serving };
   }
   return { target, serving };
@@ -164,12 +175,16 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
     for (const [name, appConfig] of Object.entries(config.apps)) {
       const pinned = {} as Record<Color, PinnedRouter>;
       const stored = options.table?.apps.find((route) => route.app === name) ?? null;
+      const storedLive = stored?.live?.color ?? null;
       for (const color of COLORS) {
+        // The other color's address answers with the live release until the first table says
+        // more (unknownHolders): its clients are stragglers of a flip before the restart.
+        const other = storedLive !== null && storedLive !== color;
         pinned[color] = await startPinnedRouter({
           app: name,
           color,
           address: appConfig.colors[color],
-          initial: pinnedRouteOf(stored, color, stored?.live?.color === color),
+          initial: pinnedRouteOf(stored, color, storedLive === color || other, other),
           ...(options.limits === undefined ? {} : { limits: options.limits }),
           ...(options.trustedProxies === undefined
             ? {}
@@ -185,8 +200,14 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
         published: null,
         heldUntilMs: { blue: 0, green: 0 },
         window: { blue: false, green: false },
+        // A restart: the clients of the non-live color's address are stragglers of a flip before
+        // it, counted and answered by the live release until that color's drain.
+        unknownHolders: { blue: storedLive === 'green', green: storedLive === 'blue' },
         stragglersBefore: { blue: 0, green: 0 },
-        leftAtRequests: { blue: null, green: null },
+        leftAtRequests: {
+          blue: storedLive === 'green' ? 0 : null,
+          green: storedLive === 'blue' ? 0 : null,
+        },
         waits: { blue: new Set(), green: new Set() },
         queue: Promise.resolve(),
       });
@@ -213,8 +234,14 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
   const repin = (entry: AppEntry): void => {
     const live = entry.route?.live?.color ?? null;
     for (const color of COLORS) {
+      const unknown = live !== null && entry.unknownHolders[color] && !entry.window[color];
       entry.pinned[color].pin(
-        pinnedRouteOf(entry.route, color, live === color || entry.window[color]),
+        pinnedRouteOf(
+          entry.route,
+          color,
+          live === color || entry.window[color] || unknown,
+          unknown,
+        ),
       );
     }
   };
@@ -268,6 +295,7 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
     // What a flip whose record update fails puts back: the record still names the old color.
     const saved = {
       window: { ...entry.window },
+      unknownHolders: { ...entry.unknownHolders },
       stragglersBefore: { ...entry.stragglersBefore },
       leftAtRequests: { ...entry.leftAtRequests },
     };
@@ -287,6 +315,7 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
         if (left !== null) entry.stragglersBefore[live] += requestsOn(entry, live) - left;
         entry.leftAtRequests[live] = null;
         entry.window[live] = false;
+        entry.unknownHolders[live] = false;
       }
     }
     const idle = live === null ? null : otherColor(live);
@@ -297,7 +326,10 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
       next?.idle?.release !== undefined &&
       next.idle.release !== before.idle?.release;
     // A new release on the idle color is never served to stragglers of an older one.
-    if (placed) entry.window[idle] = false;
+    if (placed) {
+      entry.window[idle] = false;
+      entry.unknownHolders[idle] = false;
+    }
     entry.route = next;
     repin(entry);
 
@@ -329,6 +361,7 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
           if (entry.route === next) {
             entry.route = before;
             entry.window = saved.window;
+            entry.unknownHolders = saved.unknownHolders;
             entry.stragglersBefore = saved.stragglersBefore;
             entry.leftAtRequests = saved.leftAtRequests;
             repin(entry);
@@ -407,6 +440,7 @@ export async function createDnsTrafficSwitch<T extends TrafficSwitch>(
         if (entry.route?.live?.color === color) return cancelledReport(app, color, startedMs);
       }
       entry.window[color] = false;
+      entry.unknownHolders[color] = false;
       repin(entry);
       // The other color's listener drains the requests its split sent to this color.
       const reports = await Promise.all([
